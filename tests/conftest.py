@@ -1,0 +1,29 @@
+"""Shared fixtures: an isolated storage root and settings that never read the developer's .env."""
+
+from pathlib import Path
+
+import pytest
+from vv_core.settings import Settings
+
+from tests.helpers import repo_env
+
+
+@pytest.fixture
+def storage_root(tmp_path: Path) -> Path:
+    root = tmp_path / "storage"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def settings(storage_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.chdir(tmp_path)  # no stray .env from the repo is read
+    return Settings(video_storage_root=storage_root, key_store_path=tmp_path / "secrets" / "keys.json")
+
+
+@pytest.fixture
+def cli_env(storage_root: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for running `vv …` as a subprocess against the temp storage root."""
+    return repo_env(
+        VIDEO_STORAGE_ROOT=str(storage_root), KEY_STORE_PATH=str(tmp_path / "secrets" / "keys.json")
+    )

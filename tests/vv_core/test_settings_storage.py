@@ -1,0 +1,78 @@
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from vv_core.settings import Settings
+from vv_core.storage import STORAGE_DIRS, StorageLayout
+
+from tests.helpers import REPO_ROOT
+
+
+def documented_variables() -> dict[str, str]:
+    text = (REPO_ROOT / ".env.example").read_text()
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, flags=re.MULTILINE))
+
+
+def test_every_setting_is_documented_in_env_example_and_nothing_else():
+    fields = {name.upper() for name in Settings.model_fields}
+    assert set(documented_variables()) == fields
+
+
+def test_every_setting_has_a_description():
+    assert all(field.description for field in Settings.model_fields.values())
+
+
+def test_env_example_values_parse_into_settings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text((REPO_ROOT / ".env.example").read_text())
+    assert Settings().video_storage_root == Path(documented_variables()["VIDEO_STORAGE_ROOT"])
+
+
+def test_environment_overrides_dotenv(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("VIDEO_STORAGE_ROOT=/from/dotenv\nLOG_LEVEL=DEBUG\n")
+    monkeypatch.setenv("VIDEO_STORAGE_ROOT", "/from/env")
+    loaded = Settings()
+    assert loaded.video_storage_root == Path("/from/env")
+    assert loaded.log_level == "DEBUG"
+
+
+def test_typo_in_dotenv_is_refused_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("VIDEO_STORAGE_RUT=/x\n")
+    with pytest.raises(ValidationError, match="video_storage_rut"):
+        Settings()
+
+
+def test_bad_value_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings()
+
+
+def test_storage_layout_ensure_is_idempotent(tmp_path):
+    layout = StorageLayout(tmp_path / "root")
+    created = layout.ensure()
+    assert [p.name for p in created] == list(STORAGE_DIRS)
+    assert layout.ensure() == []
+    assert layout.loglines == tmp_path / "root" / "loglines"
+    with pytest.raises(AttributeError):
+        _ = layout.not_a_dir
+
+
+def test_storage_layout_contains_resolves_symlink_escapes(tmp_path):
+    layout = StorageLayout(tmp_path / "root")
+    layout.ensure()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("x")
+    escape = layout.input / "escape.mp4"
+    escape.symlink_to(outside)
+    assert layout.contains(layout.input / "ok.mp4")
+    assert not layout.contains(escape)
+    assert not layout.contains(layout.root / ".." / "outside.txt")
+
+
+def test_settings_storage_property(settings, storage_root):
+    assert settings.storage.root == storage_root

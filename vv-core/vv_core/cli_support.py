@@ -1,0 +1,33 @@
+"""The command contract every stage CLI follows (DESIGN.md): success prints the path written and
+exits 0; failure prints one line on stderr and exits non-zero, having written nothing partial."""
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from vv_core.errors import VVError
+
+EXIT_FAILURE = 1        # the input or its configuration is wrong (permanent for this input)
+EXIT_INTERNAL = 2       # a bug or an environment fault (worth retrying / reporting)
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print one line to stderr and exit."""
+    one_line = " ".join(str(message).split())
+    print(f"error: {one_line}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_stage(action: Callable[[], Path | list[Path]]) -> None:
+    """Run a stage action; print each path it wrote, or fail with one line."""
+    try:
+        written = action()
+    except VVError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:  # last line of defence: never a traceback as the only message
+        fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    for path in written if isinstance(written, list) else [written]:
+        print(path)

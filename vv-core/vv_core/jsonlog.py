@@ -1,0 +1,69 @@
+"""Structured JSON logging: one JSON object per line on stdout and in ``logs/app.log``.
+
+Fields: timestamp (UTC, ISO-8601 with Z), level, service_name, hostname, message, plus any context
+passed with ``extra=`` (video_id, stage, correlation_id …) and the exception text when present.
+"""
+
+import json
+import logging
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is context.
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+def utc_timestamp(epoch_seconds: float | None = None) -> str:
+    """``2026-11-21T21:44:02.123Z`` for now or for the given epoch seconds."""
+    moment = datetime.now(UTC) if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service_name: str) -> None:
+        super().__init__()
+        self.service_name = service_name
+        self.hostname = socket.gethostname()
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": utc_timestamp(record.created),
+            "level": record.levelname,
+            "service_name": self.service_name,
+            "hostname": self.hostname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    service_name: str,
+    level: str | int = "INFO",
+    log_file: str | Path | None = None,
+    stream=None,
+) -> logging.Logger:
+    """Configure the root logger for JSON output; idempotent (replaces earlier vv handlers)."""
+    formatter = JsonFormatter(service_name)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_vv_handler", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stdout)]
+    if log_file is not None:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler._vv_handler = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+    return logging.getLogger(service_name)

@@ -1,0 +1,50 @@
+"""The storage tree under VIDEO_STORAGE_ROOT: the directories the dataflow moves through."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# Order follows the dataflow (DESIGN.md): capture → pipeline artifacts → TV → quarantine/ops.
+STORAGE_DIRS = (
+    "input",       # new segments from agent_dvr (written as *.part, renamed when closed)
+    "raw",         # optional untouched copies of camera segments
+    "processed",   # videos whose pipeline finished
+    "tv_curado",   # curated extra content (vv_ingest)
+    "analytic",    # <id>.analytic.json (scan_video)
+    "summaries",   # <id>.summary.json (summarize_scene)
+    "loglines",    # <id>.logline.json + <id>.md (logline_generator)
+    "playlists",   # <tv>.json (tv_scheduler)
+    "fallback",    # silent loop and placeholder image
+    "corrupted",   # quarantined inputs with <name>.error.json
+    "state",       # SQLite state, locks
+    "logs",        # app.log and friends
+)
+
+
+@dataclass(frozen=True)
+class StorageLayout:
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser().absolute())
+
+    def __getattr__(self, name: str) -> Path:
+        if name in STORAGE_DIRS:
+            return self.root / name
+        raise AttributeError(name)
+
+    def directories(self) -> list[Path]:
+        return [self.root / name for name in STORAGE_DIRS]
+
+    def ensure(self) -> list[Path]:
+        """Create every directory that is missing; return the ones created (idempotent)."""
+        created = []
+        for directory in self.directories():
+            if not directory.is_dir():
+                directory.mkdir(parents=True, exist_ok=True)
+                created.append(directory)
+        return created
+
+    def contains(self, path: str | os.PathLike[str]) -> bool:
+        """True if ``path`` (symlinks resolved) lies inside the storage root."""
+        return Path(path).resolve().is_relative_to(self.root.resolve())
