@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from vv_core.settings import Settings
 
 from tests.helpers import repo_env
+from vv_core.settings import Settings
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.storage import STORAGE_DIRS

@@ -5,10 +5,10 @@ import sys
 import textwrap
 
 import pytest
-from vv_core import atomic
-from vv_core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 from tests.helpers import repo_env
+from vv_core import atomic
+from vv_core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 def test_atomic_write_json_round_trips_and_leaves_no_temp(tmp_path):

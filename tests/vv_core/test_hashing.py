@@ -2,6 +2,7 @@ import hashlib
 import os
 
 import pytest
+
 from vv_core.hashing import compute_sha256, sha256_bytes
 
 

@@ -2,6 +2,7 @@ import json
 import os
 
 import pytest
+
 from vv_core import keystore
 from vv_core.errors import KeyStoreError
 from vv_core.keystore import create_key_store, load_key_store, rotate_key_store

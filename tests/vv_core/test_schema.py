@@ -1,11 +1,13 @@
 import copy
 
 import pytest
+
 from vv_core.errors import SchemaValidationError
 from vv_core.schema import SCHEMAS_DIR, load_schema, schema_path, validate_schema
 
 SCHEMA_FILES = [
     "analytic.schema.json", "summary.schema.json", "logline.schema.json", "contract.signature.json",
+    "playlist.schema.json", "pipeline_status.schema.json",
 ]
 
 
@@ -56,13 +58,16 @@ MALFORMED = [
     ("analytic", "video.duration_s", 0, "video.duration_s"),
     ("analytic", "video.width", DELETE, "video.width"),
     ("analytic", "sampling.frames_inferred", -3, "sampling.frames_inferred"),
-    ("summary", "status", "curado", "status"),
+    ("summary", "status", "ok", "status"),
     ("summary", "title", "", "title"),
     ("summary", "confidence", 2, "confidence"),
     ("summary", "engine", "gpt", "engine"),
     ("summary", "prompt_version", DELETE, "prompt_version"),
     ("summary", "timings.tokens_per_s", -1, "timings.tokens_per_s"),
     ("contract.signature.json", "algorithm", "HMAC-MD5", "algorithm"),
+    ("playlist", "items.0.media_url", "http://evil.example/x.mp4", "items[0].media_url"),
+    ("playlist", "tv", "../tv1", "tv"),
+    ("pipeline_status", "queue_length", -1, "queue_length"),
     ("contract.signature.json", "key_id", "has space", "key_id"),
 ]
 

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from vv_core.settings import Settings
-from vv_core.storage import STORAGE_DIRS, StorageLayout
 
 from tests.helpers import REPO_ROOT
+from vv_core.settings import Settings
+from vv_core.storage import STORAGE_DIRS, StorageLayout
 
 
 def documented_variables() -> dict[str, str]:

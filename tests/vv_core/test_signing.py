@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from vv_core.canonical import canonical_json, pretty_json
 from vv_core.signing import sign_payload, signing_input, verify_signature
 

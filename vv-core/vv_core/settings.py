@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         description="HMAC key store (JSON, mode 0600, or a Docker secret under /run/secrets).",
     )
     dvr_ip: str = Field("127.0.0.1", description="Address of the default camera/DVR.")
+    alert_webhook_url: str | None = Field(
+        None, description="Webhook that receives alerts as JSON (empty: alerts are only logged)."
+    )
 
     @property
     def storage(self) -> StorageLayout:
