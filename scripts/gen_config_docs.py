@@ -10,13 +10,16 @@ runs it).
 """
 
 import argparse
+import importlib
 import re
 import sys
+import types
+import typing
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
 from vv_core.atomic import atomic_write_text
@@ -27,6 +30,10 @@ DOC = REPO_ROOT / "docs" / "configuration.md"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 BEGIN = "<!-- BEGIN GENERATED: settings (python -m scripts.gen_config_docs) -->"
 END = "<!-- END GENERATED: settings -->"
+RULES_BEGIN = "<!-- BEGIN GENERATED: config.yaml keys (python -m scripts.gen_config_docs) -->"
+RULES_END = "<!-- END GENERATED: config.yaml keys -->"
+# Each module's rule file and the pydantic model that parses it (unknown keys are refused there).
+RULE_FILES: list[tuple[str, str]] = []
 _SECTION = re.compile(r"^#\s*---\s*(.+?)\s*-+\s*$")
 _VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)=")
 
@@ -83,12 +90,76 @@ def render_tables(env_example: str | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(type_name(a) for a in args)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (list, dict, tuple, set):
+        return f"{origin.__name__}[{', '.join(type_name(a) for a in args)}]"
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def nested_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+    """(path suffix, model) when a field holds a model, a list of them or a name → model mapping."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "", annotation
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        models = [nested_model(a) for a in args if a is not type(None)]
+        return models[0] if len(models) == 1 else None
+    if origin is list and args:
+        inner = nested_model(args[0])
+        return ("[]" + inner[0], inner[1]) if inner else None
+    if origin is dict and len(args) == 2:
+        inner = nested_model(args[1])
+        return (".<name>" + inner[0], inner[1]) if inner else None
+    return None
+
+
+def model_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        default = "*(required)*" if field.is_required() else (
+            "*(computed)*" if field.default_factory is not None else render_default(field.default))
+        rows.append(f"| `{key}` | {escape_cell(type_name(field.annotation))} | {escape_cell(default)} | "
+                    f"{escape_cell(field.description or '')} |")
+        inner = nested_model(field.annotation)
+        if inner and inner[1] is not model:
+            rows += model_rows(inner[1], f"{key}{inner[0]}.")
+    return rows
+
+
+def render_rule_files(rule_files: list[tuple[str, str]] | None = None) -> str:
+    out = []
+    for path, target in RULE_FILES if rule_files is None else rule_files:
+        module_name, _, class_name = target.partition(":")
+        model = getattr(importlib.import_module(module_name), class_name)
+        out += [f"### `{path}` ({module_name}.{class_name})", "",
+                "| Key | Type | Default | Description |", "|---|---|---|---|", *model_rows(model), ""]
+    return "\n".join(out).rstrip() + "\n" if out else "*(no rule files yet)*\n"
+
+
+def replace_between(document: str, begin: str, end: str, content: str) -> str:
+    if begin not in document or end not in document:
+        raise SystemExit(f"error: the doc lacks the generated-section markers {begin!r}")
+    head, rest = document.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content}{end}{tail}"
+
+
 def updated_document(document: str, tables: str) -> str:
-    if BEGIN not in document or END not in document:
-        raise SystemExit(f"error: {DOC} lacks the generated-section markers")
-    head, rest = document.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{tables}{END}{tail}"
+    document = replace_between(document, BEGIN, END, tables)
+    if RULES_BEGIN in document:
+        document = replace_between(document, RULES_BEGIN, RULES_END, render_rule_files())
+    return document
 
 
 def main(argv: list[str] | None = None) -> int:
