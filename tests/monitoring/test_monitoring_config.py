@@ -17,9 +17,21 @@ def run(*command: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess[st
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, timeout=60)
 
 
-def test_promtool_accepts_the_scrape_config_and_rules():
-    config = run("promtool", "check", "config", "prometheus.yml")
-    assert config.returncode == 0, config.stdout + config.stderr
+def test_promtool_accepts_the_scrape_config_and_rules(tmp_path):
+    syntax = run("promtool", "check", "config", "--syntax-only", "prometheus.yml")
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+    # the full check also opens the files it names: the token secret and the rule file
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    [tv_api] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
+    assert tv_api["authorization"]["credentials_file"] == "/run/secrets/prometheus_tv_api_token"
+    token = tmp_path / "token"
+    token.write_text("a-token\n")
+    tv_api["authorization"]["credentials_file"] = str(token)
+    config["rule_files"] = [str(MONITORING / "alerts.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    full = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
+    assert full.returncode == 0, full.stdout + full.stderr
+    assert "SUCCESS: 1 rule files found" in full.stdout
     rules = run("promtool", "check", "rules", "alerts.yml")
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert "SUCCESS: 12 rules found" in rules.stdout
@@ -73,6 +85,7 @@ def test_compose_override_mounts_files_that_exist_and_only_under_the_profile():
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (REPO_ROOT / source).exists(), f"{name}: {source}"
+    assert compose["services"]["prometheus"]["secrets"] == ["prometheus_tv_api_token"]
     mounted = compose["services"]["grafana"]["volumes"]
     assert "./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro" in mounted
 

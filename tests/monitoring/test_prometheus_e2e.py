@@ -17,6 +17,7 @@ import yaml
 from tests.helpers import REPO_ROOT
 
 MONITORING = REPO_ROOT / "monitoring"
+SCRAPE_TOKEN = "stand-in-exporter-ignores-it"
 PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "max", "by", "and", "up", "time"}
 
 pytestmark = pytest.mark.slow   # Debian's prometheus comes with `make setup` (APT_PACKAGES)
@@ -94,6 +95,9 @@ def prometheus(tmp_path: Path, pipeline_exporter: str):
     config["rule_files"] = [str(MONITORING / "alerts.yml")]
     [tv_api] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
     tv_api["scrape_timeout"] = "1s"
+    token = tmp_path / "tv_api_token"
+    token.write_text(SCRAPE_TOKEN + "\n")
+    tv_api["authorization"]["credentials_file"] = str(token)
     tv_api["static_configs"][0]["targets"] = [pipeline_exporter]
     port = free_port()
     config["scrape_configs"] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
