@@ -82,6 +82,7 @@ def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retent
         "snapshot_id": summary["snapshot_id"],
         "files": len(staged.files),
         "bytes": staged.total_bytes,
+        "hashes_reused": staged.hashes_reused,
         "databases": [{"path": db["path"], "integrity": db["integrity"]} for db in staged.databases],
         "files_new": summary.get("files_new", 0),
         "files_changed": summary.get("files_changed", 0),

@@ -23,6 +23,7 @@ Snapshot layout (the staging dir is backed up as ``.``)::
 import contextlib
 import errno
 import fnmatch
+import json
 import os
 import shutil
 import socket
@@ -46,7 +47,8 @@ MEDIA_DIRS = ("processed", "tv_curado")
 STAGING_DIRNAME = "backup-staging"      # under state/, never itself backed up
 RESTORE_SCRATCH_DIRNAME = "restore-scratch"
 # state/ holds the DB, pipeline_status.json, chain head; these are regenerated or transient.
-STATE_SKIP = (STAGING_DIRNAME, RESTORE_SCRATCH_DIRNAME, "snapshots")
+HASH_CACHE_DIRNAME = "backup-hash-cache"
+STATE_SKIP = (STAGING_DIRNAME, RESTORE_SCRATCH_DIRNAME, HASH_CACHE_DIRNAME, "snapshots")
 SQLITE_SIDECARS = ("*-wal", "*-shm", "*-journal")
 APPENDED_IN_PLACE = ("*.log", "*.log.*")
 CONFIG_GLOBS = (".env", "config.yaml", "*/config.yaml", "*/prompts/*", "*/prompts/**/*")
@@ -64,15 +66,55 @@ class StagedTree:
     kind: str
     files: list[dict[str, Any]] = field(default_factory=list)
     databases: list[dict[str, Any]] = field(default_factory=list)
+    hashes_reused: int = 0
 
     @property
     def total_bytes(self) -> int:
         return sum(entry["size"] for entry in self.files)
 
 
+class HashCache:
+    """sha256 by (inode, size, mtime) from the previous run of the same kind.
+
+    The staging tree hard-links unchanged files, so an unchanged video keeps its inode and mtime:
+    its hash is reused instead of re-reading hundreds of GB of media every night. Copied files
+    (logs, key store) get a new inode each run and are always hashed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.previous: dict[str, list[Any]] = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            self.previous = {}
+        self.current: dict[str, list[Any]] = {}
+        self.reused = 0
+
+    def sha256(self, relative: str, path: Path) -> str:
+        info = path.stat()
+        key = [info.st_ino, info.st_size, info.st_mtime_ns]
+        cached = self.previous.get(relative)
+        if cached is not None and cached[:3] == key:
+            digest = cached[3]
+            self.reused += 1
+        else:
+            digest = compute_sha256(path)
+        self.current[relative] = [*key, digest]
+        return digest
+
+    def save(self) -> None:
+        atomic_write_json(self.path, self.current)
+
+
 def models_dir(settings: Settings) -> Path:
     # `models_dir` is the model lifecycle's setting (vv_core.models); default as documented there.
     return Path(getattr(settings, "models_dir", None) or "models")
+
+
+def tv_api_secrets_dir(settings: Settings) -> Path | None:
+    # `tv_api_secrets_dir` is tv_api's setting (users, device tokens, JWT key).
+    value = getattr(settings, "tv_api_secrets_dir", None)
+    return Path(value) if value else None
 
 
 def excludes_of(settings: Settings) -> list[str]:
@@ -160,6 +202,7 @@ class Stager:
             key_store = self.settings.key_store_path
             if key_store.is_file():
                 self.add_file(key_store, Path("secrets") / key_store.name)
+            self.add_tv_api_secrets()
             for name in MODEL_FILES:
                 candidate = models_dir(self.settings) / name
                 if candidate.is_file():
@@ -190,6 +233,17 @@ class Stager:
                     continue   # folded into the online-backup copy of its DB
                 self.add_file(path, relative / path.relative_to(source))
 
+    def add_tv_api_secrets(self) -> None:
+        """tv_api's users, device-token registry and JWT key: without them every TV must be paired
+        again. The restic password is never put inside the repository it opens."""
+        directory = tv_api_secrets_dir(self.settings)
+        if directory is None or not directory.is_dir():
+            return
+        skip = {p.resolve() for p in (self.settings.restic_password_file, self.settings.key_store_path) if p}
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and not path.is_symlink() and path.resolve() not in skip:
+                self.add_file(path, Path("tv_api_secrets") / path.relative_to(directory))
+
     def add_state(self, state_dir: Path) -> None:
         self.add_directory(state_dir, Path("storage") / "state", skip=STATE_SKIP)
 
@@ -203,11 +257,14 @@ class Stager:
                     self.add_file(path, Path("config") / path.relative_to(config_root))
 
     def write_manifest(self) -> None:
+        cache = HashCache(self.settings.storage.state / HASH_CACHE_DIRNAME / f"{self.kind}.json")
         files = []
         for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
             relative = path.relative_to(self.root).as_posix()
-            files.append({"path": relative, "size": path.stat().st_size, "sha256": compute_sha256(path)})
+            files.append({"path": relative, "size": path.stat().st_size, "sha256": cache.sha256(relative, path)})
+        cache.save()
         self.tree.files = files
+        self.tree.hashes_reused = cache.reused
         manifest = {
             "format": MANIFEST_FORMAT,
             "kind": self.kind,

@@ -25,6 +25,7 @@ from scripts.backup_staging import (
     BackupError,
     clear_directory,
     models_dir,
+    tv_api_secrets_dir,
 )
 from scripts.restic_repo import ResticRepo
 from vv_core.atomic import fsync_directory
@@ -100,6 +101,8 @@ def destination_of(relative: str, settings: Settings) -> Path:
         return settings.backup_config_root / rest
     if head == "secrets":
         return settings.key_store_path
+    if head == "tv_api_secrets" and tv_api_secrets_dir(settings) is not None:
+        return tv_api_secrets_dir(settings) / rest
     if head == "models":
         return models_dir(settings) / rest
     raise BackupError(f"snapshot path {relative!r} has no place on this box")

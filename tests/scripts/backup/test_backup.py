@@ -55,14 +55,19 @@ def test_metadata_backup_holds_every_critical_file_and_nothing_else(box):
     assert status["metadata"]["last_success"]["snapshot_id"] == result["snapshot_id"]
 
 
-def test_media_backup_is_its_own_tagged_snapshot(box):
+def test_media_backup_is_its_own_tagged_snapshot_and_reuses_unchanged_hashes(box):
     result = run_backup(box, media=True, apply_retention=False)
+    assert result["hashes_reused"] == 0
     files = snapshot_listing(box, result["snapshot_id"])
     assert "/storage/processed/cam1/20261121T100000Z.mp4" in files
     assert "/storage/tv_curado/promo.mp4" in files
     assert not any(p.startswith("/storage/loglines") for p in files)
     tags = ResticRepo.from_settings(box).latest_snapshot(["vv", "media"])["tags"]
     assert sorted(tags) == ["media", "vv"]
+    # an unchanged video is not re-read for its hash; a replaced one is
+    (box.storage.root / "tv_curado" / "promo.mp4").write_bytes(b"new promo")
+    again = run_backup(box, media=True, apply_retention=False)
+    assert again["hashes_reused"] == again["files"] - 1 == 1
 
 
 def test_manifest_lists_every_file_with_its_sha256(box):
