@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate
+.PHONY: help setup demo test lint bench status logs simulate backup restore-drill docs
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,3 +36,12 @@ logs:  ## follow the JSON logs
 
 simulate:  ## drop a sample video into input/ and follow it through the pipeline
 	@echo "not yet available: lands with the orchestrator"; exit 1
+
+backup:  ## back up metadata now (restic; RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE from .env)
+	@$(VENV)/bin/vv backup
+
+restore-drill:  ## restore the latest backup into a scratch dir and verify it (prints RTO, pass/fail)
+	@$(VENV)/bin/vv restore-drill
+
+docs:  ## regenerate the configuration tables of docs/configuration.md from the code
+	@$(PY) -m scripts.gen_config_docs

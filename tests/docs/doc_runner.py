@@ -7,6 +7,9 @@ Rules for doc authors (docs/README of the runner, enforced by tests/docs):
   ``bash -euo pipefail`` in a sandbox: a copy of this checkout as the working directory, its own
   storage root, restic repository, HOME and ``vv`` on PATH (this checkout's code).
 * A first line ``# doc-test: exit=N`` expects exit status N (a command shown failing on purpose).
+* A first line ``# doc-test: stack`` needs the running API: the runner starts the real tv_api
+  (`vv serve`) on a free loopback port of the sandbox and exports ``VV_API`` (its base URL), so
+  the docs write ``"${VV_API:-http://127.0.0.1:8000}"``.
 * A first line ``# doc-test: skip — <why>`` marks a block that cannot run here (Docker, systemd,
   apt, real hardware); the reason is mandatory and shown in the test report.
 """
@@ -26,6 +29,7 @@ SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh"}
 _FENCE = re.compile(r"^```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _SKIP = re.compile(r"^#\s*doc-test:\s*skip\s*[—–:-]+\s*(\S.*)$")
 _EXIT = re.compile(r"^#\s*doc-test:\s*exit=(\d+)\s*$")
+_STACK = re.compile(r"^#\s*doc-test:\s*stack\b")
 BLOCK_TIMEOUT_S = 180
 
 
@@ -53,6 +57,10 @@ class ShellBlock:
     def expected_exit(self) -> int:
         match = _EXIT.match(self.first_line)
         return int(match.group(1)) if match else 0
+
+    @property
+    def needs_stack(self) -> bool:
+        return bool(_STACK.match(self.first_line))
 
     @property
     def where(self) -> str:
@@ -125,9 +133,52 @@ def make_sandbox(root: Path) -> Sandbox:
     return sandbox
 
 
-def run_block(block: ShellBlock, sandbox: Sandbox) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=sandbox.app, env=sandbox.env,
+def run_block(block: ShellBlock, sandbox: Sandbox, extra_env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    env = {**sandbox.env, **(extra_env or {})}
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=sandbox.app, env=env,
                           capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S, check=False)
+
+
+class ApiServer:
+    """The real tv_api (`vv serve`) of the sandbox on a free loopback port, for `stack` blocks."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (sandbox.root / "tv_api.log").open("w")
+        self.process = subprocess.Popen(["vv", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                                        cwd=sandbox.app, env=sandbox.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"vv serve exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):  # noqa: S310 (loopback)
+                    return
+            except OSError:
+                time.sleep(0.25)
+        raise RuntimeError("vv serve did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.log.close()
 
 
 SEED_SCRIPT = r"""

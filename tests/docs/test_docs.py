@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.docs.doc_runner import documents, make_sandbox, run_block, seed_box, shell_blocks
+from tests.docs.doc_runner import ApiServer, documents, make_sandbox, run_block, seed_box, shell_blocks
 from tests.helpers import REPO_ROOT, repo_env
 
 DOCS = documents()
@@ -56,15 +56,22 @@ def test_not_runnable_blocks_are_few_and_listed(capsys):
 def test_document_commands_run(document, tmp_path):
     sandbox = make_sandbox(tmp_path)
     seed_box(sandbox)
-    for block in shell_blocks(document):
-        if block.is_marked_skip:
-            continue
-        result = run_block(block, sandbox)
-        assert result.returncode == block.expected_exit, (
-            f"{block.where} exited {result.returncode} (expected {block.expected_exit})\n"
-            f"--- block ---\n{block.code}--- stdout ---\n{result.stdout[-3000:]}"
-            f"--- stderr ---\n{result.stderr[-3000:]}"
-        )
+    server: ApiServer | None = None
+    try:
+        for block in shell_blocks(document):
+            if block.is_marked_skip:
+                continue
+            if block.needs_stack and server is None:
+                server = ApiServer(sandbox)
+            result = run_block(block, sandbox, {"VV_API": server.url} if server else None)
+            assert result.returncode == block.expected_exit, (
+                f"{block.where} exited {result.returncode} (expected {block.expected_exit})\n"
+                f"--- block ---\n{block.code}--- stdout ---\n{result.stdout[-3000:]}"
+                f"--- stderr ---\n{result.stderr[-3000:]}"
+            )
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def test_configuration_tables_are_generated_from_the_settings_model():
