@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from scripts.backup_staging import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -32,6 +34,8 @@ from vv_core.atomic import fsync_directory
 from vv_core.hashing import compute_sha256
 from vv_core.settings import Settings
 
+ORCHESTRATOR_LOCK = "orchestrator.lock"   # scripts/pipeline/lock.py: one pipeline run at a time
+BACKUP_LOCK = "backup.lock"
 
 @dataclass
 class ManifestCheck:
@@ -127,9 +131,25 @@ def place_atomically(source: Path, destination: Path) -> None:
 
 
 def restore_in_place(settings: Settings, snapshot: str | None = None, media: bool = False,
-                     only: list[str] | None = None) -> dict[str, Any]:
-    """Restore a verified snapshot onto this box; ``only`` limits it to path prefixes."""
+                     only: list[str] | None = None, lock_wait_s: float = 60.0) -> dict[str, Any]:
+    """Restore a verified snapshot onto this box; ``only`` limits it to path prefixes.
+
+    Holds the orchestrator's run lock (state/orchestrator.lock) and the backup lock throughout,
+    so no pipeline run or backup starts while files are being put back.
+    """
     repo = ResticRepo.from_settings(settings)
+    state = settings.storage.state
+    state.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(state / ORCHESTRATOR_LOCK, timeout=lock_wait_s), FileLock(state / BACKUP_LOCK, timeout=0):
+            return _restore_locked(settings, repo, snapshot, media, only)
+    except Timeout as exc:
+        raise BackupError(f"{Path(exc.lock_file).name} is held: an orchestrator run or a backup is in "
+                          "progress; stop the stack first") from None
+
+
+def _restore_locked(settings: Settings, repo: ResticRepo, snapshot: str | None, media: bool,
+                    only: list[str] | None) -> dict[str, Any]:
     kind = "media" if media else "metadata"
     chosen = pick_snapshot(repo, kind, snapshot)
     scratch = settings.storage.state / RESTORE_SCRATCH_DIRNAME

@@ -127,3 +127,12 @@ def test_verify_tree_reports_missing_damaged_and_extra_files(box, tmp_path):
     (scratch / "vv-backup-manifest.json").unlink()
     with pytest.raises(BackupError, match="not a vv backup"):
         verify_tree(scratch)
+
+
+def test_restore_waits_for_no_orchestrator_run(box):
+    from filelock import FileLock
+
+    run_backup(box, apply_retention=False)
+    with FileLock(box.storage.state / "orchestrator.lock"), \
+            pytest.raises(BackupError, match=r"orchestrator\.lock is held"):
+        restore_in_place(box, lock_wait_s=0)
