@@ -36,6 +36,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.settings import Settings
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 VERIFIER_MODULE = "scripts.logline_verifier"
 DRILL_STATE_FILE = "restore_drill.json"
 VERIFIER_TIMEOUT_S = 600
@@ -49,6 +50,9 @@ def verify_restored_loglines(restored_storage: Path, key_store: Path | None) -> 
     if importlib.util.find_spec(VERIFIER_MODULE) is None:
         return {"status": "skipped", "reason": f"{VERIFIER_MODULE} is not installed"}
     env = dict(os.environ)
+    # the verifier must be this checkout's, whatever the caller's PYTHONPATH says
+    code_roots = [str(REPO_ROOT), str(REPO_ROOT / "vv-core")]
+    env["PYTHONPATH"] = os.pathsep.join([*code_roots, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["VIDEO_STORAGE_ROOT"] = str(restored_storage)
     if key_store is not None:
         env["KEY_STORE_PATH"] = str(key_store)
