@@ -141,35 +141,30 @@ def run_block(block: ShellBlock, sandbox: Sandbox, extra_env: dict[str, str] | N
 
 
 class ApiServer:
-    """The real tv_api (`vv serve`) of the sandbox on a free loopback port, for `stack` blocks."""
+    """The real tv_api (`vv serve --port 0`) of the sandbox on loopback, for `stack` blocks; its
+    JSON log line "listening" says which port it got."""
 
     def __init__(self, sandbox: Sandbox) -> None:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (sandbox.root / "tv_api.log").open("w")
-        self.process = subprocess.Popen(["vv", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.log_path = sandbox.root / "tv_api.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(["vv", "serve", "--host", "127.0.0.1", "--port", "0"],
                                         cwd=sandbox.app, env=sandbox.env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
-        self.wait_ready()
+        self.url = f"http://127.0.0.1:{self.wait_for_port()}"
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_for_port(self, timeout_s: float = 60.0) -> int:
+        import json
         import time
-        import urllib.request
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            for line in self.log_path.read_text().splitlines():
+                if '"listening"' in line:
+                    return int(json.loads(line)["port"])
             if self.process.poll() is not None:
-                raise RuntimeError(f"vv serve exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):  # noqa: S310 (loopback)
-                    return
-            except OSError:
-                time.sleep(0.25)
-        raise RuntimeError("vv serve did not become ready")
+                raise RuntimeError(f"vv serve exited with {self.process.returncode}: {self.log_path.read_text()}")
+            time.sleep(0.2)
+        raise RuntimeError("vv serve did not say where it listens")
 
     def stop(self) -> None:
         self.process.terminate()
