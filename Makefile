@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate backup restore-drill docs
+.PHONY: help setup demo test lint bench status logs simulate
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,7 @@ logs:  ## follow the JSON logs
 simulate:  ## drop a sample video into input/ and follow it through the pipeline
 	@echo "not yet available: lands with the orchestrator"; exit 1
 
+.PHONY: backup restore-drill docs
 backup:  ## back up metadata now (restic; RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE from .env)
 	@$(VENV)/bin/vv backup
 
