@@ -94,9 +94,9 @@ def type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(type_name(a) for a in args)
+        return " | ".join(type_name(a) for a in args)
     if origin is typing.Literal:
-        return " \\| ".join(f"`{a}`" for a in args)
+        return " | ".join(f"`{a}`" for a in args)
     if origin in (list, dict, tuple, set):
         return f"{origin.__name__}[{', '.join(type_name(a) for a in args)}]"
     if annotation is type(None):

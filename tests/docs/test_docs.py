@@ -4,8 +4,10 @@ configuration tables are generated from the settings model."""
 import re
 import subprocess
 import sys
+from typing import Literal
 
 import pytest
+from pydantic import BaseModel, Field
 
 from tests.docs.doc_runner import ApiServer, documents, make_sandbox, run_block, seed_box, shell_blocks
 from tests.helpers import REPO_ROOT, repo_env
@@ -92,3 +94,31 @@ def test_config_doc_generator_flags_a_stale_doc(tmp_path):
     assert "`VIDEO_STORAGE_ROOT`" in text and "`RESTIC_REPOSITORY`" in text and text.endswith("\n\nrest\n")
     tables = render_tables("# --- core ---\nLOG_LEVEL=INFO\nNOT_A_SETTING=1\n")
     assert "not a setting" in tables and "### not yet in .env.example" in tables
+
+
+class _Camera(BaseModel):
+    url: str = Field(description="RTSP URL | or file.")
+    fps: float | None = Field(None, description="Frames per second.")
+
+
+class _Rules(BaseModel):
+    mode: Literal["fast", "slow"] = Field("fast", description="Speed.")
+    cameras: dict[str, _Camera] = Field(default_factory=dict, description="By name.")
+    fallbacks: list[_Camera] = Field(default_factory=list, description="Tried in order.")
+    limits: tuple[int, int] = Field((1, 2), description="Min and max.")
+    main: _Camera | None = Field(None, description="The main camera.")
+
+
+def test_rule_file_tables_walk_nested_models():
+    from scripts.gen_config_docs import render_rule_files
+
+    text = render_rule_files([("demo/config.yaml", f"{__name__}:_Rules")])
+    assert text.startswith(f"### `demo/config.yaml` ({__name__}._Rules)")
+    rows = {line.split(" | ")[0].strip("| `"): line for line in text.splitlines() if line.startswith("| `")}
+    assert set(rows) == {"mode", "cameras", "cameras.<name>.url", "cameras.<name>.fps", "fallbacks",
+                         "fallbacks[].url", "fallbacks[].fps", "limits", "main", "main.url", "main.fps"}
+    assert "`fast` \\| `slow`" in rows["mode"] and "*(required)*" in rows["cameras.<name>.url"]
+    assert "RTSP URL \\| or file." in rows["cameras.<name>.url"]
+    assert "dict[str, mapping]" in rows["cameras"] and "*(computed)*" in rows["cameras"]
+    assert "tuple[int, int]" in rows["limits"] and "float \\| null" in rows["cameras.<name>.fps"]
+    assert render_rule_files([]) == "*(no rule files yet)*\n"
