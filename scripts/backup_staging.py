@@ -31,6 +31,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from vv_core import __version__
 from vv_core.atomic import atomic_write_json, atomic_write_text
@@ -141,7 +142,9 @@ def backup_sqlite(source: Path, destination: Path, busy_timeout_s: float = 30.0)
     a writer commits.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=busy_timeout_s)
+    # mode=rw, not ro: never creates a missing DB, and as the last connection to close it folds
+    # the WAL back and removes -wal/-shm like any client (a ro connection would leave them).
+    src = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, timeout=busy_timeout_s)
     try:
         dst = sqlite3.connect(destination)
         try:

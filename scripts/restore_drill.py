@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 if __package__ in (None, ""):  # run as `python scripts/restore_drill.py`: make the repo importable
     _REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def check_restored_databases(restored_root: Path, databases: list[dict[str, Any]
         path = restored_root / database["path"]
         try:
             # immutable=1: read the restored file as it is, creating no -wal/-shm beside it.
-            connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+            connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True)
             try:
                 integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
                 tables = connection.execute(

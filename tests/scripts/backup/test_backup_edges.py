@@ -102,3 +102,18 @@ def test_drill_verdict_names_every_failed_check():
     for key, bad in (("loglines", {"status": "fail"}), ("databases", [{"ok": False}]),
                      ("repository_check", {"ok": False})):
         assert verdict({**passing, key: bad}) == "fail"
+
+
+def test_online_copy_leaves_no_sidecars_and_handles_odd_paths(tmp_path):
+    from scripts.backup_staging import backup_sqlite
+    from tests.scripts.backup.conftest import make_state_db
+
+    odd = tmp_path / "state dir #1?" / "orchestrator.sqlite3"
+    make_state_db(odd, rows=5)
+    assert not Path(f"{odd}-wal").exists()          # nobody has it open: no WAL beside it
+    info = backup_sqlite(odd, tmp_path / "copy.sqlite3")
+    assert info == {"integrity": "ok", "tables": 1}
+    assert sorted(p.name for p in odd.parent.iterdir()) == ["orchestrator.sqlite3"]
+    with pytest.raises(BackupError, match="cannot back up database"):
+        backup_sqlite(tmp_path / "gone.sqlite3", tmp_path / "copy2.sqlite3")   # never created
+    assert not (tmp_path / "gone.sqlite3").exists()
