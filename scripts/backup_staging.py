@@ -144,7 +144,10 @@ def backup_sqlite(source: Path, destination: Path, busy_timeout_s: float = 30.0)
     destination.parent.mkdir(parents=True, exist_ok=True)
     # mode=rw, not ro: never creates a missing DB, and as the last connection to close it folds
     # the WAL back and removes -wal/-shm like any client (a ro connection would leave them).
-    src = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, timeout=busy_timeout_s)
+    try:
+        src = sqlite3.connect(f"file:{quote(str(source))}?mode=rw", uri=True, timeout=busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot back up database {source}: {exc}") from None
     try:
         dst = sqlite3.connect(destination)
         try:
