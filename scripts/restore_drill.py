@@ -15,6 +15,7 @@ stdout and state/restore_drill.json; a failed drill raises an alert and exits 1.
 
 import importlib.util
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -41,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 VERIFIER_MODULE = "scripts.logline_verifier"
 DRILL_STATE_FILE = "restore_drill.json"
 VERIFIER_TIMEOUT_S = 600
+logger = logging.getLogger("vv.restore_drill")
 
 
 def verify_restored_loglines(restored_storage: Path, key_store: Path | None) -> dict[str, Any]:
@@ -141,6 +143,8 @@ def run_drill(settings: Settings, snapshot: str | None = None, media: bool = Fal
     report["degraded"] = report.get("loglines", {}).get("status") == "skipped"
     report["finished_at"] = utc_timestamp()
     record_drill(settings, report)
+    logger.log(logging.ERROR if report["status"] == "fail" else logging.INFO, "restore drill %s: rto %s s",
+               report["status"], report.get("rto_seconds"), extra={"drill": report})
     if report["status"] == "fail":
         raise_alert(Alert("CRITICAL", "restore drill failed", drill_failure_summary(report), "restore_drill",
                           {"snapshot_id": report.get("snapshot_id")}), settings.alert_webhook_url)
