@@ -114,12 +114,12 @@ def init_repository(settings: Settings) -> dict[str, Any]:
     return result
 
 
-def log_to_app_log(settings: Settings) -> None:
+def log_to_app_log(settings: Settings, service_name: str = "backup") -> None:
     """JSON log lines to logs/app.log only: stdout carries the result, stderr the one error line."""
     log_file = settings.storage.logs / "app.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(JsonFormatter("backup"))
+    handler.setFormatter(JsonFormatter(service_name))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(settings.log_level)

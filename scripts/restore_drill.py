@@ -205,7 +205,7 @@ def cli_restore_drill(snapshot: str | None = None, media: bool = False, check_da
 
     def action() -> dict[str, Any]:
         settings = Settings()
-        log_to_app_log(settings)
+        log_to_app_log(settings, "restore_drill")
         return run_drill(settings, snapshot=snapshot, media=media, check_data=check_data, keep=keep)
 
     run_json_command(action)

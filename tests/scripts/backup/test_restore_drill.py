@@ -105,10 +105,10 @@ def test_vv_backup_and_restore_drill_cli_end_to_end(box, tmp_path):
     drill = vv("restore-drill", "--no-check")
     assert drill.returncode == 0, drill.stderr
     assert json.loads(drill.stdout)["status"] == "pass"
-    log_lines = [json.loads(line) for line in (box.storage.logs / "app.log").read_text().splitlines()
-                 if '"service_name": "backup"' in line]
-    assert any(entry.get("backup", {}).get("status") == "ok" for entry in log_lines)
-    assert any(entry.get("drill", {}).get("status") == "pass" for entry in log_lines)
+    log_lines = [json.loads(line) for line in (box.storage.logs / "app.log").read_text().splitlines()]
+    assert any(e["service_name"] == "backup" and e.get("backup", {}).get("status") == "ok" for e in log_lines)
+    assert any(e["service_name"] == "restore_drill" and e.get("drill", {}).get("status") == "pass"
+               for e in log_lines)
 
 
 @pytest.mark.parametrize("script", ["scripts/backup.py", "scripts/restore_drill.py"])
