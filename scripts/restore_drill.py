@@ -4,7 +4,7 @@ Steps, each recorded in the JSON report:
 1. restore the latest (or a given) snapshot into a scratch dir;
 2. verify every file against the sha256 manifest written at backup time (nothing missing, damaged
    or extra);
-3. run the LogLine verifier (`python -m scripts.logline_verifier PATH --json`) on the restored chain
+3. run the LogLine verifier (`python scripts/logline_verifier.py PATH --json`) on the restored chain
    with the restored key store — proving the keys came back too;
 4. open every restored SQLite DB and run PRAGMA integrity_check;
 5. `restic check --read-data-subset=n/N` on a rotation: each drill reads the next 1/N of the pack
@@ -13,7 +13,6 @@ RTO = wall time of steps 1–4 (what a real recovery of this data would cost). T
 stdout and state/restore_drill.json; a failed drill raises an alert and exits 1.
 """
 
-import importlib.util
 import json
 import logging
 import os
@@ -38,8 +37,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VERIFIER_MODULE = "scripts.logline_verifier"
+VERIFIER_SCRIPT = Path(__file__).resolve().parent / "logline_verifier.py"
 DRILL_STATE_FILE = "restore_drill.json"
 VERIFIER_TIMEOUT_S = 600
 logger = logging.getLogger("vv.restore_drill")
@@ -50,16 +48,15 @@ def verify_restored_loglines(restored_storage: Path, key_store: Path | None) -> 
     loglines = restored_storage / "loglines"
     if not loglines.is_dir() or not any(loglines.glob("*.logline.json")):
         return {"status": "pass", "checked": 0, "note": "no LogLines in the snapshot"}
-    if importlib.util.find_spec(VERIFIER_MODULE) is None:
-        return {"status": "skipped", "reason": f"{VERIFIER_MODULE} is not installed"}
+    if not VERIFIER_SCRIPT.is_file():
+        return {"status": "skipped", "reason": f"{VERIFIER_SCRIPT.name} is not installed"}
     env = dict(os.environ)
-    # the verifier must be this checkout's, whatever the caller's PYTHONPATH says
-    code_roots = [str(REPO_ROOT), str(REPO_ROOT / "vv-core")]
-    env["PYTHONPATH"] = os.pathsep.join([*code_roots, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["VIDEO_STORAGE_ROOT"] = str(restored_storage)
     if key_store is not None:
         env["KEY_STORE_PATH"] = str(key_store)
-    command = [sys.executable, "-m", VERIFIER_MODULE, str(loglines), "--json"]
+    # run as a file: the script puts its own checkout first on sys.path, so the drill and the
+    # verifier are always the same code, whatever PYTHONPATH or an editable install say
+    command = [sys.executable, str(VERIFIER_SCRIPT), str(loglines), "--json"]
     try:
         result = subprocess.run(command, env=env, capture_output=True, text=True,
                                 timeout=VERIFIER_TIMEOUT_S, check=False)

@@ -74,7 +74,7 @@ def test_damaged_restored_database_fails_the_check(tmp_path):
 
 
 def test_loglines_check_is_labelled_skipped_while_no_verifier_is_installed(box, tmp_path, monkeypatch):
-    monkeypatch.setattr(drill_module, "VERIFIER_MODULE", "scripts.no_such_verifier")
+    monkeypatch.setattr(drill_module, "VERIFIER_SCRIPT", tmp_path / "no_such_verifier.py")
     run_backup(box, apply_retention=False)
     report = run_drill(box, check_data=False)
     assert report["loglines"]["status"] == "skipped"
@@ -106,8 +106,8 @@ def test_vv_backup_and_restore_drill_cli_end_to_end(box, tmp_path):
     assert drill.returncode == 0, drill.stderr
     assert json.loads(drill.stdout)["status"] == "pass"
     log_lines = [json.loads(line) for line in (box.storage.logs / "app.log").read_text().splitlines()]
-    assert any(e["service_name"] == "backup" and e.get("backup", {}).get("status") == "ok" for e in log_lines)
-    assert any(e["service_name"] == "restore_drill" and e.get("drill", {}).get("status") == "pass"
+    assert any(e.get("service_name") == "backup" and e.get("backup", {}).get("status") == "ok" for e in log_lines)
+    assert any(e.get("service_name") == "restore_drill" and e.get("drill", {}).get("status") == "pass"
                for e in log_lines)
 
 
