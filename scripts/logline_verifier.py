@@ -1,0 +1,143 @@
+"""Audit LogLines: signature, key, schema and chain continuity; every problem with its file and reason.
+
+    python scripts/logline_verifier.py [PATH ...] [--json]
+    vv verify [PATH ...] [--json]
+
+A PATH that is a file is checked on its own (schema, key, signature, canonical bytes, file name);
+a directory is checked as a chain (plus its signed head, which reveals a deleted tail). Without a
+PATH the storage root's loglines/ is checked. Exit 0 when everything verifies, 1 when anything
+does not (or a PATH is missing), 2 on an internal error.
+"""
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repository and vv-core importable
+    _REPO = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
+
+from vv_core.cli_support import EXIT_FAILURE, EXIT_INTERNAL, fail
+from vv_core.errors import VVError
+from vv_core.keystore import KeyStore, load_key_store
+from vv_core.loglines import (
+    HEAD_FILE,
+    ID_MISMATCH,
+    LOGLINE_SUFFIX,
+    UNREADABLE,
+    CheckedLogLine,
+    HeadError,
+    Problem,
+    analyze_chain,
+    check_logline_bytes,
+    id_from_filename,
+    read_head,
+)
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "checked": self.checked, "problem_count": len(self.problems),
+                "problems": [asdict(p) for p in self.problems]}
+
+
+def check_file(path: str | Path, key_store: KeyStore) -> tuple[CheckedLogLine, list[Problem]]:
+    """One LogLine file on its own: its own problems (chain checks need its neighbours)."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            checked = check_logline_bytes(handle.read(), key_store)
+    except OSError as exc:
+        checked = CheckedLogLine(None, None, None, None, UNREADABLE, f"cannot read: {exc.strerror}")
+    if checked.reason is None:
+        expected_id = id_from_filename(os.path.basename(name))
+        if checked.record["id"] != expected_id:  # type: ignore[index]
+            return checked, [Problem(name, ID_MISMATCH, f"holds LogLine {checked.record['id']!r}, "  # type: ignore[index]
+                                                        f"not {expected_id!r}", checked.seq)]
+        return checked, []
+    return checked, [Problem(name, checked.reason, checked.detail, checked.seq)]
+
+
+def verify_directory(directory: Path, key_store: KeyStore) -> VerifyReport:
+    """Every LogLine in ``directory`` as one chain, checked against the directory's signed head."""
+    report = VerifyReport()
+    try:  # head first: records appended while we read are newer than it and still must link up
+        head: object = read_head(directory, key_store)
+    except HeadError as exc:
+        head = exc
+    entries: list[tuple[str, CheckedLogLine]] = []
+    with os.scandir(directory) as listing:
+        names = sorted(entry.name for entry in listing if entry.name.endswith(LOGLINE_SUFFIX))
+    base = os.fspath(directory)
+    for name in names:
+        path = os.path.join(base, name)
+        checked, problems = check_file(path, key_store)
+        entries.append((path, checked))
+        if problems:
+            report.problems.extend(problems)
+    report.checked = len(entries)
+    report.problems.extend(analyze_chain(entries, head, str(directory / HEAD_FILE)))  # type: ignore[arg-type]
+    return report
+
+
+def verify_paths(paths: list[Path], key_store: KeyStore) -> VerifyReport:
+    """Verify each path (file or chain directory); one combined report."""
+    report = VerifyReport()
+    for path in paths:
+        if path.is_dir():
+            part = verify_directory(path, key_store)
+        elif path.is_file():
+            part = VerifyReport(1, check_file(path, key_store)[1])
+        else:
+            part = VerifyReport(0, [Problem(str(path), UNREADABLE, "no such file or directory")])
+        report.checked += part.checked
+        report.problems.extend(part.problems)
+    return report
+
+
+def render_text(report: VerifyReport) -> str:
+    lines = [f"{p.file}: {p.reason}: {p.detail}" for p in report.problems]
+    if report.ok:
+        lines.append(f"OK: {report.checked} LogLine(s) verified")
+    else:
+        lines.append(f"FAILED: {len(report.problems)} problem(s) in {report.checked} LogLine(s)")
+    return "\n".join(lines)
+
+
+def run_verify(paths: list[Path], as_json: bool, key_store_path: Path, default_dir: Path) -> int:
+    """The CLI body shared by ``vv verify`` and this script; returns the exit code."""
+    try:
+        key_store = load_key_store(key_store_path)
+        report = verify_paths(paths or [default_dir], key_store)
+    except VVError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    except Exception as exc:  # never a traceback as the only message
+        fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    print(json.dumps(report.to_json(), indent=2) if as_json else render_text(report))
+    return 0 if report.ok else EXIT_FAILURE
+
+
+def main(argv: list[str] | None = None) -> None:
+    from vv_core.settings import get_settings
+
+    parser = argparse.ArgumentParser(description="Verify LogLine files, directories or the whole chain.")
+    parser.add_argument("paths", nargs="*", type=Path, help="files or directories (default: loglines/)")
+    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    raise SystemExit(run_verify(args.paths, args.json, settings.key_store_path, settings.storage.loglines))
+
+
+if __name__ == "__main__":
+    main()
