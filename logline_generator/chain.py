@@ -109,10 +109,9 @@ def recover_head(directory: Path, key_store: KeyStore) -> ChainHead:
 
 def rebuild_head(directory: Path, key_store: KeyStore) -> ChainHead:
     """Head from the records themselves (first run, or a lost head); a broken chain is refused."""
-    entries = []
-    for entry in os.scandir(directory):
-        if entry.name.endswith(LOGLINE_SUFFIX):
-            entries.append((entry.name, check_logline_bytes(Path(entry.path).read_bytes(), key_store)))
+    with os.scandir(directory) as listing:
+        paths = [Path(entry.path) for entry in listing if entry.name.endswith(LOGLINE_SUFFIX)]
+    entries = [(path.name, check_logline_bytes(path.read_bytes(), key_store)) for path in paths]
     if not entries:
         return ChainHead.empty()
     problems = [f"{e[0]}: {e[1].reason}" for e in entries if not e[1].ok]
