@@ -58,7 +58,10 @@ def load_config(path: str | Path | None = None) -> SchedulerConfig:
     except FileNotFoundError:
         raise VVError(f"scheduler config not found: {config_path}") from None
     except yaml.YAMLError as exc:
-        raise VVError(f"{config_path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise VVError(f"{config_path}: not valid YAML{where}: {problem}") from None
     try:
         return SchedulerConfig.model_validate(document if document is not None else {})
     except ValidationError as exc:

@@ -161,7 +161,9 @@ class LogLineIndex:
     def _add(self, name: str, entry: Entry) -> None:
         self.entries[name] = entry
         self._touch(entry.seq)
-        if entry.seq is not None:
+        # Only records that verify on their own hold a seq: a forged file claiming seq 7 must
+        # not be able to push the genuine seq 7 off the TVs by making it look like a fork.
+        if entry.seq is not None and entry.reason is None:
             self.names_at.setdefault(entry.seq, set()).add(name)
         self.dirty = True
 
@@ -182,7 +184,7 @@ class LogLineIndex:
         for name in changed:
             if name not in self.entries:
                 self.trusted.discard(name)
-        affected = {n for s in self._touched for n in self.names_at.get(s, ())}
+        affected = {n for s in self._touched for n in self.names_at.get(s, ())} | (changed & self.trusted)
         self._touched.clear()
         for name in affected:
             entry = self.entries[name]
