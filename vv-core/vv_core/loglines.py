@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from vv_core.canonical import canonical_json
 from vv_core.errors import SchemaValidationError
 from vv_core.keystore import KeyStore
@@ -97,6 +99,24 @@ class CheckedLogLine:
         return self.reason is None
 
 
+def _validate_logline(record: Any) -> None:
+    global _validate_logline
+    _validate_logline = fast_validator("logline")  # compiled on first use, then called directly
+    _validate_logline(record)
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole (small) file with the fewest system calls: no buffered file object per LogLine."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while len(chunks[-1]) == 1 << 16:
+            chunks.append(os.read(fd, 1 << 16))
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 def check_logline_bytes(raw: bytes, key_store: KeyStore) -> CheckedLogLine:
     """Parse, schema-check and authenticate one LogLine file's bytes.
 
@@ -105,11 +125,13 @@ def check_logline_bytes(raw: bytes, key_store: KeyStore) -> CheckedLogLine:
     file whose bytes were reformatted around authentic content.
     """
     try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        # orjson: 3-4× faster than json.loads and stricter (UTF-8 only, no NaN, 64-bit ints), which
+        # only turns more malformed files into "unreadable"; signing still uses vv_core.canonical.
+        record = orjson.loads(raw)
+    except (ValueError, RecursionError) as exc:
         return CheckedLogLine(None, None, None, None, UNREADABLE, f"not JSON: {exc}")
     try:
-        fast_validator("logline")(record)
+        _validate_logline(record)
     except SchemaValidationError as exc:
         seq = record.get("seq") if isinstance(record, dict) else None
         return CheckedLogLine(record if isinstance(record, dict) else None,
