@@ -12,7 +12,6 @@ from vv_core.loglines import (
     ChainHead,
     encode_logline,
     head_document,
-    link_hash,
     logline_filename,
     seal_logline,
 )
@@ -69,8 +68,9 @@ def fast_chain(directory: Path, count: int, key_store: KeyStore, *, now: datetim
         fields = record_fields(index, when=when, status=STATUSES[index % 4],
                                video=video_for(index) if video_for else None)
         record = seal_logline(fields, seq=index, prev_hash=prev, key_store=key_store)
-        (directory / logline_filename(record["id"])).write_bytes(encode_logline(record))
-        prev = link_hash(record)
+        raw = encode_logline(record)
+        (directory / logline_filename(record["id"])).write_bytes(raw)
+        prev = hashlib.sha256(raw[:-1]).hexdigest()  # == link_hash(record), without re-serializing
         records.append(record)
     if write_head and records:
         head = ChainHead(records[-1]["seq"], prev, records[-1]["id"])

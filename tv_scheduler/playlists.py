@@ -15,7 +15,7 @@ from tv_scheduler.index import LogLineIndex
 from vv_core.atomic import atomic_write_json
 from vv_core.canonical import canonical_json
 from vv_core.jsonlog import utc_timestamp
-from vv_core.schema import validate_schema
+from vv_core.schema import validate_schema_fast
 
 COMBINED_NAME = "playlist"
 COMBINED_TV = "all"
@@ -129,7 +129,7 @@ class PlaylistWriter:
             if known == digest and path.exists():
                 self.known[name] = digest
                 continue
-            validate_schema(document, "playlist")
+            validate_schema_fast(document, "playlist")
             atomic_write_json(path, document)
             self.known[name] = digest
             written.append(path)

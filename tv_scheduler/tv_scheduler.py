@@ -47,6 +47,7 @@ class Scheduler:
         self.cache_path = self.layout.state / CACHE_NAME
         self.writer = PlaylistWriter(self.layout.playlists)
         self.alerted: set[tuple[str, str]] = set()
+        self._alert_state: tuple[int, int, int] | None = None
         self._key_store_stamp: tuple[int, int] | None = None
         self.index = self._new_index()
 
@@ -94,6 +95,11 @@ class Scheduler:
         return written
 
     def _alert_untrusted(self) -> None:
+        # Listing the untrusted files walks every entry: only when something could have changed.
+        state = (len(self.index.entries), len(self.index.trusted), self.index.verified_files)
+        if state == self._alert_state:
+            return
+        self._alert_state = state
         untrusted = self.index.untrusted()
         fresh = {(name, why) for name, why in untrusted.items()} - self.alerted
         if fresh:

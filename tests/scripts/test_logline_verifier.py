@@ -59,6 +59,7 @@ def reasons(report) -> set[str]:
     return {p.reason for p in report.problems}
 
 
+@pytest.mark.slow
 def test_intact_10k_chain_verifies(big_chain):
     report = verify_directory(big_chain["dir"], big_chain["keys"])
     assert report.ok, report.problems[:3]
@@ -66,6 +67,7 @@ def test_intact_10k_chain_verifies(big_chain):
     assert all(checked.ok for _, checked in big_chain["entries"])
 
 
+@pytest.mark.slow
 def test_every_single_byte_edit_of_one_record_is_detected(big_chain):
     """Exhaustive over one record: every position × 3 replacement bytes, plus all 255 at 25 positions."""
     raw = big_chain["raws"][4321]
@@ -95,6 +97,7 @@ def test_every_single_byte_deletion_and_insertion_of_one_record_is_detected(big_
         assert not check_logline_bytes(raw[:position] + b" " + raw[position:], keys).ok, position
 
 
+@pytest.mark.slow
 def test_random_byte_edits_across_the_chain_are_detected(big_chain):
     """3,000 random (record, position, byte) edits anywhere in the 10k chain."""
     rng = random.Random(10_000)
@@ -115,6 +118,7 @@ def test_whitespace_only_edit_is_reported_as_not_canonical(big_chain):
     assert checked.reason == NOT_CANONICAL
 
 
+@pytest.mark.slow
 def test_deleting_any_record_is_detected(big_chain):
     entries = big_chain["entries"]
     last = big_chain["records"][-1]
@@ -122,7 +126,7 @@ def test_deleting_any_record_is_detected(big_chain):
 
     head = ChainHead(last["seq"], link_hash(last), last["id"])
     rng = random.Random(7)
-    for index in [0, 1, CHAIN_LENGTH // 2, CHAIN_LENGTH - 1, *rng.sample(range(CHAIN_LENGTH), 16)]:
+    for index in [0, 1, CHAIN_LENGTH // 2, CHAIN_LENGTH - 1, *rng.sample(range(CHAIN_LENGTH), 8)]:
         problems = analyze_chain(entries[:index] + entries[index + 1:], head)
         assert problems, f"deletion of seq {index} not detected"
         expected = TRUNCATED if index == CHAIN_LENGTH - 1 else MISSING_SEQ
@@ -227,8 +231,9 @@ def test_rotation_keeps_old_loglines_verifiable(tmp_path):
     assert reasons(report) == {MISSING_HEAD}  # every record verifies, old and new key alike
 
 
+@pytest.mark.slow
 def test_fast_schema_validator_is_never_weaker_than_jsonschema(big_chain):
-    """Differential check on 2,000 mutated documents: fast accepts ⇒ jsonschema accepts."""
+    """Differential check on 1,000 mutated documents: fast accepts ⇒ jsonschema accepts."""
     checker = Draft202012Validator.FORMAT_CHECKER
     reference = Draft202012Validator(load_schema("logline"), format_checker=checker)
     fast = fast_validator("logline")
@@ -237,7 +242,7 @@ def test_fast_schema_validator_is_never_weaker_than_jsonschema(big_chain):
     odd_values = [None, True, 1, -1, 1.5, "", "x" * 5000, [], {}, "2026-13-99T99:99:99Z", "0" * 63,
                   "A" * 64, "cam1\n", "confirmado", "1.0", 0]
     agree = 0
-    for _ in range(2000):
+    for _ in range(1000):
         document = json.loads(json.dumps(base))
         for _ in range(rng.randint(1, 2)):
             nested = isinstance(document.get("source"), dict) and rng.random() < 0.2
@@ -247,10 +252,10 @@ def test_fast_schema_validator_is_never_weaker_than_jsonschema(big_chain):
                 target.pop(key, None)
             else:
                 target[key] = rng.choice(odd_values)
-        fast_ok = _accepts(fast, document)
-        assert not fast_ok or reference.is_valid(document), document
-        agree += fast_ok == reference.is_valid(document)
-    assert agree > 1900  # they only differ on "$" before a trailing newline (fast is stricter)
+        fast_ok, reference_ok = _accepts(fast, document), reference.is_valid(document)
+        assert reference_ok or not fast_ok, document
+        agree += fast_ok == reference_ok
+    assert agree > 950  # they only differ on "$" before a trailing newline (fast is stricter)
 
 
 def _accepts(validator, document) -> bool:
@@ -261,6 +266,7 @@ def _accepts(validator, document) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_verify_cli_text_json_and_exit_codes(tmp_path):
     store_path = tmp_path / "keys.json"
     keys = make_key_store(store_path)
