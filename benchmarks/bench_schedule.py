@@ -63,10 +63,12 @@ class Chain:
         raw = encode_logline(record)
         name = f"{record['id']}.logline.json"
         (self.directory / name).write_bytes(raw)
-        self.seq, self.prev = record["seq"], hashlib.sha256(raw[:-1]).hexdigest()
-        head = ChainHead(self.seq, self.prev, record["id"])
-        (self.directory / HEAD_FILE).write_bytes(pretty_json(head_document(head, self.key_store)))
+        self.seq, self.prev, self.last_id = record["seq"], hashlib.sha256(raw[:-1]).hexdigest(), record["id"]
         return name
+
+    def write_head(self) -> None:
+        head = ChainHead(self.seq, self.prev, self.last_id)
+        (self.directory / HEAD_FILE).write_bytes(pretty_json(head_document(head, self.key_store)))
 
 
 def timed(action) -> tuple[float, object]:
@@ -89,6 +91,7 @@ def run_size(count: int, scratch: Path) -> dict[str, float]:
     start = now - timedelta(hours=23)
     for index in range(count):
         chain.append(index, start + spacing * index)
+    chain.write_head()
 
     config = load_config()
     scheduler = Scheduler(settings, config)

@@ -186,14 +186,23 @@ class LogLineIndex:
                 self.trusted.discard(name)
         affected = {n for s in self._touched for n in self.names_at.get(s, ())} | (changed & self.trusted)
         self._touched.clear()
+        newly: dict[str, list[tuple[float, int, str]]] = {}
         for name in affected:
             entry = self.entries[name]
             should = self._is_linked(entry)
             if should and name not in self.trusted:
                 self.trusted.add(name)
-                bisect.insort(self.by_status.setdefault(entry.status, []), (*entry.key, name))
+                newly.setdefault(entry.status, []).append((*entry.key, name))
             elif not should and name in self.trusted:
                 self._distrust(name, entry)
+        for status, keys in newly.items():
+            ordered = self.by_status.setdefault(status, [])
+            if len(keys) > 64:   # a first scan or a cache load: one sort beats 10⁵ insertions
+                ordered.extend(keys)
+                ordered.sort()
+            else:
+                for key in keys:
+                    bisect.insort(ordered, key)
 
     def _touch(self, seq: int | None) -> None:
         # Trust of seq s depends on the holders of s (uniqueness) and of s - 1 (the link).

@@ -298,3 +298,19 @@ def test_run_verify_single_file_ok(tmp_path, capsys):
     records = fast_chain(tmp_path / "l", 1, keys)
     assert run_verify([tmp_path / "l" / logline_filename(records[0]["id"])], False, store_path, tmp_path) == 0
     assert "OK: 1" in capsys.readouterr().out
+
+
+def test_parallel_and_serial_checks_report_the_same(tmp_path, monkeypatch):
+    import scripts.logline_verifier as verifier
+
+    keys = make_key_store(tmp_path / "keys.json")
+    directory = tmp_path / "loglines"
+    records = fast_chain(directory, 9, keys)
+    victim = directory / logline_filename(records[4]["id"])
+    victim.write_bytes(victim.read_bytes().replace(b"Event", b"Evil!"))
+    serial = verify_directory(directory, keys, jobs=1)
+    monkeypatch.setattr(verifier, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(verifier, "CHUNK_FILES", 3)
+    parallel = verify_directory(directory, keys, jobs=2)
+    assert parallel.problems == serial.problems and parallel.checked == serial.checked == 9
+    assert {p.reason for p in serial.problems} == {BAD_SIGNATURE, BROKEN_PREV_HASH}

@@ -88,3 +88,15 @@ def test_missing_directory_is_empty(settings, scheduler):
     assert scheduler.index.refresh_all() is False
     assert scheduler.index.untrusted() == {}
     assert NOW
+
+
+def test_a_first_scan_sorts_in_bulk_and_matches_one_by_one_inserts(settings, scheduler, populate):
+    populate(300)
+    scheduler.index.refresh_all()
+    bulk = {status: list(keys) for status, keys in scheduler.index.by_status.items()}
+    assert sum(map(len, bulk.values())) == 300
+    one_by_one = Scheduler(settings, load_config())
+    for name in sorted(scheduler.index.entries):
+        one_by_one.refresh_names({name})
+    assert one_by_one.index.by_status == bulk
+    assert all(keys == sorted(keys) for keys in bulk.values())
