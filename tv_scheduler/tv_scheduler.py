@@ -95,12 +95,13 @@ class Scheduler:
         return written
 
     def _alert_untrusted(self) -> None:
-        # Listing the untrusted files walks every entry: only when something could have changed.
+        # Listing the untrusted files walks every entry: only when there are some, and only when
+        # something could have changed since the last look.
         state = (len(self.index.entries), len(self.index.trusted), self.index.verified_files)
         if state == self._alert_state:
             return
         self._alert_state = state
-        untrusted = self.index.untrusted()
+        untrusted = self.index.untrusted() if state[0] != state[1] else {}
         fresh = {(name, why) for name, why in untrusted.items()} - self.alerted
         if fresh:
             sample = sorted(fresh)[:5]
