@@ -133,12 +133,12 @@ def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = No
     return report
 
 
-def verify_paths(paths: list[Path], key_store: KeyStore) -> VerifyReport:
+def verify_paths(paths: list[Path], key_store: KeyStore, jobs: int | None = None) -> VerifyReport:
     """Verify each path (file or chain directory); one combined report."""
     report = VerifyReport()
     for path in paths:
         if path.is_dir():
-            part = verify_directory(path, key_store)
+            part = verify_directory(path, key_store, jobs)
         elif path.is_file():
             part = VerifyReport(1, check_file(path, key_store)[1])
         else:
@@ -157,11 +157,12 @@ def render_text(report: VerifyReport) -> str:
     return "\n".join(lines)
 
 
-def run_verify(paths: list[Path], as_json: bool, key_store_path: Path, default_dir: Path) -> int:
+def run_verify(paths: list[Path], as_json: bool, key_store_path: Path, default_dir: Path,
+               jobs: int | None = None) -> int:
     """The CLI body shared by ``vv verify`` and this script; returns the exit code."""
     try:
         key_store = load_key_store(key_store_path)
-        report = verify_paths(paths or [default_dir], key_store)
+        report = verify_paths(paths or [default_dir], key_store, jobs)
     except VVError as exc:
         fail(str(exc), EXIT_FAILURE)
     except Exception as exc:  # never a traceback as the only message
@@ -176,9 +177,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Verify LogLine files, directories or the whole chain.")
     parser.add_argument("paths", nargs="*", type=Path, help="files or directories (default: loglines/)")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.add_argument("--jobs", type=int, default=None, help="processes for big chains (default: cores)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    raise SystemExit(run_verify(args.paths, args.json, settings.key_store_path, settings.storage.loglines))
+    raise SystemExit(run_verify(args.paths, args.json, settings.key_store_path, settings.storage.loglines,
+                                args.jobs))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,15 @@ def verify(
         list[Path] | None, typer.Argument(help="Files or directories (default: loglines/).")
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+    jobs: Annotated[int | None, typer.Option(help="Processes for big chains (default: cores).")] = None,
 ) -> None:
     """Verify LogLines: signature, key, schema, chain continuity. Exit 1 on any problem."""
     from scripts.logline_verifier import run_verify
 
     settings = Settings()
-    raise typer.Exit(run_verify(paths or [], json_output, settings.key_store_path, settings.storage.loglines))
+    raise typer.Exit(
+        run_verify(paths or [], json_output, settings.key_store_path, settings.storage.loglines, jobs)
+    )
 
 
 keys_app = typer.Typer(help="HMAC key store for LogLines.", no_args_is_help=True)

@@ -279,7 +279,8 @@ def test_verify_cli_text_json_and_exit_codes(tmp_path):
     assert "OK: 5 LogLine(s) verified" in ok.stdout
     victim = directory / logline_filename(records[2]["id"])
     victim.write_bytes(victim.read_bytes().replace(b'"seq":2', b'"seq":7'))
-    bad = subprocess.run([sys.executable, "scripts/logline_verifier.py", str(directory), "--json"],
+    script = ["scripts/logline_verifier.py", str(directory), "--json", "--jobs", "1"]
+    bad = subprocess.run([sys.executable, *script],
                          env=env, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2])
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
