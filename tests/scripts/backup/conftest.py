@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from logline_generator.logline_generator import generate_logline
 from tests.helpers import repo_env
+from tests.logline_fixtures import summary_doc, write_summary
 from vv_core.keystore import create_key_store
 from vv_core.settings import Settings
 
@@ -74,12 +76,13 @@ def box(tmp_path, monkeypatch, restic_repo, restic_template) -> Settings:
         **overrides,
     )
     settings.storage.ensure()
-    for n in range(3):
+    settings.key_store_path.parent.mkdir(mode=0o700)
+    create_key_store(settings.key_store_path, "k-test")
+    for n in range(3):   # a real, signed LogLine chain written by the real generator
         vid = f"cam1_20261121T10{n:02d}00Z"
         write_json(root / "analytic" / f"{vid}.analytic.json", {"video": vid, "objects": [n]})
-        write_json(root / "summaries" / f"{vid}.summary.json", {"video": vid, "summary": "people" * n})
-        write_json(root / "loglines" / f"{vid}.logline.json", {"seq": n, "who": "cam1"})
-        (root / "loglines" / f"{vid}.md").write_text(f"# LogLine {n}\n")
+        summary = write_summary(root, summary_doc(vid, recorded_at=f"2026-11-21T10:{n:02d}:00Z"))
+        generate_logline(summary, settings=settings)
     write_json(root / "playlists" / "tv1.json", {"tv": "tv1", "items": []})
     (root / "logs" / "app.log").write_text('{"level": "INFO", "message": "hello"}\n')
     make_state_db(root / "state" / "orchestrator.sqlite3")
@@ -96,8 +99,6 @@ def box(tmp_path, monkeypatch, restic_repo, restic_template) -> Settings:
     (config_root / ".env").chmod(0o600)
     models.mkdir(parents=True)
     write_json(models / "model_manifest.json", {"schema_version": "1.0", "models": []})
-    settings.key_store_path.parent.mkdir(mode=0o700)
-    create_key_store(settings.key_store_path, "k-test")
     return settings
 
 

@@ -59,12 +59,12 @@ def test_backup_damage_restore_is_byte_identical(box):
 def test_restore_only_a_prefix(box):
     run_backup(box, apply_retention=False)
     root = box.storage.root
-    for path in (root / "loglines").glob("*.json"):
+    for path in (root / "loglines").glob("*.logline.json"):
         path.unlink()
     (root / "playlists" / "tv1.json").unlink()
     report = restore_in_place(box, only=["storage/loglines"])
     assert report["restored"] == 3
-    assert len(list((root / "loglines").glob("*.json"))) == 3
+    assert len(list((root / "loglines").glob("*.logline.json"))) == 3
     assert not (root / "playlists" / "tv1.json").exists()
 
 

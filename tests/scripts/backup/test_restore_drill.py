@@ -116,3 +116,27 @@ def test_blueprint_scripts_run_as_files(script):
     result = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True,
                             env=repo_env(), check=False, cwd=REPO_ROOT)
     assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_drill_verifies_the_restored_chain_with_the_restored_keys(box):
+    run_backup(box, apply_retention=False)
+    box.key_store_path.unlink()          # the live keys are gone: the drill must use the snapshot's
+    report = run_drill(box, check_data=False)
+    assert report["status"] == "pass" and report["degraded"] is False
+    assert report["loglines"]["status"] == "pass"
+    assert report["loglines"]["report"]["checked"] == 3 and report["loglines"]["report"]["ok"] is True
+
+
+def test_drill_fails_when_the_backed_up_chain_was_tampered_with(box, webhook):
+    logline = box.storage.loglines / "cam1_20261121T100100Z.logline.json"
+    record = json.loads(logline.read_text())
+    record["title"] = "nothing happened here"          # edited after signing
+    logline.write_text(json.dumps(record, indent=2))
+    run_backup(box, apply_retention=False)             # the manifest faithfully records the tampered file
+    report = run_drill(box.model_copy(update={"alert_webhook_url": webhook.url}), check_data=False)
+    assert report["manifest"]["ok"] is True
+    assert report["loglines"]["status"] == "fail" and report["status"] == "fail"
+    problems = report["loglines"]["report"]["problems"]
+    assert [p["file"].rsplit("/", 1)[-1] for p in problems][:1] == ["cam1_20261121T100100Z.logline.json"]
+    [alert] = webhook.received
+    assert "LogLine chain does not verify" in alert["message"]
