@@ -33,7 +33,9 @@ END = "<!-- END GENERATED: settings -->"
 RULES_BEGIN = "<!-- BEGIN GENERATED: config.yaml keys (python -m scripts.gen_config_docs) -->"
 RULES_END = "<!-- END GENERATED: config.yaml keys -->"
 # Each module's rule file and the pydantic model that parses it (unknown keys are refused there).
-RULE_FILES: list[tuple[str, str]] = []
+RULE_FILES: list[tuple[str, str]] = [
+    ("tv_scheduler/config.yaml", "tv_scheduler.config:SchedulerConfig"),
+]
 _SECTION = re.compile(r"^#\s*---\s*(.+?)\s*-+\s*$")
 _VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)=")
 
