@@ -1,0 +1,149 @@
+"""llama.cpp behind a small interface: a cached, verified model and generation with a deadline.
+
+``llama_cpp`` is imported inside functions so importing this module (and `vv --help`) stays light.
+A library caller (the benchmark, a long-lived worker) keeps the model loaded between summaries:
+the cache is keyed by path + sha256 + threads + context size, so switching the current model
+(``vv model use`` / ``rollback``) loads the new file instead of reusing the old one. The CLI is a
+fresh process per summary, so it loads per call.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from vv_core.errors import VVError
+
+
+class GenerationTimeout(Exception):
+    """Generation ran past its wall-clock budget; the stage writes nothing."""
+
+
+class ModelLoadError(VVError):
+    """llama.cpp could not load a (verified) model file."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    generated_tokens: int
+    generate_ms: float
+    finish_reason: str
+
+
+@dataclass
+class LoadedModel:
+    llm: Any                      # llama_cpp.Llama
+    path: Path
+    sha256: str
+    load_ms: float                # time llama.cpp took to load it (first use only)
+
+
+_cache_lock = threading.Lock()
+_cached: dict[tuple[str, str, int, int], LoadedModel] = {}
+
+
+def gpu_layers() -> int:
+    """Offload every layer when this llama.cpp build can use a GPU, none otherwise."""
+    import llama_cpp
+
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
+def load_model(
+    path: Path, sha256: str, *, n_threads: int, n_ctx: int, verify: Callable[[], None],
+    use_cache: bool = True,
+) -> tuple[LoadedModel, bool]:
+    """Return (model, reused). ``verify`` runs (and may raise) before any weight is read."""
+    key = (str(Path(path).resolve()), sha256, n_threads, n_ctx)
+    with _cache_lock:
+        if use_cache and key in _cached:
+            return _cached[key], True
+        verify()
+        import llama_cpp
+
+        started = time.perf_counter()
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                n_gpu_layers=gpu_layers(), seed=0, verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None
+        loaded = LoadedModel(llm, Path(path), sha256, (time.perf_counter() - started) * 1000)
+        if use_cache:
+            for old in _cached.values():  # one model resident at a time: RAM on an edge box is finite
+                _close(old)
+            _cached.clear()
+            _cached[key] = loaded
+        return loaded, False
+
+
+def _close(model: LoadedModel) -> None:
+    close = getattr(model.llm, "close", None)
+    if close is not None:
+        close()
+
+
+def release_model(model: LoadedModel) -> None:
+    """Free an uncached model (the CLI path) right away instead of at interpreter exit."""
+    with _cache_lock:
+        if model not in _cached.values():
+            _close(model)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        for model in _cached.values():
+            _close(model)
+        _cached.clear()
+
+
+@lru_cache(maxsize=32)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def grammar_for(schema: dict[str, Any]) -> Any:
+    """A compiled llama.cpp grammar for a JSON schema (compiled once per distinct schema)."""
+    return _grammar(json.dumps(schema, sort_keys=True))
+
+
+def complete(
+    model: LoadedModel, prompt: str, *, max_tokens: int, temperature: float, stop: list[str],
+    deadline: float, grammar: Any = None,
+) -> Generation:
+    """Generate a completion; raise :class:`GenerationTimeout` once ``deadline`` (monotonic) passes."""
+    from llama_cpp import StoppingCriteriaList
+
+    timed_out = False
+
+    def past_deadline(_tokens: Any, _logits: Any) -> bool:
+        nonlocal timed_out
+        timed_out = time.monotonic() > deadline
+        return timed_out
+
+    if time.monotonic() > deadline:
+        raise GenerationTimeout("generation deadline passed before it started")
+    started = time.perf_counter()
+    result = model.llm.create_completion(
+        prompt, max_tokens=max_tokens, temperature=temperature, top_k=1 if temperature == 0 else 40,
+        stop=stop, grammar=grammar, seed=0, stopping_criteria=StoppingCriteriaList([past_deadline]),
+    )
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if timed_out:
+        raise GenerationTimeout(f"generation passed its deadline after {elapsed_ms / 1000:.1f} s")
+    choice = result["choices"][0]
+    usage = result.get("usage", {})
+    return Generation(
+        text=choice["text"], prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        generated_tokens=int(usage.get("completion_tokens", 0)), generate_ms=elapsed_ms,
+        finish_reason=str(choice.get("finish_reason")),
+    )

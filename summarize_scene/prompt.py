@@ -1,0 +1,123 @@
+"""The external, versioned prompt file and what a model's answer must look like.
+
+Prompt file: a YAML header (``version``, ``free_prefix``, ``stop``) up to a ``---`` line, then a
+``string.Template`` body. The version travels into every summary, so a summary can always be
+traced to the exact prompt text that produced it.
+"""
+
+import json
+import os
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from summarize_scene.config import DEFAULT_PROMPT_PATH, ConfigError, GenerationConfig
+from summarize_scene.facts import SceneFacts, describe_detections, describe_time
+
+_SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    version: str
+    body: string.Template
+    free_prefix: str
+    stop: tuple[str, ...]
+    path: Path
+
+    def render(self, facts: SceneFacts) -> str:
+        values = {
+            "camera": facts.camera or "unknown camera",
+            "time": describe_time(facts),
+            "duration": f"{facts.duration_s:.0f}",
+            "detections": describe_detections(facts),
+        }
+        try:
+            return self.body.substitute(values)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"prompt {self.path}: bad placeholder {exc}") from None
+
+
+def load_prompt(path: str | os.PathLike[str] | None = None) -> PromptTemplate:
+    prompt_path = Path(path) if path is not None else DEFAULT_PROMPT_PATH
+    try:
+        text = prompt_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"prompt file not found: {prompt_path}") from None
+    parts = _SEPARATOR.split(text, maxsplit=1)
+    if len(parts) != 2:
+        raise ConfigError(f"prompt {prompt_path} has no '---' line between header and body")
+    try:
+        header = yaml.safe_load(parts[0]) or {}
+    except yaml.YAMLError:
+        raise ConfigError(f"prompt {prompt_path}: header is not valid YAML") from None
+    version = header.get("version") if isinstance(header, dict) else None
+    if not isinstance(version, str) or not version.strip():
+        raise ConfigError(f"prompt {prompt_path}: header needs a 'version'")
+    stop = header.get("stop", [])
+    return PromptTemplate(
+        version=version.strip(), body=string.Template(parts[1].strip("\n").rstrip()),
+        free_prefix=str(header.get("free_prefix", "")), stop=tuple(str(s) for s in stop),
+        path=prompt_path,
+    )
+
+
+class OutputRejected(ValueError):
+    """The model's text is not an acceptable summary (the reason says which rule it broke)."""
+
+
+# Characters a title or summary may use in the grammar pass. No quote or backslash: the grammar
+# then cannot produce a string that needs escaping, and the JSON it yields always parses.
+_SAFE_CHARS = r"[A-Za-z0-9 ,.;:!?'()/&%+-]"
+
+
+def _mention_pattern(words: list[str]) -> str:
+    """Regex (llama.cpp JSON-schema subset) for text that contains every word, in order."""
+    parts = [_SAFE_CHARS + "*"]
+    for word in words:
+        parts.append("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word))
+        parts.append(_SAFE_CHARS + "*")
+    return "^" + "".join(parts) + "$"
+
+
+def output_schema(required_words: list[str], generation: GenerationConfig) -> dict[str, Any]:
+    """JSON schema for the grammar pass: the summary must name what was detected."""
+    summary: dict[str, Any] = {"type": "string", "pattern": _mention_pattern(required_words)}
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "pattern": "^" + _SAFE_CHARS + "{3,60}$"},
+            "summary": summary,
+        },
+        "required": ["title", "summary"],
+        "additionalProperties": False,
+    }
+
+
+def parse_output(text: str, required_words: list[str], generation: GenerationConfig) -> tuple[str, str]:
+    """(title, summary) from the model's JSON line, or :class:`OutputRejected` saying why not."""
+    candidate = text.strip()
+    if not candidate.startswith("{"):
+        raise OutputRejected("not a JSON object")
+    try:
+        # The first JSON value only: a base model may run on after the closing brace.
+        document, _ = json.JSONDecoder().raw_decode(candidate)
+    except json.JSONDecodeError as exc:
+        raise OutputRejected(f"invalid JSON ({exc.msg})") from None
+    title, summary = document.get("title"), document.get("summary")
+    if not isinstance(title, str) or not isinstance(summary, str):
+        raise OutputRejected("title and summary must be strings")
+    title, summary = " ".join(title.split()), " ".join(summary.split())
+    if not title or len(title) > generation.title_max_chars:
+        raise OutputRejected(f"title length {len(title)} outside 1..{generation.title_max_chars}")
+    if not summary or len(summary) > generation.summary_max_chars:
+        raise OutputRejected(f"summary length {len(summary)} outside 1..{generation.summary_max_chars}")
+    text_lower = f"{title} {summary}".lower()
+    missing = [word for word in required_words if word.lower() not in text_lower]
+    if missing:
+        raise OutputRejected(f"does not mention {', '.join(missing)}")
+    return title, summary
