@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
 
 from summarize_scene import engine  # noqa: E402
-from summarize_scene.config import load_config  # noqa: E402
+from summarize_scene.config import SummarizeConfig, load_config  # noqa: E402
 from summarize_scene.facts import scene_facts  # noqa: E402
 from summarize_scene.llm_model import resolve_current_llm  # noqa: E402
 from summarize_scene.pipeline import summarize  # noqa: E402
@@ -120,7 +120,8 @@ def main() -> None:
             raw_ms.append(elapsed)
             raw_tokens.append(tokens)
 
-        forced = config.model_copy(update={"generation": generation.model_copy(update={"free": {"max_tokens": 3}})})
+        forced = SummarizeConfig.model_validate(
+            {**config.model_dump(), "generation": {**generation.model_dump(), "free": {"max_tokens": 3}}})
         grammar_ms, grammar_tokens = [], []
         for _ in range(max(2, args.runs // 2)):
             elapsed, document = stage(forced)

@@ -70,11 +70,15 @@ def list_models(models_dir: Path, manifest: Path | None = None) -> list[ModelRow
     return rows
 
 
+def _shorten(text: str, width: int = 64) -> str:
+    return text if len(text) <= width else f"{text[: width // 2 - 1]}…{text[-(width // 2):]}"
+
+
 def format_rows(rows: list[ModelRow]) -> str:
     header = ("", "NAME", "KIND", "VERSION", "INSTALLED", "DEFAULT", "SOURCE")
     table = [header] + [
         ("*" if r.current else "", r.name, r.kind, r.version, "yes" if r.installed else "no",
-         "yes" if r.default else "", r.source.split("#", 1)[0][:60])
+         "yes" if r.default else "", _shorten(r.source.split("#", 1)[0]))
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

@@ -85,6 +85,10 @@ class SummarizeConfig(_Strict):
     labels: dict[str, LabelWord] = Field(
         default_factory=dict, description="Detector label -> word the summary must use."
     )
+    object_words: list[str] = Field(
+        default_factory=list,
+        description="Objects a free-pass text may name only when detected (besides the label words).",
+    )
     generation: GenerationConfig = Field(GenerationConfig(), description="LLM generation parameters.")
 
     @field_validator("labels")

@@ -7,6 +7,7 @@ the cache is keyed by path + sha256 + threads + context size, so switching the c
 fresh process per summary, so it loads per call.
 """
 
+import atexit
 import json
 import threading
 import time
@@ -102,6 +103,11 @@ def clear_cache() -> None:
         for model in _cached.values():
             _close(model)
         _cached.clear()
+
+
+# Free the cached model while the interpreter is still whole (llama.cpp's own finalizer at
+# shutdown runs after its bindings are torn down and prints a TypeError).
+atexit.register(clear_cache)
 
 
 @lru_cache(maxsize=32)

@@ -44,12 +44,27 @@ class SceneFacts:
     def required_words(self) -> list[str]:
         """Words the title+summary must contain: what the scene is mostly about."""
         if self.empty:
-            return []
+            return ["nothing"]
         objects = [f for f in self.labels if f.word != "face"] or list(self.labels)
         words = [objects[0].word]
         # An alert-worthy label (a fall) must be named even when it is not the most frequent.
         words += [f.word for f in self.labels if f.word == "fall" and f.word not in words]
         return words
+
+
+def forbidden_words(facts: SceneFacts, config: SummarizeConfig) -> list[str]:
+    """Words that would contradict the facts: undetected objects, the wrong time of day.
+
+    A small base model readily copies objects and times out of its few-shot examples; a free-pass
+    text that does so is rejected (and the grammar pass runs)."""
+    detected = {f.word.lower() for f in facts.labels}
+    known = {word.word.lower() for word in config.labels.values()} | {w.lower() for w in config.object_words}
+    words = sorted(known - detected)
+    if facts.time_of_day == "day":
+        words.append("night")
+    elif facts.time_of_day == "night":
+        words.append("daylight")
+    return words
 
 
 def time_of_day(recorded_at: str | None, daylight: DaylightConfig) -> tuple[str, str | None]:

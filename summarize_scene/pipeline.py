@@ -15,7 +15,7 @@ from typing import Any
 
 from summarize_scene import engine, metrics
 from summarize_scene.config import SummarizeConfig, load_config
-from summarize_scene.facts import SceneFacts, decide_status, scene_facts
+from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
 from summarize_scene.prompt import OutputRejected, PromptTemplate, load_prompt, output_schema, parse_output
 from summarize_scene.template import template_summary
@@ -92,15 +92,18 @@ def generate_text(
                                     **common)]
         rejected: str | None = None
         try:
-            title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation)
+            title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation,
+                                          forbidden_words(facts, config))
             path = "free"
         except OutputRejected as why:
             rejected = str(why)
             logger.info("free output rejected (%s); retrying with the JSON-schema grammar", rejected)
-            grammar = engine.grammar_for(output_schema(required, generation))
+            grammar = engine.grammar_for(output_schema(required))
             attempts.append(engine.complete(model, base + " ", max_tokens=generation.grammar.max_tokens,
                                             grammar=grammar, **common))
             try:
+                # The grammar guarantees form and the required words; contradictions are not
+                # expressible in its regex subset, so only the hard contract is checked here.
                 title, summary = parse_output(attempts[-1].text, required, generation)
             except OutputRejected as still:
                 raise GenerationFailed(

@@ -3,8 +3,8 @@
 import pytest
 
 from summarize_scene.config import ConfigError, DaylightConfig, GenerationConfig, load_config
-from summarize_scene.facts import decide_status, describe_detections, scene_facts, time_of_day
-from summarize_scene.prompt import OutputRejected, load_prompt, output_schema, parse_output
+from summarize_scene.facts import decide_status, describe_detections, forbidden_words, scene_facts, time_of_day
+from summarize_scene.prompt import OutputRejected, load_prompt, mentions, output_schema, parse_output
 from tests.summarize_scene.conftest import PEOPLE, detection, make_analytic
 
 CONFIG = load_config()
@@ -80,7 +80,7 @@ def test_facts_digest_counts_labels_and_names_required_words():
     assert facts.required_words() == ["person", "fall"]
     assert describe_detections(facts).startswith("person x4 (max confidence 0.91)")
     assert "person who has fallen x1" in describe_detections(facts)
-    assert scene_facts(make_analytic(detections=[]), CONFIG).required_words() == []
+    assert scene_facts(make_analytic(detections=[]), CONFIG).required_words() == ["nothing"]
 
 
 def test_only_faces_require_the_word_face():
@@ -115,7 +115,7 @@ def test_prompt_carries_its_version_and_renders_the_facts():
     assert prompt.version == "scene_summarizer/1.0.0"
     text = prompt.render(scene_facts(make_analytic(detections=PEOPLE, camera="gate"), CONFIG))
     assert text.endswith("Camera: gate. Time: daylight (10:15 local). Length: 60 s. "
-                         "Detections: person x4 (max confidence 0.91), face x1 (max confidence 0.99).\nReport:")
+                         "Detections: person x4 (max confidence 0.91), visible face x1 (max confidence 0.99).\nReport:")
 
 
 @pytest.mark.parametrize(
@@ -148,8 +148,34 @@ def test_parse_output_rejects_what_the_contract_forbids(text, match):
         parse_output(text, ["person"], GEN)
 
 
-def test_output_schema_demands_the_words_case_insensitively():
-    schema = output_schema(["person", "fall"], GEN)
-    pattern = schema["properties"]["summary"]["pattern"]
-    assert "[Pp][Ee][Rr][Ss][Oo][Nn]" in pattern and pattern.index("[Pp]") < pattern.index("[Ff]")
+def test_output_schema_makes_the_title_open_with_the_required_words():
+    schema = output_schema(["person", "fall"])
+    assert schema["properties"]["title"]["pattern"].startswith("^Person fall[")
+    assert output_schema(["nothing"])["properties"]["title"]["pattern"].startswith("^Nothing[")
+    assert '"' not in schema["properties"]["summary"]["pattern"]   # nothing that would need escaping
     assert schema["required"] == ["title", "summary"]
+
+
+def test_forbidden_words_are_undetected_objects_and_the_wrong_time_of_day():
+    day = forbidden_words(scene_facts(make_analytic(detections=PEOPLE), CONFIG), CONFIG)
+    assert "night" in day and "bicycle" in day and "fall" in day
+    assert "person" not in day and "face" not in day and "daylight" not in day
+    night = forbidden_words(scene_facts(make_analytic(detections=[], recorded_at="2026-11-21T23:00:00Z"), CONFIG),
+                            CONFIG)
+    assert "daylight" in night and "person" in night and "night" not in night
+    unknown = forbidden_words(scene_facts(make_analytic(detections=PEOPLE, recorded_at=None), CONFIG), CONFIG)
+    assert "night" not in unknown and "daylight" not in unknown
+
+
+@pytest.mark.parametrize(("text", "word", "expected"),
+                         [("A person falls", "fall", True), ("has fallen", "fall", True), ("a car", "car", True),
+                          ("cars pass", "car", True), ("carry a bag", "car", False), ("nightly", "night", False)])
+def test_mentions_matches_words_and_their_endings_only(text, word, expected):
+    assert mentions(text, word) is expected
+
+
+def test_parse_output_rejects_contradicting_words():
+    line = '{"title": "Person at cam1", "summary": "A person walks a bicycle at night."}'
+    with pytest.raises(OutputRejected, match="mentions bicycle, night"):
+        parse_output(line, ["person"], GEN, ["bicycle", "night"])
+    assert parse_output(line, ["person"], GEN, ["car"])[0] == "Person at cam1"
