@@ -9,6 +9,7 @@ fresh process per summary, so it loads per call.
 
 import atexit
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,31 @@ _cache_lock = threading.Lock()
 _cached: dict[tuple[str, str, int, int], LoadedModel] = {}
 
 
+_log_callback: Any = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's native log lines to Python logging (DEBUG) instead of stderr.
+
+    Even with verbose=False some lines (e.g. the SWA cache notice) reach stderr, which would break
+    the command contract (stderr carries only the one-line error)."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    native = logging.getLogger("vv.summarize_scene.llama_cpp")
+
+    @llama_cpp.llama_log_callback
+    def route(_level: int, text: bytes, _user_data: Any) -> None:
+        native.debug(text.decode("utf-8", "replace").rstrip())
+
+    _log_callback = route  # keep a reference: llama.cpp holds only the C pointer
+    llama_cpp.llama_log_set(route, ctypes.c_void_p(0))
+
+
 def gpu_layers() -> int:
     """Offload every layer when this llama.cpp build can use a GPU, none otherwise."""
     import llama_cpp
@@ -67,6 +93,8 @@ def load_model(
             return _cached[key], True
         verify()
         import llama_cpp
+
+        _route_llama_logs()
 
         started = time.perf_counter()
         try:
@@ -126,7 +154,11 @@ def complete(
     model: LoadedModel, prompt: str, *, max_tokens: int, temperature: float, stop: list[str],
     deadline: float, grammar: Any = None,
 ) -> Generation:
-    """Generate a completion; raise :class:`GenerationTimeout` once ``deadline`` (monotonic) passes."""
+    """Generate a completion; raise :class:`GenerationTimeout` once ``deadline`` (monotonic) passes.
+
+    The deadline is checked before the call and after every generated token. Prompt evaluation
+    itself (bounded by n_ctx) is not interrupted: llama.cpp's abort callback would cost a Python
+    call per graph node, i.e. a double-digit share of the generation time."""
     from llama_cpp import StoppingCriteriaList
 
     timed_out = False
