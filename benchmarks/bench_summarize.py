@@ -157,8 +157,10 @@ def main() -> None:
          f"{med(cold):.0f} ms", f"stage's own total_ms {cold_doc['timings']['total_ms']:.0f} ms "
                                 f"(load_ms {cold_doc['timings']['load_ms']:.0f})"),
     ]
-    print(f"summarize_scene benchmark — Gemma 3 270M Q4_K_M, {args.threads} threads, "
-          f"{args.runs} interleaved runs (median)\n")
+    load1, load5, _ = os.getloadavg()
+    print(f"summarize_scene benchmark — Gemma 3 270M Q4_K_M, {args.threads} thread(s), "
+          f"{args.runs} interleaved runs (median); {os.cpu_count()} cores, load average {load1:.1f} "
+          f"(5 min {load5:.1f}) at the end\n")
     print("| measurement | value | notes |\n|---|---|---|")
     for name, value, note in rows:
         print(f"| {name} | {value} | {note} |")
