@@ -17,7 +17,14 @@ from summarize_scene import engine, metrics
 from summarize_scene.config import SummarizeConfig, load_config
 from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
-from summarize_scene.prompt import OutputRejected, PromptTemplate, load_prompt, output_schema, parse_output
+from summarize_scene.prompt import (
+    OutputRejected,
+    PromptTemplate,
+    close_cut_json,
+    load_prompt,
+    output_schema,
+    parse_output,
+)
 from summarize_scene.template import template_summary
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
@@ -101,10 +108,13 @@ def generate_text(
             grammar = engine.grammar_for(output_schema(required))
             attempts.append(engine.complete(model, base + " ", max_tokens=generation.grammar.max_tokens,
                                             grammar=grammar, **common))
+            # The grammar guarantees form and the required words; contradictions are not
+            # expressible in its regex subset, so only the hard contract is checked here.
+            grammar_text = attempts[-1].text
+            if attempts[-1].finish_reason == "length":
+                grammar_text = close_cut_json(grammar_text)
             try:
-                # The grammar guarantees form and the required words; contradictions are not
-                # expressible in its regex subset, so only the hard contract is checked here.
-                title, summary = parse_output(attempts[-1].text, required, generation)
+                title, summary = parse_output(grammar_text, required, generation, clip_lengths=True)
             except OutputRejected as still:
                 raise GenerationFailed(
                     f"model output rejected even with the grammar ({still}); free pass: {rejected}"

@@ -102,13 +102,34 @@ def mentions(text: str, word: str) -> bool:
     return re.search(rf"\b{re.escape(word)}(s|es|en|ing)?\b", text, flags=re.IGNORECASE) is not None
 
 
+def clip(text: str, limit: int) -> str:
+    """Shorten to ``limit`` characters: at the last full sentence if one fits, else at a word + "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    sentence_end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    if sentence_end > limit // 3:
+        return head[: sentence_end + 1]
+    return head[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+def close_cut_json(text: str) -> str:
+    """Close a grammar-pass object cut off by the token budget inside its last string.
+
+    The grammar's strings never contain quotes or backslashes, so appending the closing quote and
+    brace yields the object the model was writing (its last words are kept, then clipped)."""
+    return text.rstrip() + '"}'
+
+
 def parse_output(
     text: str, required_words: list[str], generation: GenerationConfig, forbidden_words: list[str] = (),
+    *, clip_lengths: bool = False,
 ) -> tuple[str, str]:
     """(title, summary) from the model's JSON line, or :class:`OutputRejected` saying why not.
 
     Required words must appear (as substrings: "fall" in "fallen"); forbidden words (undetected
-    objects, the wrong time of day) must not."""
+    objects, the wrong time of day) must not. With ``clip_lengths`` (grammar pass) an over-long
+    title or summary is shortened instead of rejected."""
     candidate = text.strip()
     if not candidate.startswith("{"):
         raise OutputRejected("not a JSON object")
@@ -121,6 +142,8 @@ def parse_output(
     if not isinstance(title, str) or not isinstance(summary, str):
         raise OutputRejected("title and summary must be strings")
     title, summary = " ".join(title.split()), " ".join(summary.split())
+    if clip_lengths:
+        title, summary = clip(title, generation.title_max_chars), clip(summary, generation.summary_max_chars)
     if not title or len(title) > generation.title_max_chars:
         raise OutputRejected(f"title length {len(title)} outside 1..{generation.title_max_chars}")
     if not summary or len(summary) > generation.summary_max_chars:

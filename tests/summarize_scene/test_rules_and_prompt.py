@@ -4,7 +4,15 @@ import pytest
 
 from summarize_scene.config import ConfigError, DaylightConfig, GenerationConfig, load_config
 from summarize_scene.facts import decide_status, describe_detections, forbidden_words, scene_facts, time_of_day
-from summarize_scene.prompt import OutputRejected, load_prompt, mentions, output_schema, parse_output
+from summarize_scene.prompt import (
+    OutputRejected,
+    clip,
+    close_cut_json,
+    load_prompt,
+    mentions,
+    output_schema,
+    parse_output,
+)
 from tests.summarize_scene.conftest import PEOPLE, detection, make_analytic
 
 CONFIG = load_config()
@@ -179,3 +187,17 @@ def test_parse_output_rejects_contradicting_words():
     with pytest.raises(OutputRejected, match="mentions bicycle, night"):
         parse_output(line, ["person"], GEN, ["bicycle", "night"])
     assert parse_output(line, ["person"], GEN, ["car"])[0] == "Person at cam1"
+
+
+def test_clip_prefers_a_sentence_end_then_a_word_boundary():
+    assert clip("Short.", 80) == "Short."
+    assert clip("A person walks. Then a person runs far away.", 30) == "A person walks."
+    assert clip("A person walks slowly past the gate camera", 20) == "A person walks…"
+
+
+def test_grammar_output_cut_by_the_token_budget_is_closed_and_clipped():
+    cut = '{"title": "Person at cam1", "summary": "A person walks ' + "and walks " * 40
+    with pytest.raises(OutputRejected, match="invalid JSON"):
+        parse_output(cut, ["person"], GEN)
+    title, summary = parse_output(close_cut_json(cut), ["person"], GEN, clip_lengths=True)
+    assert title == "Person at cam1" and summary.endswith("…") and len(summary) <= GEN.summary_max_chars
