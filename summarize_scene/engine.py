@@ -139,15 +139,19 @@ atexit.register(clear_cache)
 
 
 @lru_cache(maxsize=32)
-def _grammar(schema_json: str) -> Any:
+def _grammar(schema_json: str, prop_order: tuple[str, ...]) -> Any:
     from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+    return LlamaGrammar.from_string(json_schema_to_gbnf(schema_json, list(prop_order)), verbose=False)
 
 
 def grammar_for(schema: dict[str, Any]) -> Any:
-    """A compiled llama.cpp grammar for a JSON schema (compiled once per distinct schema)."""
-    return _grammar(json.dumps(schema, sort_keys=True))
+    """A compiled llama.cpp grammar for a JSON schema (compiled once per distinct schema).
+
+    Properties keep the schema's order (the converter would otherwise sort them, putting
+    "summary" before "title", unlike the few-shot examples)."""
+    return _grammar(json.dumps(schema, sort_keys=True), tuple(schema.get("properties", {})))
 
 
 def complete(

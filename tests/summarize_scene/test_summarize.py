@@ -7,7 +7,7 @@ import pytest
 from summarize_scene import engine, metrics
 from summarize_scene.config import SummarizeConfig, load_config
 from summarize_scene.engine import GenerationTimeout
-from summarize_scene.pipeline import TEMPLATE_VERSION, AnalyticError, summarize
+from summarize_scene.pipeline import TEMPLATE_VERSION, AnalyticError, GenerationFailed, summarize
 from tests.summarize_scene.conftest import (
     PEOPLE,
     TEST_MODEL,
@@ -82,6 +82,22 @@ def test_grammar_fallback_runs_for_real_and_names_a_fall(settings, storage_root,
     assert document["labels"] == {"Normal": 2, "Fall": 1}
     assert document["timings"]["generated_tokens"] > 3
     assert metrics.path_counts()["grammar"] == before + 1
+
+
+def test_grammar_output_cut_by_the_token_budget_is_salvaged_or_refused(settings, storage_root,
+                                                                        shared_models_dir):
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
+    # Cut inside the summary string: closed and kept (the model's own words, clipped).
+    salvaged = written(summarize(analytic, None, settings, models_dir=shared_models_dir,
+                                 config=config_with(free={"max_tokens": 3}, grammar={"max_tokens": 18})))
+    assert salvaged["generation_path"] == "grammar"
+    assert salvaged["title"].startswith("Person") and salvaged["summary"]
+    # Cut before the summary exists: nothing acceptable, nothing written.
+    (storage_root / "summaries" / f"{salvaged['id']}.summary.json").unlink()
+    with pytest.raises(GenerationFailed, match="rejected even with the grammar"):
+        summarize(analytic, None, settings, models_dir=shared_models_dir,
+                  config=config_with(free={"max_tokens": 3}, grammar={"max_tokens": 6}))
+    assert list((storage_root / "summaries").iterdir()) == []
 
 
 def test_empty_detections_give_a_valid_nothing_detected_summary(settings, storage_root, shared_models_dir):
