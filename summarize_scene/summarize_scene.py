@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repo importable like `python -m` does
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    _repo = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(_repo), str(_repo / "vv-core")]
 
 from summarize_scene.config import load_config
 from summarize_scene.engine import GenerationTimeout
