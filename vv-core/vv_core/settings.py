@@ -5,11 +5,12 @@ pydantic models next to the stage. Unknown ``VV_``-less variables in the environ
 (the environment holds much else), but a typo'd key in ``.env`` is an error.
 """
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vv_core.storage import StorageLayout
@@ -36,6 +37,21 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(
         None, description="Webhook that receives alerts as JSON (empty: alerts are only logged)."
     )
+
+    # --- summarize_scene and the model lifecycle (vv model …) -----------------------------------
+    models_dir: Path = Field(
+        Path("models"),
+        description="Installed models (<name>/<version>/<file>), model_manifest.json and the current-model pointers.",
+    )
+    llm_threads: int = Field(
+        0, validate_default=True,
+        description="CPU threads llama.cpp uses for summaries (0 = one per core of this machine).",
+    )
+
+    @field_validator("llm_threads")
+    @classmethod
+    def _threads_default_to_cores(cls, value: int) -> int:
+        return value if value > 0 else (os.cpu_count() or 1)
 
     # --- tv_scheduler -------------------------------------------------------------------------
     tv_scheduler_config: Path = Field(
