@@ -25,6 +25,7 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
 
 bench: setup  ## benchmarks (printed tables)
+	@$(PY) benchmarks/bench_summarize.py
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
 

@@ -97,6 +97,96 @@ def restore(
 
     cli_restore(snapshot=snapshot, media=media, only=only)
 @app.command()
+def summarize(
+    analytic: Annotated[Path, typer.Argument(help="analytic/<id>.analytic.json")],
+    output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/summaries.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Default: summarize_scene/config.yaml.")] = None,
+    prompt: Annotated[Path | None, typer.Option(help="Default: summarize_scene/prompts/*.prompt.")] = None,
+    models_dir: Annotated[Path | None, typer.Option(help="Default: MODELS_DIR.")] = None,
+) -> None:
+    """Summarize an analytic with the current LLM → summaries/<id>.summary.json."""
+    from summarize_scene.summarize_scene import run
+
+    run(analytic, output_dir, config, prompt, models_dir)
+
+
+model_app = typer.Typer(
+    help="Model lifecycle: list, install (verified), use, rollback.", no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(model_app, name="model")
+KindOption = Annotated[str, typer.Option(help="llm or detector.")]
+ManifestOption = Annotated[Path | None, typer.Option(help="Default: <models-dir>/model_manifest.json.")]
+ModelsDirOption = Annotated[Path | None, typer.Option(help="Default: MODELS_DIR.")]
+
+
+def _models_dir(option: Path | None) -> Path:
+    return option if option is not None else Settings().models_dir
+
+
+def _kind(value: str) -> str:
+    from vv_core.cli_support import fail
+
+    if value not in ("llm", "detector"):
+        fail(f"--kind must be llm or detector, not {value!r}")
+    return value
+
+
+@model_app.command("list")
+def model_list(
+    json_output: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    models_dir: ModelsDirOption = None,
+    manifest: ManifestOption = None,
+) -> None:
+    """Models in the manifest; * marks the current one of each kind."""
+    import json
+
+    from scripts.model_cli import format_rows, list_models
+    from vv_core.cli_support import fail
+    from vv_core.errors import VVError
+
+    try:
+        rows = list_models(_models_dir(models_dir), manifest)
+    except VVError as exc:
+        fail(str(exc))
+    print("\n".join(json.dumps(r.as_dict()) for r in rows) if json_output else format_rows(rows))
+
+
+@model_app.command("install")
+def model_install(
+    name: Annotated[str | None, typer.Argument(help="Model name (default: the manifest's default).")] = None,
+    version: Annotated[str | None, typer.Option(help="Version (default: the default/latest of NAME).")] = None,
+    kind: KindOption = "llm",
+    use: Annotated[bool, typer.Option("--use", help="Also make it the current model.")] = False,
+    models_dir: ModelsDirOption = None,
+    manifest: ManifestOption = None,
+) -> None:
+    """Fetch a model, verify size+sha256, place it under <models-dir>/<name>/<version>/."""
+    from scripts.model_cli import install
+
+    run_stage(lambda: install(_models_dir(models_dir), name, version, kind=_kind(kind), use=use,
+                              manifest=manifest))
+
+
+@model_app.command("use")
+def model_use(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str | None, typer.Option(help="Version (default: the default/latest of NAME).")] = None,
+    models_dir: ModelsDirOption = None,
+    manifest: ManifestOption = None,
+) -> None:
+    """Verify an installed model and switch the current-model pointer to it atomically."""
+    from scripts.model_cli import use as use_model
+
+    run_stage(lambda: use_model(_models_dir(models_dir), name, version, manifest=manifest))
+
+
+@model_app.command("rollback")
+def model_rollback(kind: KindOption = "llm", models_dir: ModelsDirOption = None) -> None:
+    """Switch the pointer back to the previous model (verified first)."""
+    from scripts.model_cli import rollback
+
+    run_stage(lambda: rollback(_models_dir(models_dir), _kind(kind)))
 def logline(
     summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,

@@ -5,6 +5,7 @@ pydantic models next to the stage. Unknown ``VV_``-less variables in the environ
 (the environment holds much else), but a typo'd key in ``.env`` is an error.
 """
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,21 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         # `RESTIC_PASSWORD_FILE=` in .env must mean "not set", not Path(".").
         return None if isinstance(value, str) and not value.strip() else value
+
+    # --- summarize_scene and the model lifecycle (vv model …) -----------------------------------
+    models_dir: Path = Field(
+        Path("models"),
+        description="Installed models (<name>/<version>/<file>), model_manifest.json and the current-model pointers.",
+    )
+    llm_threads: int = Field(
+        0, validate_default=True,
+        description="CPU threads llama.cpp uses for summaries (0 = one per core of this machine).",
+    )
+
+    @field_validator("llm_threads")
+    @classmethod
+    def _threads_default_to_cores(cls, value: int) -> int:
+        return value if value > 0 else (os.cpu_count() or 1)
 
     # --- tv_scheduler -------------------------------------------------------------------------
     tv_scheduler_config: Path = Field(
