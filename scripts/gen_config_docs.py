@@ -35,6 +35,7 @@ RULES_END = "<!-- END GENERATED: config.yaml keys -->"
 # Each module's rule file and the pydantic model that parses it (unknown keys are refused there).
 RULE_FILES: list[tuple[str, str]] = [
     ("tv_scheduler/config.yaml", "tv_scheduler.config:SchedulerConfig"),
+    ("summarize_scene/config.yaml", "summarize_scene.config:SummarizeConfig"),
 ]
 _SECTION = re.compile(r"^#\s*---\s*(.+?)\s*-+\s*$")
 _VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)=")
@@ -129,8 +130,14 @@ def model_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
-        default = "*(required)*" if field.is_required() else (
-            "*(computed)*" if field.default_factory is not None else render_default(field.default))
+        if field.is_required():
+            default = "*(required)*"
+        elif field.default_factory is not None:
+            default = "*(computed)*"
+        elif isinstance(field.default, BaseModel):
+            default = "*(see below)*"
+        else:
+            default = render_default(field.default)
         rows.append(f"| `{key}` | {escape_cell(type_name(field.annotation))} | {escape_cell(default)} | "
                     f"{escape_cell(field.description or '')} |")
         inner = nested_model(field.annotation)
