@@ -136,6 +136,9 @@ def model_rollback(kind: KindOption = "llm", models_dir: ModelsDirOption = None)
     from scripts.model_cli import rollback
 
     run_stage(lambda: rollback(_models_dir(models_dir), _kind(kind)))
+
+
+@app.command()
 def logline(
     summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,
