@@ -73,11 +73,15 @@ app.add_typer(ingest_app, name="ingest")
 def ingest_process(
     videos: Annotated[list[Path], typer.Argument(help="Videos (or folders of videos) to standardize.")],
     output_dir: Annotated[Path | None, typer.Option(help="Library folder (default: from config).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Catalog tag (repeatable).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: from the file name).")] = None,
 ) -> None:
     """Standardize videos into the library (H.264 High/AAC, +faststart) with a thumbnail each."""
     from vv_ingest.process_video import main as process_main
 
-    process_main([str(v) for v in videos] + (["--output-dir", str(output_dir)] if output_dir else []))
+    argv = [str(v) for v in videos] + (["--output-dir", str(output_dir)] if output_dir else [])
+    argv += [arg for value in tag or [] for arg in ("--tag", value)]
+    process_main(argv + (["--title", title] if title else []))
 
 
 @ingest_app.command("catalog")

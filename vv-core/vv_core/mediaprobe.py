@@ -60,8 +60,11 @@ def probe_media(path: str | os.PathLike[str], *, input_format: str | None = None
     except subprocess.TimeoutExpired as exc:
         raise MediaProbeError(f"{target.name}: ffprobe timed out after {timeout_s:.0f} s") from exc
     if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"ffprobe exit {done.returncode}"
+        # ffprobe names the file by its full path and often says why on the line before the verdict
+        # ("moov atom not found" then "Invalid data found"): keep both, with the bare file name.
+        lines = [line.strip().replace(str(target), target.name) for line in done.stderr.splitlines()
+                 if line.strip()]
+        reason = "; ".join(dict.fromkeys(lines[-2:])) if lines else f"ffprobe exit {done.returncode}"
         raise MediaProbeError(f"{target.name}: not readable as media: {reason}")
     report = json.loads(done.stdout or "{}")
     streams = report.get("streams", [])
