@@ -62,3 +62,27 @@ def inbox(tmp_path: Path, media_dir: Path, made_clips: dict[str, Path]) -> Path:
 def ingest_settings(settings: Settings) -> Settings:
     settings.storage.ensure()
     return settings
+
+
+@pytest.fixture(scope="session")
+def processed_library(tmp_path_factory, media_dir: Path, made_clips: dict[str, Path]) -> Path:
+    """bikes, bigbuckbunny and the tone clip standardized once per session (small target)."""
+    from vv_ingest.process_video import standardize
+
+    folder = tmp_path_factory.mktemp("library")
+    config = IngestConfig(target=TargetFormat(width=320, height=180, fps=10, crf=32, preset="superfast",
+                                              thumbnail_width=96))
+    sources = {"bikes": (media_dir / "bikes.mp4", ["city", "people"]),
+               "bigbuckbunny": (media_dir / "bigbuckbunny.mp4", ["animation"]),
+               "tone_clip": (made_clips["tone"], ["test"])}
+    for name, (source, tags) in sources.items():
+        standardize(source, folder, config, title=name.replace("_", " ").title(), tags=tags)
+    return folder
+
+
+@pytest.fixture
+def library(ingest_settings: Settings, processed_library: Path) -> Path:
+    """The processed library copied into this test's storage root (tv_curado/library)."""
+    target = ingest_settings.storage.tv_curado / "library"
+    shutil.copytree(processed_library, target)
+    return target
