@@ -129,6 +129,9 @@ def write_logline(summary_path: Path, settings: Settings) -> Path:
     """The logline generator's own CLI (stages talk through files and commands, not imports)."""
     env = dict(os.environ, VIDEO_STORAGE_ROOT=str(settings.video_storage_root),
                KEY_STORE_PATH=str(settings.key_store_path))
+    # The generator from this same checkout (as an editable install would give it).
+    repo = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), str(repo / "vv-core"), env.get("PYTHONPATH")) if p)
     done = subprocess.run([sys.executable, "-m", "logline_generator.logline_generator", str(summary_path),
                            "--output-dir", str(settings.storage.loglines)],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
