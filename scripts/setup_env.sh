@@ -15,9 +15,7 @@ for flag in avx512f avx2 avx; do
   if grep -qw "$flag" /proc/cpuinfo; then cpu_key=$flag; break; fi
 done
 WHEEL_CACHE=${WHEEL_CACHE:-$HOME/.cache/vv-video-ai/wheels/$(uname -m)-$cpu_key}
-APT_PACKAGES=(ffmpeg restic nginx-light cron prometheus shellcheck yamllint jq chromium chromium-driver sqlite3
-  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav)  # GStreamer RTSP server: the loopback camera of the agent_dvr tests
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' requirements/apt.txt)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
