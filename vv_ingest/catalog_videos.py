@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> Path:
         settings = Settings()
-        setup_logging("vv_ingest", settings.log_level, stream=sys.stderr)
+        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
+        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
         return build_catalog(settings, library=args.library).manifest
 
     run_stage(action)

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> list[Path]:
         settings = Settings()
-        setup_logging("vv_ingest", settings.log_level, stream=sys.stderr)
+        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
+        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
         progress, close = rich_progress() if sys.stderr.isatty() else (None, lambda: None)
         try:
             result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title,
