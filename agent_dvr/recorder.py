@@ -6,7 +6,8 @@ Why each option:
   interrupt a blocked read (a second one would abort the trailer write and lose the open segment).
 - ``-f segment -segment_format mp4 -reset_timestamps 1``: closed, self-contained mp4 segments whose
   names end in ``.part`` (ffmpeg cannot guess a format from that suffix, hence segment_format).
-- ``-segment_list``: ffmpeg appends a segment's name when it has *closed* it: our "safe to publish".
+- ``-segment_list`` (CSV): ffmpeg appends a segment's name and stream start/end when it has *closed*
+  it: our "safe to publish", and what the segment's UTC name is computed from.
 - ``-skip_frame nokey`` decodes key frames only, for the snapshot output; the recording itself is a
   stream copy and never decoded. ``-atomic_writing`` renames each JPEG into place.
 - ``-analyzeduration 2 s``: the 5 s default delays every (re)connect; 2 s still finds the streams.
@@ -42,7 +43,7 @@ def build_record_command(camera: CameraConfig, settings: Settings, staging: Path
         "-segment_time", f"{settings.dvr_segment_seconds:g}",
         "-segment_format", "mp4", "-reset_timestamps", "1",
         "-segment_start_number", str(start_number),
-        "-segment_list", str(staging / SEGMENT_LIST), "-segment_list_type", "flat",
+        "-segment_list", str(staging / SEGMENT_LIST), "-segment_list_type", "csv",
         str(staging / PART_PATTERN),
     ]
     # Snapshot: one JPEG every few seconds, at most 1280 px wide, renamed into place.

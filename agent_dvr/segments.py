@@ -1,7 +1,7 @@
 """From ffmpeg's staging files to published segments.
 
 ffmpeg writes ``input/<camera>/.staging/seg000000.mp4.part``; a segment is *closed* once ffmpeg lists
-it in its segment list (or once ffmpeg has exited). A closed segment that ffprobe reads as video is
+it in its CSV segment list (or once ffmpeg has exited). A closed segment that ffprobe reads as video is
 renamed (same filesystem: atomic) to ``input/<camera>/<YYYYMMDDTHHMMSSZ>.mp4``; one that it cannot read
 is moved to ``corrupted/<camera>/`` with ``<name>.error.json`` giving the reason. The orchestrator
 therefore only ever sees whole, playable ``*.mp4`` files.
@@ -23,7 +23,7 @@ logger = logging.getLogger("vv.agent_dvr.segments")
 
 STAGING_DIR = ".staging"
 PART_PATTERN = "seg%06d.mp4.part"
-SEGMENT_LIST = "segments.txt"
+SEGMENT_LIST = "segments.csv"
 
 
 @dataclass(frozen=True)
@@ -111,18 +111,29 @@ def copy_to_raw(segment: Path, raw_dir: Path) -> Path:
 
 
 class StagingTracker:
-    """Remembers when each staging part appeared (its wall-clock start) and which ones are closed."""
+    """Which staging parts ffmpeg has closed, and the wall-clock time each one starts at.
 
-    def __init__(self, staging: Path) -> None:
+    ffmpeg's CSV segment list gives each closed segment's start and end in stream time. A segment is
+    listed the moment its last packet is written and a live camera delivers packets in real time, so
+    ``listed_at - end`` is an upper bound of the wall time of the stream's time zero (late only by our
+    polling and any backlog); ffmpeg's launch is a lower bound. The tightest upper bound seen so far,
+    clamped to the lower one, anchors every segment's name. Parts never listed (ffmpeg crashed) fall
+    back to when they first appeared, or their mtime.
+    """
+
+    def __init__(self, staging: Path, launched_at: float | None = None) -> None:
         self.staging = staging
+        self.launched_at = launched_at
+        self.anchor: float | None = None
         self.first_seen: dict[str, float] = {}
+        self._stream_starts: dict[str, float] = {}
         self._listed_offset = 0
 
     def observe(self, now: float) -> None:
         for part in self.staging.glob("*.part"):
             self.first_seen.setdefault(part.name, now)
 
-    def closed_parts(self) -> list[Path]:
+    def closed_parts(self, now: float) -> list[Path]:
         """Parts ffmpeg has finished (listed in its segment list since the last call)."""
         listing = self.staging / SEGMENT_LIST
         try:
@@ -133,11 +144,28 @@ class StagingTracker:
             return []
         complete = data[: data.rfind(b"\n") + 1]  # only whole lines: ffmpeg may be mid-write
         self._listed_offset += len(complete)
-        names = [line.strip() for line in complete.decode("utf-8", "replace").splitlines() if line.strip()]
-        return [self.staging / Path(name).name for name in names]
+        closed = []
+        for line in complete.decode("utf-8", "replace").splitlines():
+            name, _, times = line.strip().partition(",")
+            if not name:
+                continue
+            try:
+                start, end = (float(value) for value in times.split(","))
+            except ValueError:
+                start = end = None
+            if start is not None and end is not None:
+                implied_zero = now - end
+                self.anchor = implied_zero if self.anchor is None else min(self.anchor, implied_zero)
+                self._stream_starts[Path(name).name] = start
+            closed.append(self.staging / Path(name).name)
+        return closed
 
     def started_ts(self, part: Path, now: float) -> float:
+        stream_start = self._stream_starts.pop(part.name, None)
         seen = self.first_seen.pop(part.name, None)
+        if stream_start is not None and self.anchor is not None:
+            zero = self.anchor if self.launched_at is None else max(self.anchor, self.launched_at)
+            return zero + stream_start
         if seen is not None:
             return seen
         try:

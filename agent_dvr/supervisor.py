@@ -93,8 +93,9 @@ class CameraSupervisor(threading.Thread):
     def _drain(self, tracker: StagingTracker, now: float) -> None:
         """After ffmpeg exited: every part left is closed (or truncated by a crash: probe decides)."""
         tracker.observe(now)
-        for part in tracker.leftover_parts():
-            self._publish(part, tracker.started_ts(part, now))
+        for part in tracker.closed_parts(now) + tracker.leftover_parts():
+            if part.exists():
+                self._publish(part, tracker.started_ts(part, now))
         tracker.reset()
 
     # --- outages ---------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class CameraSupervisor(threading.Thread):
         command = build_record_command(self.camera, self.settings, self.staging, self.snapshot,
                                        start_number=self._part_counter)
         started = time.time()
+        tracker.launched_at = started
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    start_new_session=True)  # a terminal ^C must not reach ffmpeg twice
         progress = {"value": None, "changed_at": started}
@@ -186,7 +188,7 @@ class CameraSupervisor(threading.Thread):
         while True:
             now = time.time()
             tracker.observe(now)
-            for part in tracker.closed_parts():
+            for part in tracker.closed_parts(now):
                 self._part_counter += 1
                 self._publish(part, tracker.started_ts(part, now))
             if progress["value"] is not None and progress["changed_at"] > last_data:

@@ -1,5 +1,7 @@
 """agent_dvr against a real RTSP camera on loopback: record, lose the camera, get it back, hang it."""
 
+import calendar
+import itertools
 import json
 import time
 
@@ -26,7 +28,12 @@ def assert_playable(path, min_s=0.3, max_s=None):
     return info
 
 
+def utc_of(segment):
+    return calendar.timegm(time.strptime(segment.name[:16], "%Y%m%dT%H%M%SZ"))
+
+
 def test_records_segments_survives_camera_loss_and_restart(dvr_settings, rtsp_camera, webhook):
+    launched = time.time()
     agent = CaptureAgent(dvr_settings, load_cameras(dvr_settings)).start()
     try:
         segments = wait_for(lambda: len(published(dvr_settings)) >= 3 and published(dvr_settings), 30,
@@ -34,6 +41,11 @@ def test_records_segments_survives_camera_loss_and_restart(dvr_settings, rtsp_ca
         # Whole segments (not the first, which starts mid-GOP at connect) last the configured 2 s.
         for segment in segments[1:3]:
             assert_playable(segment, min_s=1.5, max_s=2.6)
+        # Names are the UTC time the segment's first frame was captured (to the second).
+        assert int(launched) - 1 <= utc_of(segments[0]) <= launched + 4
+        for earlier, later in itertools.pairwise(segments[:3]):
+            gap = utc_of(later) - utc_of(earlier)
+            assert abs(gap - probe_media(earlier).duration_s) <= 1.5   # whole seconds + anchor jitter
         assert not list((dvr_settings.storage.input / "dvr").glob("*.part"))
         assert all(path.name.endswith("Z.mp4") or "Z-" in path.name for path in segments)
 

@@ -12,7 +12,7 @@ def test_rtsp_command_has_timeout_transport_segments_and_snapshot(settings, tmp_
     assert "-i rtsp://127.0.0.1:554/s" in joined
     assert "-c copy -f segment -segment_time 60" in joined
     assert "-segment_start_number 7" in joined
-    assert command[command.index("-segment_list") + 1] == str(tmp_path / "stage" / "segments.txt")
+    assert command[command.index("-segment_list") + 1] == str(tmp_path / "stage" / "segments.csv")
     assert "-map 0:a:0?" not in joined
     assert "-atomic_writing 1" in joined and command[-5] == str(tmp_path / "gate.jpg")
 

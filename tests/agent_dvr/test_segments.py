@@ -51,20 +51,32 @@ def test_copy_to_raw_falls_back_to_a_copy_across_filesystems(tmp_path, sample_cl
     assert target.read_bytes() == sample_clip.read_bytes()
 
 
-def test_tracker_reads_only_whole_lines_of_the_segment_list(tmp_path):
-    tracker = StagingTracker(tmp_path)
-    assert tracker.closed_parts() == []
+def test_tracker_reads_only_whole_lines_and_anchors_names_on_stream_time(tmp_path):
+    tracker = StagingTracker(tmp_path, launched_at=T0)
+    assert tracker.closed_parts(T0) == []
     (tmp_path / "seg000000.mp4.part").touch()
-    tracker.observe(T0)
-    (tmp_path / "segments.txt").write_text("seg000000.mp4.part\nseg0000")
-    assert [p.name for p in tracker.closed_parts()] == ["seg000000.mp4.part"]
-    assert tracker.started_ts(tmp_path / "seg000000.mp4.part", T0 + 5) == T0
-    with (tmp_path / "segments.txt").open("a") as handle:
-        handle.write("01.mp4.part\n")
-    assert [p.name for p in tracker.closed_parts()] == ["seg000001.mp4.part"]
-    # Never observed: falls back to its mtime; gone: to now.
-    (tmp_path / "seg000001.mp4.part").touch()
-    assert tracker.started_ts(tmp_path / "seg000001.mp4.part", T0) > T0
+    tracker.observe(T0 + 0.5)
+    listing = tmp_path / "segments.csv"
+    # Segment 0 (stream 0–3 s) is listed at T0+4: the stream's zero was at most at T0+1.
+    listing.write_text("seg000000.mp4.part,0.000000,3.000000\nseg0000")
+    assert [p.name for p in tracker.closed_parts(T0 + 4)] == ["seg000000.mp4.part"]
+    assert tracker.started_ts(tmp_path / "seg000000.mp4.part", T0 + 4) == T0 + 1
+    # Segment 1 was listed with less delay: the anchor tightens to T0+0.8.
+    with listing.open("a") as handle:
+        handle.write("01.mp4.part,3.000000,5.000000\n")
+    assert [p.name for p in tracker.closed_parts(T0 + 5.8)] == ["seg000001.mp4.part"]
+    assert tracker.started_ts(tmp_path / "seg000001.mp4.part", T0 + 6) == T0 + 0.8 + 3
+    # The anchor never goes before ffmpeg was launched.
+    with listing.open("a") as handle:
+        handle.write("seg000002.mp4.part,5.000000,7.000000\nbroken.part,x\n\n")
+    closed = tracker.closed_parts(T0 + 6.5)
+    assert [p.name for p in closed] == ["seg000002.mp4.part", "broken.part"]
+    assert tracker.started_ts(tmp_path / "seg000002.mp4.part", T0 + 7) == T0 + 5
+    # Not in the list: when it first appeared, else its mtime, else now.
+    (tmp_path / "seg000009.mp4.part").touch()
+    tracker.observe(T0 + 9)
+    assert tracker.started_ts(tmp_path / "seg000009.mp4.part", T0 + 20) == T0 + 9
+    assert tracker.started_ts(tmp_path / "seg000009.mp4.part", T0) > T0 + 1000
     assert tracker.started_ts(tmp_path / "gone.part", T0) == T0
     tracker.reset()
-    assert not (tmp_path / "segments.txt").exists()
+    assert not listing.exists()
