@@ -102,6 +102,9 @@ def ingest_curate(
     from vv_ingest.auto_curate import main as curate_main
 
     curate_main(["--force"] if force else [])
+
+
+@app.command()
 def logline(
     summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,

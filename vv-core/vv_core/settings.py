@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     ingest_config_file: Path = Field(
         Path("vv_ingest/config.yaml"),
         description="vv_ingest rules: target format, library and curation (YAML, unknown keys refused).",
+    )
+
     # --- tv_scheduler -------------------------------------------------------------------------
     tv_scheduler_config: Path = Field(
         Path("tv_scheduler/config.yaml"),
