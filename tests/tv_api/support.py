@@ -1,0 +1,134 @@
+"""Helpers for the tv_api tests: fixture playlists (per schemas/playlist.schema.json), media made
+with ffmpeg, and a real tv_api process on loopback."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import repo_env
+from vv_core.atomic import atomic_write_json
+from vv_core.schema import validate_schema
+
+ADMIN_USER, ADMIN_PASSWORD = "admin", "correct horse battery"
+DISPLAY_USER, DISPLAY_PASSWORD = "lobby", "display password 1"
+
+
+def make_clip(path: Path, source: str, seconds: float, size: str = "320x180") -> Path:
+    """A small H.264 clip (yuv420p, faststart) from an ffmpeg lavfi source."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi",
+         "-i", f"{source}=size={size}:rate=25", "-t", str(seconds), "-c:v", "libx264", "-preset",
+         "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-y", str(path)],
+        check=True, timeout=60,
+    )
+    return path
+
+
+def make_png(path: Path, color: str = "0x335577", size: str = "320x180") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i",
+                    f"color=c={color}:size={size}", "-frames:v", "1", "-y", str(path)], check=True, timeout=60)
+    return path
+
+
+def item(logline_id: str, media_url: str, *, seq: int = 1, status: str = "confirmado",
+         title: str = "Person at the gate", summary: str = "A person walks past the gate.") -> dict:
+    return {"logline_id": logline_id, "seq": seq, "media_url": media_url, "thumbnail_url": None,
+            "title": title, "summary": summary, "duration_s": 2.0, "status": status,
+            "when": "2026-11-21T10:15:00Z", "who": "cam1"}
+
+
+def write_playlist(storage_root: Path, tv: str, items: list[dict]) -> Path:
+    document = {
+        "schema_version": "1.0", "tv": tv, "generated_at": "2026-11-21T10:17:00.004Z",
+        "rules": {"statuses": ["alerta", "confirmado"]},
+        "fallback": {"media_url": "/media/fallback/loop_silencioso.mp4",
+                     "image_url": "/media/fallback/placeholder.png"},
+        "items": items,
+    }
+    validate_schema(document, "playlist")
+    return atomic_write_json(storage_root / "playlists" / f"{tv}.json", document)
+
+
+def install_media(storage_root: Path, clips: dict[str, Path]) -> None:
+    """Copy the session's clips into the storage tree where playlists point."""
+    targets = {
+        "clip_a": "processed/cam1/20261121T101500Z.mp4",
+        "clip_b": "processed/cam1/20261121T102000Z.mp4",
+        "clip_c": "tv_curado/intro.mp4",
+        "loop": "fallback/loop_silencioso.mp4",
+        "placeholder": "fallback/placeholder.png",
+    }
+    for name, relative in targets.items():
+        target = storage_root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(clips[name], target)
+
+
+MEDIA_URLS = {
+    "clip_a": "/media/processed/cam1/20261121T101500Z.mp4",
+    "clip_b": "/media/processed/cam1/20261121T102000Z.mp4",
+    "clip_c": "/media/tv_curado/intro.mp4",
+}
+
+
+class ApiProcess:
+    """`python -m tv_api` on 127.0.0.1; port 0 on first start, the same port on a restart."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "ApiProcess":
+        env = repo_env(**self.env, TV_API_HOST="127.0.0.1", TV_API_PORT=str(self.port))
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "tv_api"], env=env, stdout=subprocess.PIPE,
+                                        stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"tv_api exited early; see {self.log_path}")
+            entry = json.loads(line)
+            if entry.get("message") == "listening":
+                self.port = entry["port"]
+                break
+        else:  # pragma: no cover - only on a broken environment
+            raise RuntimeError("tv_api did not start")
+        # Drain stdout in the background so the server never blocks on a full pipe.
+        self._drain = subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=log)
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("tv_api did not answer /healthz")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._drain.wait(timeout=10)
+        self.process = None
