@@ -4,6 +4,7 @@ The listening socket is bound here, not by uvicorn, so port 0 works: the chosen 
 as one JSON line ("listening", host, port) that tests and scripts can read.
 """
 
+import json
 import logging
 import socket
 
@@ -44,7 +45,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         access_log=False, log_config=None, server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=3,
     )
-    log.info("listening", extra={"host": bound_host, "port": bound_port})
+    # Printed whatever LOG_LEVEL says: supervisors and tests read the port chosen for port 0 here.
+    print(json.dumps({"message": "listening", "host": bound_host, "port": bound_port}), flush=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -3,6 +3,7 @@ with ffmpeg, and a real tv_api process on loopback."""
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -101,6 +102,9 @@ class ApiProcess:
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
         while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"tv_api exited early; see {self.log_path}")
