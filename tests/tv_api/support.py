@@ -136,3 +136,76 @@ class ApiProcess:
                 self.process.wait(timeout=10)
         self._drain.wait(timeout=10)
         self.process = None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class NginxProcess:
+    """The production nginx config rendered into a temp prefix, run in the foreground on loopback."""
+
+    def __init__(self, prefix: Path, storage_root: Path, upstream: str, extra_conf: str = "") -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "nginx"))
+        from render_config import render_site
+
+        self.prefix = prefix
+        prefix.mkdir(parents=True, exist_ok=True)
+        cert, key = self_signed_cert(prefix)
+        self.https_port, self.http_port = free_port(), free_port()
+        render_site(prefix / "conf", {
+            "VV_STORAGE_ROOT": str(storage_root), "VV_TV_API_UPSTREAM": upstream, "VV_TLS_CERT": str(cert),
+            "VV_TLS_KEY": str(key), "VV_NGINX_CACHE_DIR": str(prefix / "cache"),
+            "VV_HTTPS_PORT": str(self.https_port), "VV_HTTP_PORT": str(self.http_port),
+            "VV_SERVER_NAME": "localhost",
+        })
+        if extra_conf:
+            (prefix / "conf" / "conf.d" / "zz_extra.conf").write_text(extra_conf)
+        self.process: subprocess.Popen | None = None
+
+    def command(self, *extra: str) -> list[str]:
+        # user root: the test storage lives in pytest's 0700 temp dirs (production uses the image's user).
+        globals_ = f"user root; pid {self.prefix}/nginx.pid; error_log {self.prefix}/error.log warn;"
+        return ["nginx", "-p", f"{self.prefix}/", "-c", f"{self.prefix}/conf/nginx.conf", "-g", globals_, *extra]
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    def start(self) -> "NginxProcess":
+        command = self.command()
+        command[-1] += " daemon off;"
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.base_url + "/healthz", verify=False, timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"nginx did not start; see {self.prefix}/error.log")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGQUIT)  # graceful: master and workers
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.process = None
