@@ -36,5 +36,5 @@ def create_app(settings: Settings) -> FastAPI:
         fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()})
         return JSONResponse({"detail": "invalid request", "fields": fields}, status_code=422)
 
-    app.add_middleware(GuardMiddleware, tokens=svc.tokens, metrics=svc.metrics)
+    app.add_middleware(GuardMiddleware, tokens=svc.tokens, metrics=svc.metrics, playlists=svc.playlists)
     return app

@@ -16,6 +16,7 @@ from tv_api.playlists import PlaylistStore
 from tv_api.status import read_pipeline_status
 from vv_core.settings import Settings
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -91,9 +92,20 @@ class ApiMetrics:
                                  ["method", "route"], buckets=HTTP_BUCKETS, registry=self.registry)
         self.registry.register(FileSignalsCollector(settings, playlists))
 
+        # Label lookups cost more than the increments: keep the children per label set (bounded by
+        # routes × methods × statuses, all finite since unmatched paths share one label).
+        self._children: dict[tuple[str, str, int], tuple] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        if method not in KNOWN_METHODS:
+            method = "OTHER"  # clients choose the method string: never let them mint label sets
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

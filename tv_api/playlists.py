@@ -8,6 +8,7 @@ atomically, so a changed file is a complete new one).
 import hashlib
 import json
 import os
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from vv_core.errors import SchemaValidationError
 from vv_core.schema import validate_schema
 
+log = logging.getLogger("tv_api.playlists")
 TV_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -84,3 +86,22 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     candidates = [c.strip() for c in if_none_match.split(",")]
     weak = etag.removeprefix("W/")
     return "*" in candidates or any(c.removeprefix("W/") == weak for c in candidates)
+
+
+NOT_FOUND_BODY = b'{"detail":"not found"}'
+UNAVAILABLE_BODY = b'{"detail":"playlist temporarily unavailable"}'
+
+
+def playlist_answer(store: PlaylistStore, tv: str, if_none_match: str | None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) for GET /api/playlists/<tv>; shared by the route and the fast path."""
+    try:
+        cached = store.get(tv)
+    except UnknownTV:
+        return 404, {"Content-Type": "application/json"}, NOT_FOUND_BODY
+    except InvalidPlaylist as exc:
+        log.error("playlist breaks its contract; TVs keep their last good one", extra={"tv": tv, "error": str(exc)})
+        return 503, {"Content-Type": "application/json"}, UNAVAILABLE_BODY
+    headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, cached.etag):
+        return 304, headers, b""
+    return 200, {**headers, "Content-Type": "application/json"}, cached.body

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from tv_api.files import NotServable, resolve_media
 from tv_api.mirror import BOUNDARY, mjpeg_stream, snapshot_path
-from tv_api.playlists import InvalidPlaylist, UnknownTV, etag_matches
+from tv_api.playlists import playlist_answer
 from tv_api.services import services
 from tv_api.thumbnails import ThumbnailError, thumbnail_for
 
@@ -32,19 +32,8 @@ def not_found() -> JSONResponse:
 @router.get("/api/playlists/{tv}", responses={304: {}, 404: {}, 503: {}})
 async def playlist(request: Request, tv: str,
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    store = services(request).playlists
-    try:
-        cached = store.get(tv)
-    except UnknownTV:
-        return not_found()
-    except InvalidPlaylist as exc:
-        log.error("playlist breaks its contract; TVs keep their last good one",
-                  extra={"tv": tv, "error": str(exc)})
-        return JSONResponse({"detail": "playlist temporarily unavailable"}, status_code=503)
-    headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
-    if etag_matches(if_none_match, cached.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(cached.body, media_type="application/json", headers=headers)
+    status, headers, body = playlist_answer(services(request).playlists, tv, if_none_match)
+    return Response(body, status_code=status, headers=headers)
 
 
 @router.get("/media/{relative:path}", responses={206: {}, 404: {}, 416: {}})

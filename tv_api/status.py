@@ -15,6 +15,7 @@ from typing import Any
 
 from vv_core import __version__
 from vv_core.jsonlog import utc_timestamp
+from vv_core.models import ModelIntegrityError, current_model
 from vv_core.settings import Settings
 
 OK, DEGRADED, FAILED = "ok", "degraded", "failed"
@@ -54,17 +55,20 @@ def models_dir(settings: Settings) -> Path:
 
 
 def model_check(settings: Settings) -> dict[str, Any]:
-    pointer = models_dir(settings) / ".current_model_info.json"
-    if not pointer.is_file():
+    """The LLM pointer and its weights file. The sha256 is verified by whoever loads the model;
+    hashing 250 MB on every /status call would make the probe itself a load problem."""
+    directory = models_dir(settings)
+    try:
+        info = current_model(directory, "llm")
+    except ModelIntegrityError:
+        return _check(DEGRADED, "model pointer is unreadable", model_status="corrupt")
+    if info is None:
         return _check(DEGRADED, "no model installed (run: vv model install)", model_status="missing")
     try:
-        info = json.loads(pointer.read_text(encoding="utf-8"))
         name, version, weights = info["name"], info["version"], Path(info["path"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return _check(DEGRADED, "model pointer is unreadable", model_status="corrupt")
-    if not weights.is_absolute():
-        weights = models_dir(settings) / weights
-    if not weights.is_file():
+    except (KeyError, TypeError):
+        return _check(DEGRADED, "model pointer is incomplete", model_status="corrupt")
+    if not (directory / weights).is_file():  # an absolute path in the pointer wins over the join
         return _check(DEGRADED, f"{name} {version}: weights file missing", model_status="missing")
     return _check(OK, f"{name} {version}", model_status="installed", name=name, version=version)
 

@@ -34,9 +34,14 @@ class TokenError(Exception):
 
 
 class TokenService:
+    # TVs present the same token on every poll and media request: remember the signature check
+    # (not the revocation check, which runs every time) for tokens seen recently.
+    VERIFIED_CACHE_SIZE = 4096
+
     def __init__(self, secret: bytes, registry: TokenRegistry) -> None:
         self._secret = secret
         self.registry = registry
+        self._verified: dict[str, Principal] = {}
 
     def issue(self, subject: str, role: str, token_type: str, ttl_seconds: float) -> tuple[str, Principal]:
         if role not in ROLES or token_type not in TOKEN_TYPES:
@@ -53,7 +58,10 @@ class TokenService:
         self.registry.register_device(principal.jti, name, role, time.time(), principal.expires_at)
         return token, principal
 
-    def verify(self, token: str, *, expected_types: tuple[str, ...]) -> Principal:
+    def _decode(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached.expires_at > time.time():
+            return cached
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
@@ -62,12 +70,22 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise TokenError(type(exc).__name__) from None
         role, token_type, jti = claims.get("role"), claims.get("typ"), claims["jti"]
-        if role not in ROLES or token_type not in expected_types or not isinstance(jti, str):
+        if role not in ROLES or token_type not in TOKEN_TYPES or not isinstance(jti, str):
             raise TokenError("wrong token type or role")
-        if token_type == "display":
-            device = self.registry.device(jti)
-            if device is None or device.get("revoked_at") or device.get("role") != role:
+        principal = Principal(str(claims["sub"]), role, token_type, jti, float(claims["exp"]))
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    def verify(self, token: str, *, expected_types: tuple[str, ...]) -> Principal:
+        principal = self._decode(token)
+        if principal.token_type not in expected_types:
+            raise TokenError("wrong token type")
+        if principal.token_type == "display":
+            device = self.registry.device(principal.jti)
+            if device is None or device.get("revoked_at") or device.get("role") != principal.role:
                 raise TokenError("unknown or revoked device token")
-        elif self.registry.is_revoked(jti):
+        elif self.registry.is_revoked(principal.jti):
             raise TokenError("revoked token")
-        return Principal(str(claims["sub"]), role, token_type, jti, float(claims["exp"]))
+        return principal
