@@ -4,6 +4,7 @@
 Each app gets its own registry (tests build several apps in one process).
 """
 
+import contextlib
 import shutil
 import time
 from collections.abc import Iterator
@@ -52,11 +53,9 @@ class FileSignalsCollector(Collector):
         if not status:
             return
         path = self.settings.storage.state / "pipeline_status.json"
-        try:
+        with contextlib.suppress(OSError):  # the orchestrator may be replacing the file right now
             yield GaugeMetricFamily("vv_pipeline_status_age_seconds", "Seconds since the orchestrator wrote "
                                     "its status", value=max(0.0, now - path.stat().st_mtime))
-        except OSError:
-            pass
         yield GaugeMetricFamily("vv_pipeline_queue_length", "Videos waiting in input/",
                                 value=status.get("queue_length", 0))
         videos = status.get("videos") or {}

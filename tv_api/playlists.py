@@ -7,8 +7,8 @@ atomically, so a changed file is a complete new one).
 
 import hashlib
 import json
-import os
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path

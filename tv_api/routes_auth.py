@@ -33,7 +33,7 @@ class DeviceRequest(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token kind, not a secret
     expires_in: int
     role: str
 
@@ -115,7 +115,7 @@ async def refresh(request: Request, body: Annotated[RefreshRequest | None, Body(
 async def logout(request: Request, body: Annotated[RefreshRequest | None, Body()] = None) -> JSONResponse:
     svc = services(request)
     principal = authenticate(request.scope, svc.tokens)
-    if principal is not None and principal.token_type == "access":
+    if principal is not None and principal.token_type == "access":  # noqa: S105 - a token kind
         svc.tokens.registry.revoke_session(principal.jti, principal.expires_at)
     refresh_token = (body.refresh_token if body else None) or cookies_of(request.scope).get(REFRESH_COOKIE)
     if refresh_token:

@@ -194,7 +194,7 @@ class NginxProcess:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                httpx.get(self.base_url + "/healthz", verify=False, timeout=1)
+                httpx.get(self.base_url + "/healthz", verify=False, timeout=1)  # noqa: S501 - self-signed test cert
                 return self
             except httpx.HTTPError:
                 time.sleep(0.1)

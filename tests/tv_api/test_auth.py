@@ -2,7 +2,6 @@
 device tokens and their revocation, and the secrets' files."""
 
 import json
-import stat
 import time
 
 import jwt
@@ -11,8 +10,7 @@ import pytest
 from tests.tv_api.support import ADMIN_PASSWORD, ADMIN_USER, DISPLAY_PASSWORD, DISPLAY_USER, write_playlist
 from tv_api.auth.passwords import ITERATIONS, hash_password, verify_password
 from tv_api.auth.ratelimit import LoginRateLimiter
-from tv_api.auth.store import AuthStoreError, TokenRegistry, UserStore, load_jwt_secret
-from tv_api.auth.tokens import TokenError, TokenService
+from tv_api.auth.store import TokenRegistry, UserStore, load_jwt_secret
 
 
 def login(client, user=ADMIN_USER, password=ADMIN_PASSWORD, **kwargs):
@@ -194,7 +192,7 @@ def test_logout_revokes_access_and_refresh_tokens(client):
 
 def test_device_pairing_sets_a_cookie_and_revocation_takes_effect_without_restart(app, client, api_settings):
     write_playlist(api_settings.storage.root, "tv1", [])
-    token, principal = app.state.services.tokens.issue_device_token("tv-lobby", 86400)
+    token, _principal = app.state.services.tokens.issue_device_token("tv-lobby", 86400)
     assert client.post("/api/auth/device", json={"token": "forged"}).status_code == 401
     paired = client.post("/api/auth/device", json={"token": token})
     assert paired.status_code == 200 and paired.json()["subject"] == "tv-lobby"

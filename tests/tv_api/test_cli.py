@@ -4,9 +4,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 import httpx
+import pytest
 
 from tests.helpers import repo_env
 from tests.tv_api.support import ApiProcess, write_playlist

@@ -40,7 +40,7 @@ def test_live_front_enforces_auth_and_serves_files(tmp_path, api_settings, app):
     nginx = None
     try:
         nginx = NginxProcess(tmp_path / "nginx", root, f"127.0.0.1:{api.port}").start()
-        with httpx.Client(base_url=nginx.base_url, verify=False) as front:
+        with httpx.Client(base_url=nginx.base_url, verify=False) as front:  # noqa: S501 - self-signed test cert
             tv = {"Authorization": f"Bearer {token}"}
             assert front.get("/api/playlists/tv1").status_code == 401
             assert front.get("/api/playlists/tv1", headers={"Authorization": "Bearer forged"}).status_code == 401

@@ -3,15 +3,15 @@ invalid (negative) ones; none may get a 5xx, with admin credentials, a TV token,
 
 import pytest
 import schemathesis
-from schemathesis.generation.modes import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.generation.modes import GenerationMode
 from starlette.testclient import TestClient
 
 from tests.tv_api.support import MEDIA_URLS, item, write_playlist
 from tv_api.app import create_app
 
-EXAMPLES = 8
+EXAMPLES = 5
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_token_registry_prunes_expired_revocations_and_rejects_bad_files(tmp_pat
 
 def test_token_service_issues_verifiable_tokens_of_each_type(tmp_path):
     service = TokenService(b"s" * 40, TokenRegistry(tmp_path / "sec"))
-    token, principal = service.issue("alice", "admin", "access", 60)
+    token, _principal = service.issue("alice", "admin", "access", 60)
     assert service.verify(token, expected_types=("access",)).subject == "alice"
     with pytest.raises(TokenError):
         service.verify(token, expected_types=("refresh",))

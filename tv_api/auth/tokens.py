@@ -82,7 +82,7 @@ class TokenService:
         principal = self._decode(token)
         if principal.token_type not in expected_types:
             raise TokenError("wrong token type")
-        if principal.token_type == "display":
+        if principal.token_type == "display":  # noqa: S105 - a token kind, not a secret
             device = self.registry.device(principal.jti)
             if device is None or device.get("revoked_at") or device.get("role") != principal.role:
                 raise TokenError("unknown or revoked device token")
