@@ -73,6 +73,12 @@ async def _deny(send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# tv_api must be safe without nginx too (nginx adds HSTS and the CSP on top).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
 PLAYLIST_PREFIX = "/api/playlists/"
 PLAYLIST_ROUTE = PLAYLIST_PREFIX + "{tv}"
 
@@ -102,6 +108,7 @@ class GuardMiddleware:
         async def send_and_record(message):
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
             await send(message)
 
         try:

@@ -147,7 +147,9 @@ def test_every_route_is_protected_unless_listed_public(app, client):
             response = client.request(method.upper(), concrete)
             guarded = response.status_code == 401 and b"authentication required" in response.content
             assert guarded == (path not in public), (method, path)
-    assert client.get("/healthz").json() == {"status": "ok"}
+    health = client.get("/healthz")
+    assert health.json() == {"status": "ok"}
+    assert health.headers["x-content-type-options"] == "nosniff" and health.headers["x-frame-options"] == "DENY"
     for page in ("/tv.html", "/tv_mirror.html", "/login", "/ui/tv/tv.js", "/ui/mirror/tv_mirror.js",
                  "/ui/login/login.js"):
         assert client.get(page).status_code == 200, page

@@ -64,7 +64,9 @@ def test_live_front_enforces_auth_and_serves_files(tmp_path, api_settings, app):
 
             # Proxied to tv_api, which applies the same policy.
             assert front.get("/status", headers=tv).status_code == 403
-            assert front.get("/healthz").json() == {"status": "ok"}
+            health = front.get("/healthz")
+            assert health.json() == {"status": "ok"}
+            assert health.headers.get_list("x-frame-options") == ["DENY"]  # once, not twice
             assert front.get("/tv.html").status_code == 200
             plain = httpx.get(f"http://127.0.0.1:{nginx.http_port}/tv.html")
             assert plain.status_code == 301 and plain.headers["location"].startswith("https://")
