@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     )
     tv_api_mirror_max_seconds: int = Field(
         3600, ge=1, description="An MJPEG mirror stream ends after this; the page reconnects by itself."
+    # --- tv_scheduler -------------------------------------------------------------------------
+    tv_scheduler_config: Path = Field(
+        Path("tv_scheduler/config.yaml"),
+        description="TV rules file (relative: from the working directory, else the repository).",
+    )
+    schedule_interval_s: float = Field(
+        60.0, gt=0, description="Safety net: full rescan of loglines/ every N seconds."
+    )
+    schedule_debounce_s: float = Field(
+        0.5, gt=0, description="Quiet time after new LogLines before the playlists are rebuilt."
     )
 
     @property
