@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     )
     tv_api_mirror_max_seconds: int = Field(
         3600, ge=1, description="An MJPEG mirror stream ends after this; the page reconnects by itself."
+    )
+
     # --- tv_scheduler -------------------------------------------------------------------------
     tv_scheduler_config: Path = Field(
         Path("tv_scheduler/config.yaml"),
