@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
@@ -195,6 +196,21 @@ def ingest_curate(
     from vv_ingest.auto_curate import main as curate_main
 
     curate_main(["--force"] if force else [])
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: TV_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port, 0 for any free one (default: TV_API_PORT).")] = None,
+) -> None:
+    """Run tv_api: playlists, media, /status, /metrics, tv.html and tv_mirror.html."""
+    from tv_api.server import serve as run_server
+
+    run_server(Settings(), host=host, port=port)
+
+
+app.add_typer(tv_api_cli.users_app, name="users")
+app.add_typer(tv_api_cli.tokens_app, name="tokens")
 
 
 @app.command()

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vv_core.storage import StorageLayout
@@ -87,6 +87,62 @@ class Settings(BaseSettings):
     ingest_config_file: Path = Field(
         Path("vv_ingest/config.yaml"),
         description="vv_ingest rules: target format, library and curation (YAML, unknown keys refused).",
+    )
+
+    # --- tv_api -----------------------------------------------------------------------------
+    tv_api_host: str = Field("127.0.0.1", description="Address `vv serve` binds (0.0.0.0 in a container).")
+    tv_api_port: int = Field(8000, ge=0, le=65535, description="Port `vv serve` listens on.")
+    tv_api_secrets_dir: Path = Field(
+        Path("secrets"),
+        description="Directory (0700) of tv_api's users, device-token registry and generated JWT key.",
+    )
+    tv_api_jwt_secret: SecretStr | None = Field(
+        None,
+        description="JWT signing key (>= 32 chars). Empty: /run/secrets/tv_api_jwt_secret, else a key "
+        "file in TV_API_SECRETS_DIR generated on first start (0600).",
+    )
+    tv_api_access_token_minutes: int = Field(
+        15, ge=1, description="Lifetime of an admin access token (cookie or Bearer)."
+    )
+    tv_api_refresh_token_hours: int = Field(
+        168, ge=1, description="Lifetime of a refresh token (rotated on every refresh, revoked on logout)."
+    )
+    tv_api_display_token_days: int = Field(
+        365, ge=1, description="Lifetime of a TV device token issued by `vv tokens issue` (revocable)."
+    )
+    tv_api_cookie_secure: bool = Field(
+        True, description="Mark auth cookies Secure (HTTPS only); false only for plain-HTTP loopback/dev."
+    )
+    tv_api_login_max_failures: int = Field(
+        5, ge=1, description="Failed logins allowed per client IP within the window before HTTP 429."
+    )
+    tv_api_login_window_seconds: int = Field(
+        300, ge=1, description="Sliding window of the login rate limit, in seconds."
+    )
+    tv_api_trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="Comma-separated peer addresses whose X-Real-IP / X-Forwarded-For is trusted (nginx).",
+    )
+    tv_api_dvr_port: int = Field(
+        554, ge=1, le=65535, description="TCP port of the DVR probed by /status (RTSP), at DVR_IP."
+    )
+    tv_api_snapshot_stale_seconds: float = Field(
+        10.0, gt=0, description="A camera snapshot older than this is stale: the mirror shows the placeholder."
+    )
+    tv_api_playlist_stale_seconds: float = Field(
+        600.0, gt=0, description="Playlists older than this mark tv_scheduler DEGRADED in /status."
+    )
+    tv_api_min_free_gb: float = Field(
+        2.0, ge=0, description="Free space on the storage root below this: /status DEGRADED."
+    )
+    tv_api_critical_free_gb: float = Field(
+        0.5, ge=0, description="Free space on the storage root below this: /status UNHEALTHY."
+    )
+    tv_api_mirror_fps: float = Field(
+        2.0, gt=0, le=30, description="Frames per second the MJPEG mirror sends."
+    )
+    tv_api_mirror_max_seconds: int = Field(
+        3600, ge=1, description="An MJPEG mirror stream ends after this; the page reconnects by itself."
     )
 
     # --- tv_scheduler -------------------------------------------------------------------------
