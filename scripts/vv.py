@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
@@ -187,6 +188,83 @@ def model_rollback(kind: KindOption = "llm", models_dir: ModelsDirOption = None)
     from scripts.model_cli import rollback
 
     run_stage(lambda: rollback(_models_dir(models_dir), _kind(kind)))
+
+
+@app.command()
+def capture(
+    camera: Annotated[
+        list[str] | None, typer.Option("--camera", help="Record only this camera (repeatable).")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    no_http: Annotated[bool, typer.Option("--no-http", help="Do not serve snapshots/metrics.")] = False,
+) -> None:
+    """Record the cameras into input/<camera>/<UTC>.mp4 until stopped (agent_dvr)."""
+    from agent_dvr.agent_dvr import main as capture_main
+
+    argv = [arg for name in camera or [] for arg in ("--camera", name)]
+    if duration is not None:
+        argv += ["--duration", str(duration)]
+    if no_http:
+        argv.append("--no-http")
+    capture_main(argv)
+
+
+ingest_app = typer.Typer(help="Extra content for the TVs: process, catalog, curate (vv_ingest).",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("process")
+def ingest_process(
+    videos: Annotated[list[Path], typer.Argument(help="Videos (or folders of videos) to standardize.")],
+    output_dir: Annotated[Path | None, typer.Option(help="Library folder (default: from config).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Catalog tag (repeatable).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: from the file name).")] = None,
+) -> None:
+    """Standardize videos into the library (H.264 High/AAC, +faststart) with a thumbnail each."""
+    from vv_ingest.process_video import main as process_main
+
+    argv = [str(v) for v in videos] + (["--output-dir", str(output_dir)] if output_dir else [])
+    argv += [arg for value in tag or [] for arg in ("--tag", value)]
+    process_main(argv + (["--title", title] if title else []))
+
+
+@ingest_app.command("catalog")
+def ingest_catalog(
+    library: Annotated[Path | None, typer.Option(help="Library folder (default: from config).")] = None,
+) -> None:
+    """Build the library's JSON manifest (incremental: unchanged files are not re-hashed)."""
+    from vv_ingest.catalog_videos import main as catalog_main
+
+    catalog_main(["--library", str(library)] if library else [])
+
+
+@ingest_app.command("curate")
+def ingest_curate(
+    force: Annotated[bool, typer.Option("--force", help="Rotate now, even inside the period.")] = False,
+) -> None:
+    """Rotate a selection from the catalog into tv_curado/ and write its LogLines (status curado)."""
+    from vv_ingest.auto_curate import main as curate_main
+
+    curate_main(["--force"] if force else [])
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: TV_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port, 0 for any free one (default: TV_API_PORT).")] = None,
+) -> None:
+    """Run tv_api: playlists, media, /status, /metrics, tv.html and tv_mirror.html."""
+    from tv_api.server import serve as run_server
+
+    run_server(Settings(), host=host, port=port)
+
+
+app.add_typer(tv_api_cli.users_app, name="users")
+app.add_typer(tv_api_cli.tokens_app, name="tokens")
+
+
+@app.command()
 def logline(
     summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,
