@@ -1,11 +1,13 @@
-"""A real Prometheus (Debian's binary) on loopback scrapes a /metrics endpoint serving the pipeline
-metrics, loads monitoring/alerts.yml, and answers pipeline queries through its HTTP API; every
-expression of the Grafana dashboard and every metric named by the alerts is checked against it."""
+"""A real Prometheus (Debian's binary) on loopback scrapes the real tv_api's /metrics (admin-only:
+with a device token issued by `vv tokens issue`) and agent_dvr's endpoint, loads
+monitoring/alerts.yml, and answers pipeline queries through its HTTP API; every expression of the
+Grafana dashboard and every metric named by the alerts is checked against it."""
 
 import json
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -14,13 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, repo_env
 
 MONITORING = REPO_ROOT / "monitoring"
-SCRAPE_TOKEN = "stand-in-exporter-ignores-it"
 PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "max", "by", "and", "up", "time"}
 
 pytestmark = pytest.mark.slow   # Debian's prometheus comes with `make setup` (APT_PACKAGES)
+
+
+def schema_example(name: str) -> dict:
+    return json.loads((REPO_ROOT / "schemas" / f"{name}.schema.json").read_text())["examples"][0]
 
 
 def free_port() -> int:
@@ -52,55 +57,75 @@ def wait_for(predicate, timeout_s: float, what: str):
 
 
 @pytest.fixture
-def pipeline_exporter():
-    """A /metrics endpoint with tv_api's pipeline metric names (prometheus-client's own server)."""
-    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-    registry = CollectorRegistry()
-    Gauge("vv_pipeline_queue_length", "Videos waiting in input/", registry=registry).set(7)
-    Gauge("vv_pipeline_videos_in_progress", "Videos being processed", registry=registry).set(1)
-    Gauge("vv_pipeline_status_present", "1 if pipeline_status.json was read", registry=registry).set(1)
-    Gauge("vv_pipeline_status_age_seconds", "Seconds since the orchestrator wrote its status",
-          registry=registry).set(42)
-    Counter("vv_pipeline_videos_done", "Videos fully processed", registry=registry).inc(41)
-    Counter("vv_pipeline_videos_failed", "Videos quarantined", registry=registry).inc(1)
-    errors = Counter("vv_pipeline_stage_errors", "Stage runs that failed", ["stage"], registry=registry)
-    runs = Counter("vv_pipeline_stage_runs", "Stage runs", ["stage"], registry=registry)
-    durations = Histogram("vv_pipeline_stage_duration_seconds", "Stage run duration", ["stage"],
-                          buckets=(1, 5, 30, 120, 600), registry=registry)
-    for stage, seconds in (("scan", 2.5), ("summarize", 0.8), ("logline", 0.05)):
-        runs.labels(stage).inc(3)
-        errors.labels(stage).inc(0)
-        for _ in range(3):
-            durations.labels(stage).observe(seconds)
-    Gauge("vv_storage_free_bytes", "Free bytes on the storage root", registry=registry).set(123e9)
-    Gauge("vv_storage_total_bytes", "Size of the storage root", registry=registry).set(500e9)
-    Gauge("vv_playlist_age_seconds", "Seconds since the TV's playlist was written", ["tv"],
-          registry=registry).labels("tv1").set(30)
-    Counter("vv_http_requests", "HTTP requests", ["method", "route", "status"],
-            registry=registry).labels("GET", "/playlist", "200").inc()
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    yield f"127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def tv_api(tmp_path: Path):
+    """The real tv_api (`vv serve`, port 0) over a storage root with a pipeline status and playlists,
+    plus an admin device token for Prometheus issued by `vv tokens issue`."""
+    storage = tmp_path / "storage"
+    (storage / "state").mkdir(parents=True)
+    (storage / "playlists").mkdir()
+    status = schema_example("pipeline_status")
+    (storage / "state" / "pipeline_status.json").write_text(json.dumps(status))
+    (storage / "playlists" / "tv1.json").write_text(json.dumps(schema_example("playlist")))
+    env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(tmp_path / "keys.json"),
+                   TV_API_SECRETS_DIR=str(tmp_path / "tv_api_secrets"), TV_API_COOKIE_SECURE="false")
+    issued = subprocess.run([sys.executable, "-m", "scripts.vv", "tokens", "issue", "prometheus", "--role", "admin"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60)
+    token = issued.stdout.strip().splitlines()[-1]
+    server = subprocess.Popen([sys.executable, "-m", "scripts.vv", "serve", "--host", "127.0.0.1", "--port", "0"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                raise AssertionError(f"vv serve exited with {server.wait(timeout=5)}")
+            if '"listening"' in line:
+                port = json.loads(line)["port"]
+        assert port, "vv serve never said where it listens"
+        yield {"target": f"127.0.0.1:{port}", "token": token, "status": status}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, pipeline_exporter: str):
-    """Debian's Prometheus with monitoring/prometheus.yml, its target pointed at the exporter."""
+def agent_dvr(tmp_path: Path):
+    """agent_dvr's own metrics endpoint (its DvrHttpServer and DvrMetrics), with two cameras."""
+    from agent_dvr.http_endpoint import DvrHttpServer
+    from agent_dvr.metrics import DvrMetrics
+
+    metrics = DvrMetrics()
+    for camera, up in (("cam1", 1), ("cam2", 0)):
+        metrics.camera_up.labels(camera).set(up)
+        metrics.paused.labels(camera).set(0)
+        metrics.segments.labels(camera).inc(3)
+    server = DvrHttpServer("127.0.0.1", 0, tmp_path, ["cam1", "cam2"], metrics.registry, dict).start()
+    yield f"127.0.0.1:{server.port}"
+    server.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path, tv_api: dict, agent_dvr: str):
+    """Debian's Prometheus with monitoring/prometheus.yml, its target and token pointed at tv_api."""
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
     config["rule_files"] = [str(MONITORING / "alerts.yml")]
-    [tv_api] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
-    tv_api["scrape_timeout"] = "1s"
+    [job] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
+    job["scrape_timeout"] = "1s"
     token = tmp_path / "tv_api_token"
-    token.write_text(SCRAPE_TOKEN + "\n")
-    tv_api["authorization"]["credentials_file"] = str(token)
-    tv_api["static_configs"][0]["targets"] = [pipeline_exporter]
+    token.write_text(tv_api["token"] + "\n")
+    job["authorization"]["credentials_file"] = str(token)
+    job["static_configs"][0]["targets"] = [tv_api["target"]]
     port = free_port()
-    config["scrape_configs"] = [job for job in config["scrape_configs"] if job["job_name"] == "tv_api"]
+    [capture] = [job for job in config["scrape_configs"] if job["job_name"] == "agent_dvr"]
+    capture["static_configs"][0]["targets"] = [agent_dvr]
+    config["scrape_configs"] = [job for job in config["scrape_configs"] if job["job_name"] != "prometheus"]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     log = (tmp_path / "prometheus.log").open("w")
     process = subprocess.Popen(
@@ -131,33 +156,48 @@ def metric_names(expr: str) -> set[str]:
             for n in names} - PROMQL_FUNCTIONS
 
 
-def test_prometheus_scrapes_pipeline_metrics_and_answers_queries(prometheus, pipeline_exporter):
+def test_prometheus_scrapes_tv_api_and_answers_pipeline_queries(prometheus, tv_api):
+    status = tv_api["status"]
     found = wait_for(lambda: query(prometheus, "vv_pipeline_queue_length")["data"]["result"], 30,
                      "the first scrape of vv_pipeline_queue_length")
-    assert float(found[0]["value"][1]) == 7
-    assert found[0]["metric"]["job"] == "tv_api" and found[0]["metric"]["instance"] == pipeline_exporter
+    assert float(found[0]["value"][1]) == status["queue_length"]
+    assert found[0]["metric"]["job"] == "tv_api" and found[0]["metric"]["instance"] == tv_api["target"]
     done = query(prometheus, "vv_pipeline_videos_done_total")["data"]["result"]
-    assert float(done[0]["value"][1]) == 41
-    target = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"][0]
-    assert target["health"] == "up" and target["labels"]["service"] == "tv_api"
+    assert float(done[0]["value"][1]) == status["videos"]["done"]
+    def healthy_targets():
+        active = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]
+        up = {t["labels"]["job"]: t for t in active if t["health"] == "up"}
+        return up if {"tv_api", "agent_dvr"} <= set(up) else None
+
+    targets = wait_for(healthy_targets, 15, "both targets up")
+    assert targets["tv_api"]["labels"]["service"] == "tv_api"
+    cameras = wait_for(lambda: query(prometheus, "vv_dvr_camera_up == 0")["data"]["result"], 15, "camera gauges")
+    assert [c["metric"]["camera"] for c in cameras] == ["cam2"]
 
     # the alert rules were loaded and evaluate without errors against real data
     def rule_groups():
         return get_json(f"{prometheus}/api/v1/rules")["data"]["groups"]
 
-    assert {g["name"] for g in rule_groups()} == {"vv-pipeline", "vv-box"}
+    assert {g["name"] for g in rule_groups()} == {"vv-pipeline", "vv-box", "vv-cameras"}
     wait_for(lambda: all(r["health"] == "ok" and r.get("lastEvaluation", "").startswith("20")
                          for g in rule_groups() for r in g["rules"]), 15, "every rule evaluated healthy")
 
     # every metric the dashboard and the alerts use is really exposed by the scraped endpoint
-    exposed = set(get_json(f"{prometheus}/api/v1/label/__name__/values")["data"])
+    # (request counters appear once tv_api has counted a request: the first scrape is one)
     dashboard = json.loads((MONITORING / "grafana/dashboards/vv-pipeline.json").read_text())
     expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())["groups"]
     expressions += [r["expr"] for g in rules for r in g["rules"]]
     used = set().union(*(metric_names(e) for e in expressions))
-    exposed_families = exposed | {n.removesuffix("_bucket") for n in exposed}
-    assert used - exposed_families == set(), "metrics used by dashboard/alerts but not exposed"
+
+    def missing_metrics():
+        exposed = set(get_json(f"{prometheus}/api/v1/label/__name__/values")["data"])
+        return used - (exposed | {n.removesuffix("_bucket") for n in exposed})
+
+    try:
+        wait_for(lambda: not missing_metrics(), 10, "every metric of the dashboard and alerts")
+    except AssertionError:
+        raise AssertionError(f"used by dashboard/alerts but not exposed: {sorted(missing_metrics())}") from None
 
     # every dashboard expression is valid PromQL that Prometheus evaluates (Grafana's macro → 1m)
     for panel in dashboard["panels"]:
@@ -166,4 +206,5 @@ def test_prometheus_scrapes_pipeline_metrics_and_answers_queries(prometheus, pip
             answer = query(prometheus, expr)
             assert answer["status"] == "success", (panel["title"], expr)
     scan_fast = query(prometheus, 'vv_pipeline_stage_duration_seconds_bucket{stage="scan", le="5.0"}')
-    assert float(scan_fast["data"]["result"][0]["value"][1]) == 3
+    expected = status["stages"]["scan"]["duration_seconds_buckets"]["5"]
+    assert float(scan_fast["data"]["result"][0]["value"][1]) == expected
