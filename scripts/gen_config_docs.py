@@ -36,6 +36,8 @@ RULES_END = "<!-- END GENERATED: config.yaml keys -->"
 RULE_FILES: list[tuple[str, str]] = [
     ("tv_scheduler/config.yaml", "tv_scheduler.config:SchedulerConfig"),
     ("summarize_scene/config.yaml", "summarize_scene.config:SummarizeConfig"),
+    ("vv_ingest/config.yaml", "vv_ingest.config:IngestConfig"),
+    ("agent_dvr/cameras.yaml", "agent_dvr.config:CamerasFile"),
 ]
 _SECTION = re.compile(r"^#\s*---\s*(.+?)\s*-+\s*$")
 _VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)=")
