@@ -25,7 +25,11 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
 
 bench: setup  ## benchmarks (printed tables)
-	@echo "no benchmarks yet: they land with the stages (benchmarks/)"
+	@$(PY) benchmarks/bench_summarize.py
+	@$(PY) benchmarks/bench_ingest.py
+	@$(PY) benchmarks/bench_api.py 10
+	@$(PY) benchmarks/bench_verify.py
+	@$(PY) benchmarks/bench_schedule.py
 
 bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
 	@$(PY) benchmarks/bench_scan.py
