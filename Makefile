@@ -30,6 +30,7 @@ bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_api.py 10
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
+	@$(PY) benchmarks/bench_backup.py
 
 bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
 	@$(PY) benchmarks/bench_scan.py
