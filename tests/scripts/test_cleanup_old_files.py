@@ -67,7 +67,7 @@ def test_age_mode_deletes_only_old_unprotected_files(tree):
     assert reasons[files["alert_recent"]] == "alert footage within its retention"
     assert root / "processed/cam1/link.mp4" in plan.skipped_symlinks
     assert root / "processed/escape" in plan.skipped_symlinks
-    assert [c.path for c in plan.delete][0] == files["alert_old"]   # oldest first
+    assert plan.delete[0].path == files["alert_old"]   # oldest first
 
 
 def test_dry_run_is_the_default_and_apply_deletes(tree, capsys):
@@ -121,7 +121,7 @@ def test_human_sizes():
 
 
 def test_vv_cleanup_cli(tree, cli_env):
-    settings, files = tree
+    _, files = tree
     result = subprocess.run([sys.executable, "-m", "scripts.vv", "cleanup", "--dirs", "corrupted", "--days", "30"],
                             capture_output=True, text=True, env=cli_env, check=False)
     assert result.returncode == 0, result.stderr

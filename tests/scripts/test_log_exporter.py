@@ -61,7 +61,7 @@ def test_verify_detects_tampering_and_missing_manifest(settings, tmp_path):
 def test_cli_export_and_verify(settings, cli_env, capsys):
     make_logs(settings)
     assert main([], settings=settings) == 0
-    archive, manifest = capsys.readouterr().out.split()
+    archive, _manifest = capsys.readouterr().out.split()
     result = subprocess.run([sys.executable, "-m", "scripts.vv", "export-logs", "--verify", archive],
                             capture_output=True, text=True, env=cli_env, check=False)
     assert result.returncode == 0 and result.stdout.startswith("ok ")

@@ -56,7 +56,7 @@ def test_a_file_is_taken_only_after_two_equal_looks_stable_wait_apart(tmp_path, 
 def test_the_run_lock_excludes_a_second_holder(tmp_path):
     with run_lock(tmp_path) as path:
         assert path.name == "orchestrator.lock"
-        with pytest.raises(AlreadyRunning, match="orchestrator.lock"), run_lock(tmp_path):
+        with pytest.raises(AlreadyRunning, match=r"orchestrator\.lock"), run_lock(tmp_path):
             pass
         # Another process is refused too (flock is per open file description).
         code = ("import sys; from pathlib import Path; from scripts.pipeline.lock import run_lock, AlreadyRunning\n"

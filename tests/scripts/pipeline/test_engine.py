@@ -19,8 +19,8 @@ def rows(box):
 def stage_runs(box, stage=None):
     store = StateStore(box.root / "state" / DB_NAME)
     try:
-        query = "SELECT * FROM stage_runs" + (" WHERE stage = ?" if stage else "")
-        return [dict(r) for r in store.db.execute(query, (stage,) if stage else ()).fetchall()]
+        every = store.db.execute("SELECT * FROM stage_runs").fetchall()
+        return [dict(r) for r in every if stage is None or r["stage"] == stage]
     finally:
         store.close()
 
