@@ -50,4 +50,4 @@ def test_smoke_failure_raises_a_critical_alert_with_the_log(cli_env, storage_roo
     assert [b["title"] for b in bodies] == ["video quarantined", "daily smoke test failed"]  # orchestrator's, ours
     smoke = bodies[1]
     assert smoke["severity"] == "CRITICAL" and "not a video" in smoke["message"]
-    assert "dropped" in smoke["context"]["log_excerpt"]
+    assert smoke["context"]["log_excerpt"].endswith("smoke: FAILED: " + smoke["message"])
