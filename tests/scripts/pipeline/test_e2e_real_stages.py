@@ -95,7 +95,7 @@ class LiveBox:
         self.root = base / "storage"
         self.env = repo_env(VIDEO_STORAGE_ROOT=str(self.root), KEY_STORE_PATH=str(base / "secrets/keys.json"),
                             MODELS_DIR=str(models_dir), STABLE_WAIT_S="0", RETRY_BACKOFF_S="0",
-                            LLM_THREADS="2")
+                            MAX_ATTEMPTS="5", LLM_THREADS="2")
         self.vv("bootstrap")
 
     def vv(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -104,6 +104,16 @@ class LiveBox:
         if check:
             assert result.returncode == 0, f"vv {' '.join(args)}: {result.stderr[-3000:]}"
         return result
+
+    def run_until_settled(self, max_runs: int = 4) -> int:
+        """`vv orchestrate --once` as cron would, until nothing is in progress (transient failures,
+        e.g. an LLM generation deadline on this shared 2-core box, are retried by the next run)."""
+        for run in range(1, max_runs + 1):
+            self.vv("orchestrate", "--once")
+            status = json.loads((self.root / "state/pipeline_status.json").read_text())
+            if status["videos"]["in_progress"] == 0:
+                return run
+        return max_runs
 
     def drop(self, source: Path, camera: str, minutes_ago: int) -> str:
         stamp = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y%m%dT%H%M%SZ")
@@ -124,7 +134,8 @@ def test_real_pipeline_good_and_bad_videos(tmp_path, clips):
     good = [box.drop(clips["bikes"], "cam1", 5), box.drop(clips["bunny"], "cam2", 4)]
     bad = {name: box.drop(clips[name], "cam3", minutes) for name, minutes in
            (("empty", 3), ("text", 2), ("truncated", 1))}
-    box.vv("orchestrate", "--once")
+    runs = box.run_until_settled()
+    print(f"\nmain e2e settled after {runs} orchestrator run(s)")
 
     assert box.files("input") == []
     assert box.files("processed") == sorted(good)
@@ -146,7 +157,8 @@ def test_real_pipeline_good_and_bad_videos(tmp_path, clips):
     assert {f"/media/processed/{g}" for g in good} <= urls
     status = json.loads((box.root / "state/pipeline_status.json").read_text())
     assert status["videos"] == {"done": 2, "failed": 3, "in_progress": 0}
-    assert status["stages"]["summarize"]["runs"] == 2 and status["stages"]["scan"]["errors"] == 3
+    assert status["stages"]["scan"]["runs"] == 5 and status["stages"]["scan"]["errors"] == 3
+    assert status["stages"]["logline"]["runs"] == 2
 
     # The daily smoke on the same live box (tv_api is not running here: its check is skipped).
     smoke = subprocess.run(["bash", str(REPO_ROOT / "scripts/run_tests.sh")], capture_output=True, text=True,
@@ -174,7 +186,7 @@ def test_real_pipeline_survives_sigkill_at_random_points(tmp_path, clips):
         else:
             finished_before_kill += 1
         process.wait(timeout=60)
-    box.vv("orchestrate", "--once")
+    box.run_until_settled()
 
     ids = sorted(g.replace("/", "_").removesuffix(".mp4") for g in good)
     assert box.files("input") == []
