@@ -176,6 +176,7 @@ class Orchestrator:
         args = [str(self.root / stage_input), "--output-dir", str(self.root / out_dir)]
         if stage == "scan":
             args += ["--id", row["video_id"]]
+        args += self.settings.stage_args(stage)
         started = self.clock()
         result = self.runner.run(stage, args, self.settings.stage_timeout_s(stage))
         finished = self.clock()

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         "",
         description="Stage CLI command line for the local runner (empty: this Python's `-m scripts.vv`).",
     )
+    stage_args_scan: str = Field("", description="Extra arguments appended to every `vv scan` run (shell-quoted).")
+    stage_args_summarize: str = Field(
+        "", description="Extra arguments appended to every `vv summarize` run, e.g. `--config FILE`."
+    )
+    stage_args_logline: str = Field("", description="Extra arguments appended to every `vv logline` run.")
     stage_timeout_scan_s: float = Field(900.0, gt=0, description="Timeout of one `vv scan` run.")
     stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
     stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
@@ -138,6 +143,11 @@ class Settings(BaseSettings):
 
     def stage_timeout_s(self, stage: str) -> float:
         return float(getattr(self, f"stage_timeout_{stage}_s"))
+
+    def stage_args(self, stage: str) -> list[str]:
+        import shlex
+
+        return shlex.split(str(getattr(self, f"stage_args_{stage}", "") or ""))
 
     def container_for(self, stage: str) -> str:
         return str(getattr(self, f"container_{stage}"))

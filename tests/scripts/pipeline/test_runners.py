@@ -118,6 +118,12 @@ def test_helpers_of_classification():
     assert StageResult("scan", 1, "", "", 0.1).error_line() == ""
 
 
+def test_stage_args_are_shell_split(settings):
+    configured = settings.model_copy(update={"stage_args_summarize": "--config '/etc/vv/my summarize.yaml'"})
+    assert configured.stage_args("summarize") == ["--config", "/etc/vv/my summarize.yaml"]
+    assert configured.stage_args("scan") == [] and configured.stage_args("schedule") == []
+
+
 def test_build_runner_picks_local_by_default(settings):
     assert build_runner(settings).name == "local"
     configured = build_runner(settings.model_copy(update={"orchestrator_vv_command": "/opt/vv/bin/vv --x"}))
