@@ -28,7 +28,9 @@ mkdir -p "$root/input/$camera"
 name=$(date -u +%Y%m%dT%H%M%SZ).mp4
 target="$root/input/$camera/$name"
 # Re-encode (not stream copy) so the clip starts on a keyframe and has exactly the asked length.
+# The metadata makes every drop a distinct file: the orchestrator recognises identical content
+# (sha256) as a re-drop and would not process a second identical sample.
 ffmpeg -nostdin -v error -y -i "$source_video" -t "$seconds" -an -c:v libx264 -preset ultrafast \
-  -pix_fmt yuv420p -f mp4 "$target.part"
+  -pix_fmt yuv420p -metadata comment="vv sample $camera/$name $$-$RANDOM" -f mp4 "$target.part"
 mv "$target.part" "$target"
 echo "$target"

@@ -30,6 +30,10 @@ def test_drop_sample_video_writes_a_real_clip_atomically(cli_env, storage_root):
     video = storage_root / "input" / "cam9" / result.stdout.strip().rsplit("/", 1)[-1]
     assert video.is_file() and video.read_bytes()[4:8] == b"ftyp"
     assert not list((storage_root / "input" / "cam9").glob("*.part"))
+    again = subprocess.run(["bash", str(SCRIPTS[1]), "cam8", "1"], capture_output=True, text=True,
+                           env={**cli_env, "PYTHON": sys.executable}, check=True, timeout=120)
+    other = storage_root / "input" / "cam8" / again.stdout.strip().rsplit("/", 1)[-1]
+    assert other.read_bytes() != video.read_bytes()   # each drop is distinct content (not a re-drop)
     missing = subprocess.run(["bash", str(SCRIPTS[1])], capture_output=True, text=True, check=False,
                              env={**cli_env, "SAMPLE_VIDEO": "/nonexistent.mp4"})
     assert missing.returncode == 1 and "sample video not found" in missing.stderr
