@@ -29,7 +29,11 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
 
 bench: setup  ## benchmarks (printed tables)
-	@echo "no benchmarks yet: they land with the stages (benchmarks/)"
+	@$(PY) benchmarks/bench_summarize.py
+	@$(PY) benchmarks/bench_ingest.py
+	@$(PY) benchmarks/bench_api.py 10
+	@$(PY) benchmarks/bench_verify.py
+	@$(PY) benchmarks/bench_schedule.py
 
 status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
 	@$(VENV)/bin/vv status
