@@ -58,8 +58,9 @@ elif [[ "$code" != 200 ]]; then
 else
   overall=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("overall_status",""))' \
     "$status_file" 2>>"$log") || fail "/status did not return JSON"
-  case "$overall" in
-    ok|healthy|degraded) say "/status overall_status=$overall" ;;
+  # tv_api reports HEALTHY, DEGRADED (some signal missing or late) or UNHEALTHY (storage failed).
+  case "${overall^^}" in
+    HEALTHY|DEGRADED) say "/status overall_status=$overall" ;;
     *) fail "/status overall_status=${overall:-missing}" ;;
   esac
 fi
