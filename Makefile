@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate
+.PHONY: help setup demo test lint bench status logs simulate bench-scan
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_api.py 10
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
+
+bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
+	@$(PY) benchmarks/bench_scan.py
+
+bench: bench-scan
 
 status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
 	@$(VENV)/bin/vv status
