@@ -197,13 +197,16 @@ def test_real_pipeline_survives_sigkill_at_random_points(tmp_path, clips):
     for _ in range(CRASH_KILLS):
         process = subprocess.Popen([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], env=box.env,
                                    cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Kill shortly after the run makes progress (a stage finished, a video moved), so the kills
-        # land all along the pipeline — DB commits, the next stage starting, moves, the playlist
-        # trigger — instead of always inside the first (slowest) scan.
-        before = box.progress()
-        while process.poll() is None and box.progress() == before:
-            time.sleep(0.1)
-        time.sleep(rng.uniform(0.0, 1.5))
+        # Half the kills land at a random time (start-up, inside a stage); the other half shortly
+        # after the run makes progress (a stage finished, a video moved), so kills also hit the DB
+        # commits, the next stage starting, moves and the playlist trigger — not only the first scan.
+        if rng.random() < 0.5:
+            time.sleep(rng.uniform(0.3, 6.0))
+        else:
+            before = box.progress()
+            while process.poll() is None and box.progress() == before:
+                time.sleep(0.1)
+            time.sleep(rng.uniform(0.0, 1.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         else:
