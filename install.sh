@@ -67,7 +67,10 @@ on_error() {
 trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 
 step() { STEP=$1; say "== $1"; }
-changed() { CHANGES=$((CHANGES + 1)); say "changed: $*"; }
+changed() {
+  CHANGES=$((CHANGES + 1))
+  if [ "$DRY_RUN" -eq 1 ]; then say "would change: $*"; else say "changed: $*"; fi
+}
 # run CMD...: execute, or only print it under --dry-run.
 run() {
   if [ "$DRY_RUN" -eq 1 ]; then
@@ -337,8 +340,11 @@ install_cron() {
 
 report() {
   step "done"
-  if [ "$DRY_RUN" -eq 1 ]; then say "dry run: nothing was changed"; fi
-  say "$CHANGES change(s) made"
+  if [ "$DRY_RUN" -eq 1 ]; then
+    say "dry run: nothing was changed; $CHANGES change(s) would be made"
+  else
+    say "$CHANGES change(s) made"
+  fi
   local n
   for n in "${NOTES[@]}"; do say "could not do / please note: $n"; done
   say "install directory: $INSTALL_DIR"

@@ -26,7 +26,7 @@ import argparse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from scripts.env_file import create_env_file
+from scripts.env_file import create_env_file, example_names
 from scripts.fallback_assets import ensure_fallback_assets
 from vv_core.cli_support import run_stage
 from vv_core.keystore import create_key_store, load_key_store
@@ -44,6 +44,18 @@ class BootstrapReport:
 
 def _models_dir(settings: Settings) -> Path:
     return Path(getattr(settings, "models_dir", "models"))
+
+
+def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
+    """The paths this bootstrap used, absolute, for the .env it writes: the same path then works on
+    the host, in cron, and inside every container (docker-compose.yml mounts them at that path)."""
+    paths = {
+        "VIDEO_STORAGE_ROOT": settings.storage.root,
+        "KEY_STORE_PATH": settings.key_store_path.expanduser().absolute(),
+        "MODELS_DIR": _models_dir(settings).expanduser().absolute(),
+    }
+    known = example_names(example.read_text(encoding="utf-8")) if example.is_file() else set()
+    return {name: str(path) for name, path in paths.items() if name in known}
 
 
 def install_models(models_dir: Path, manifest_path: Path, report: BootstrapReport) -> None:
@@ -89,7 +101,8 @@ def bootstrap(
         report.created.append(key_store)
 
     if env_file is not None:
-        made = create_env_file(env_file, env_example, env_overrides)
+        overrides = absolute_paths(settings, env_example) if env_overrides is None else env_overrides
+        made = create_env_file(env_file, env_example, overrides)
         (report.created if made else report.kept).append(env_file)
 
     if fallback:

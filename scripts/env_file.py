@@ -25,7 +25,7 @@ def is_secret_name(name: str) -> bool:
 def render_env(example_text: str, overrides: dict[str, str] | None = None) -> str:
     """The text of a new .env: the example's comments and keys, secrets filled, overrides applied."""
     overrides = dict(overrides or {})
-    unknown = set(overrides) - {m.group(1) for m in map(_ASSIGNMENT.match, example_text.splitlines()) if m}
+    unknown = set(overrides) - example_names(example_text)
     if unknown:
         raise VVError(f".env.example has no variable(s) {', '.join(sorted(unknown))}")
     lines = []
@@ -40,6 +40,10 @@ def render_env(example_text: str, overrides: dict[str, str] | None = None) -> st
             line = f"{name}={value}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def example_names(example_text: str) -> set[str]:
+    return {m.group(1) for m in map(_ASSIGNMENT.match, example_text.splitlines()) if m}
 
 
 def create_env_file(target: Path, example: Path, overrides: dict[str, str] | None = None) -> bool:
