@@ -5,10 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate
+.PHONY: help setup demo test lint bench status logs simulate up down test-stack wheelhouse images signature
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fast on re-run
 	@bash scripts/setup_env.sh
@@ -36,3 +36,27 @@ logs:  ## follow the JSON logs
 
 simulate:  ## drop a sample video into input/ and follow it through the pipeline
 	@echo "not yet available: lands with the orchestrator"; exit 1
+
+# --- deployment (docker-compose.yml, install.sh; docs/deployment.md) ------------------------------
+# `docker compose` when the plugin is there, else the pinned compose v2 binary from the venv.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo "$(VENV)/bin/docker-compose")
+
+up:  ## build and start the compose stack, wait until healthy (needs .env: vv bootstrap --env-file .env)
+	@$(COMPOSE) up -d --build --wait --remove-orphans
+
+down:  ## stop and remove the stack's containers (data and images stay)
+	@$(COMPOSE) down
+
+wheelhouse: setup  ## host-built wheels for every image, cached in ~/.cache/vv-video-ai (offline builds)
+	@PIP=$(VENV)/bin/pip bash scripts/build_wheelhouse.sh
+
+images: wheelhouse  ## local base images (mmdebstrap) + every stage image, offline (needs a Docker engine)
+	@bash deploy/base-image/build_base_image.sh
+	@VV_BASE_IMAGE=vv-base:bookworm VV_MEDIA_BASE_IMAGE=vv-base:bookworm-media \
+	  VV_WEB_BASE_IMAGE=vv-base:bookworm-web $(COMPOSE) build
+
+signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run before committing
+	@$(PY) -m scripts.signature generate
+
+test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
+	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -p no:randomly -o addopts="-ra --strict-markers" -v
