@@ -59,18 +59,21 @@ def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
 
 
 def install_models(models_dir: Path, manifest_path: Path, report: BootstrapReport) -> None:
-    """Install every manifest model (verified) and make each kind's default current if none is."""
-    from vv_core.models import current_model, install_model, load_manifest, use_model
+    """Install every manifest model (sha256-verified) and, for each kind with nothing current yet,
+    point at its default (or, when none is marked default, the last one listed: the newest)."""
+    from vv_core.models import POINTER_FILES, current_model, install_model, load_manifest, use_model
 
     manifest = load_manifest(manifest_path)
     for entry in manifest.models:
-        target = models_dir / entry.name / entry.version / entry.file
-        existed = target.is_file()
+        existed = entry.install_path(models_dir).is_file()
         path = install_model(entry, models_dir)
         (report.kept if existed else report.created).append(path)
     for kind in sorted({entry.kind for entry in manifest.models}):
         if current_model(models_dir, kind=kind) is None:
-            use_model(models_dir, manifest.default(kind))
+            of_kind = [entry for entry in manifest.models if entry.kind == kind]
+            chosen = next((entry for entry in of_kind if entry.default), of_kind[-1])
+            use_model(models_dir, chosen)
+            report.created.append(models_dir / POINTER_FILES[kind])
 
 
 def bootstrap(

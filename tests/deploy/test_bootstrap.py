@@ -94,7 +94,7 @@ def test_ffmpeg_failure_leaves_nothing(tmp_path, monkeypatch):
     import scripts.fallback_assets as assets
 
     monkeypatch.setattr(assets, "BACKGROUND", "not-a-colour")
-    with pytest.raises(FallbackAssetError, match="ffmpeg failed making loop_silencioso.mp4"):
+    with pytest.raises(FallbackAssetError, match=r"ffmpeg failed making loop_silencioso\.mp4"):
         assets.make_loop(tmp_path / LOOP_NAME)
     assert list(tmp_path.iterdir()) == []
 
@@ -141,3 +141,36 @@ def test_vv_bootstrap_env_file_option(cli_env, tmp_path):
         capture_output=True, text=True, env=cli_env, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.env").is_file() and not (tmp_path / "storage" / "fallback" / LOOP_NAME).exists()
+
+
+def tiny_manifest(tmp_path):
+    """A manifest whose models are small files shipped inside installed packages (pypi: source)."""
+    import importlib.metadata
+    import json
+
+    from vv_core.hashing import compute_sha256
+
+    dist = importlib.metadata.distribution("PyYAML")
+    entries = []
+    for name, inner, default in (("detector-a", "yaml/cyaml.py", False), ("detector-b", "yaml/nodes.py", False)):
+        path = dist.locate_file(inner)
+        entries.append({"name": name, "kind": "detector", "version": "1", "file": inner.split("/")[-1],
+                        "sha256": compute_sha256(path), "size_bytes": path.stat().st_size,
+                        "source": f"pypi:PyYAML=={dist.version}#{inner}", "default": default})
+    manifest = tmp_path / "model_manifest.json"
+    manifest.write_text(json.dumps({"schema_version": "1.0", "models": entries}))
+    return manifest
+
+
+def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path, monkeypatch):
+    from vv_core.models import current_model
+
+    models_dir = tmp_path / "models"
+    monkeypatch.setattr("scripts.bootstrap._models_dir", lambda _settings: models_dir)
+    manifest = tiny_manifest(tmp_path)
+    report = bootstrap(settings, fallback=False, models=True, manifest=manifest)
+    assert (models_dir / "detector-a" / "1" / "cyaml.py") in report.created
+    assert (models_dir / ".current_detector_info.json") in report.created
+    assert current_model(models_dir, kind="detector")["name"] == "detector-b"  # no default: the last listed
+    again = bootstrap(settings, fallback=False, models=True, manifest=manifest)
+    assert again.created == [] and (models_dir / "detector-b" / "1" / "nodes.py") in again.kept
