@@ -56,7 +56,7 @@ images: wheelhouse  ## local base images (mmdebstrap) + every stage image, offli
 	  VV_WEB_BASE_IMAGE=vv-base:bookworm-web $(COMPOSE) build
 
 signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run before committing
-	@$(PY) -m scripts.signature generate
+	@PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(PY) -m scripts.signature generate
 
 test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
 	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -p no:randomly -o addopts="-ra --strict-markers" -v
