@@ -40,12 +40,15 @@ def test_compose_config_is_valid(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_compose_refuses_to_run_without_absolute_paths(tmp_path):
+def test_compose_defaults_to_the_checkouts_storage_and_secrets(tmp_path):
     env = compose_env(tmp_path)
-    del env["VIDEO_STORAGE_ROOT"]
-    result = subprocess.run([tool("docker-compose"), "--project-directory", str(REPO_ROOT), "config", "-q"],
+    for name in ("VIDEO_STORAGE_ROOT", "MODELS_DIR", "KEY_STORE_PATH"):
+        del env[name]
+    result = subprocess.run([tool("docker-compose"), "--project-directory", str(REPO_ROOT), "config"],
                             capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
-    assert result.returncode != 0 and "VIDEO_STORAGE_ROOT" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert f"source: {REPO_ROOT}/storage" in result.stdout
+    assert f"{REPO_ROOT}/secrets/logline_keys.json" in result.stdout
 
 
 @pytest.mark.parametrize("install_dir", [None, "/srv/vv"])
