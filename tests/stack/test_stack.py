@@ -89,7 +89,8 @@ def admin_token(stack) -> str:
 
 
 def get_json(url: str, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (loopback URL we build)
     try:
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (loopback)
             return response.status, json.loads(response.read())
