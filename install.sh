@@ -182,7 +182,13 @@ setup_python() {
   local req_args=() r
   for r in "${reqs[@]}"; do req_args+=(-r "$r"); done
   run "$INSTALL_DIR/.venv/bin/pip" install -q --disable-pip-version-check "${req_args[@]}"
-  if [ "$DRY_RUN" -eq 0 ]; then printf '%s\n' "$want" > "$INSTALL_DIR/.venv/.stamp-install"; fi
+  if [ "$DRY_RUN" -eq 0 ]; then
+    # `vv` for cron and operators: the checkout on sys.path, no package build needed.
+    printf '#!%s\nimport sys\nsys.path[:0] = ["%s", "%s/vv-core"]\nfrom scripts.vv import main\nmain()\n' \
+      "$PYTHON" "$INSTALL_DIR" "$INSTALL_DIR" > "$INSTALL_DIR/.venv/bin/vv"
+    chmod 0755 "$INSTALL_DIR/.venv/bin/vv"
+    printf '%s\n' "$want" > "$INSTALL_DIR/.venv/.stamp-install"
+  fi
   changed "python environment ($INSTALL_DIR/.venv)"
 }
 
@@ -327,7 +333,11 @@ install_systemd() {
 
 install_cron() {
   step "cron jobs"
-  install_file "$INSTALL_DIR/deploy/cron/vv-video-ai" "$ROOT/etc/cron.d/vv-video-ai" 0644
+  local job
+  for job in "$INSTALL_DIR"/deploy/cron/*; do
+    [ -f "$job" ] || continue
+    install_file "$job" "$ROOT/etc/cron.d/$(basename "$job")" 0644
+  done
   [ -n "$ROOT" ] && { say "scratch root: not touching the cron daemon"; return 0; }
   if systemd_is_pid1; then
     systemctl is-active -q cron 2>/dev/null || { run systemctl enable --now cron; changed "enabled cron"; }

@@ -26,7 +26,10 @@ die() { printf '[wheelhouse] error: %s\n' "$*" >&2; exit 1; }
 [ -x "$PIP" ] || die "no pip at $PIP (run make setup, or set PIP=/path/to/venv/bin/pip)"
 py_tag=$("$(dirname "$PIP")/python" -c 'import sys, sysconfig; print(f"cp{sys.version_info[0]}{sys.version_info[1]}-{sysconfig.get_platform()}")')
 [ "${py_tag%%-*}" = "cp311" ] || die "images run Python 3.11; $PIP is $py_tag"
-mkdir -p "$CACHE" "$WHEEL_CACHE" wheelhouse
+# Wheels already built for another image (or an older key) are found here before the index: an
+# image whose requirements changed re-downloads nothing it shares with the others.
+POOL=$CACHE/pool
+mkdir -p "$CACHE" "$POOL" "$WHEEL_CACHE" wheelhouse
 
 images=("$@")
 if [ ${#images[@]} -eq 0 ]; then
@@ -48,11 +51,12 @@ for image in "${images[@]}"; do
   if [ ! -f "$store/.complete" ]; then
     log "$image: building wheels (key $key)"
     tmp=$(mktemp -d "$CACHE/.$image-$key.XXXXXX")
-    "$PIP" wheel -q --disable-pip-version-check --find-links "$WHEEL_CACHE" -w "$tmp" \
-      -r "$req" -c requirements/constraints.txt
+    "$PIP" wheel -q --disable-pip-version-check --find-links "$WHEEL_CACHE" --find-links "$POOL" \
+      -w "$tmp" -r "$req" -c requirements/constraints.txt
     if [ -f "$nodeps" ]; then
-      "$PIP" wheel -q --disable-pip-version-check --no-deps -w "$tmp" -r "$nodeps"
+      "$PIP" wheel -q --disable-pip-version-check --no-deps --find-links "$POOL" -w "$tmp" -r "$nodeps"
     fi
+    cp -n "$tmp"/*.whl "$POOL"/
     touch "$tmp/.complete"
     rm -rf "$store"
     mv "$tmp" "$store"

@@ -87,7 +87,7 @@ def test_first_run_installs_everything(installed):
     assert f"WorkingDirectory={box}" in service and "/opt/vv-video-ai-system" not in service.replace(str(box), "")
     assert (root / "etc/systemd/system/vv-video-ai.timer").is_file()
     cron = (root / "etc/cron.d/vv-video-ai").read_text()
-    assert "vv orchestrate --once" in cron and f"VV={box}" in cron
+    assert "vv orchestrate --once" in cron and f"cd {box} && " in cron and "cleanup --apply" in cron
     assert "fallback loop ok" in first.stdout and "DVR_IP ok" in first.stdout
     if not os.path.isdir("/run/systemd/system"):
         assert "NOT enabled" in first.stdout  # says plainly what it could not enable
