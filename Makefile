@@ -59,4 +59,4 @@ signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run 
 	@PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(PY) -m scripts.signature generate
 
 test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
-	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -p no:randomly -o addopts="-ra --strict-markers" -v
+	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -o addopts="-ra --strict-markers" -o timeout=3000 -v

@@ -15,7 +15,8 @@
 #
 # Environment (or the matching option): VV_REPO_URL (--repo), VV_INSTALL_DIR (--dir), VV_BRANCH,
 # VV_ROOT (--root: prefix for every system path, for tests), VV_PYTHON (use this interpreter
-# instead of creating DIR/.venv), VV_UID (container user, 10001).
+# instead of creating DIR/.venv), VV_UID (container user, 10001), VV_MODELS (comma-separated
+# manifest names to install instead of each kind's default).
 set -Eeuo pipefail
 
 DEFAULT_REPO_URL="https://github.com/vv-video-ai/vv-video-ai-system.git"
@@ -206,7 +207,11 @@ ensure_compose() {
 run_bootstrap() {
   step "bootstrap (storage, key store, .env, fallback assets, models)"
   local args=(--skip-existing --env-file "$INSTALL_DIR/.env")
-  [ "$DO_MODELS" -eq 1 ] || args+=(--no-models)
+  if [ "$DO_MODELS" -eq 0 ]; then
+    args+=(--no-models)
+  elif [ -n "${VV_MODELS:-}" ]; then
+    args+=(--models "$VV_MODELS")  # e.g. models an offline box can get from its bundle
+  fi
   if [ "$DRY_RUN" -eq 1 ]; then
     say "would run: $PYTHON $INSTALL_DIR/scripts/bootstrap.py ${args[*]}"
     return 0

@@ -5,8 +5,9 @@ Steps, each reported as created or kept:
 2. the HMAC key store (0600) if none exists;
 3. ``.env`` from ``.env.example`` with fresh secrets (0600), when an env file is asked for;
 4. the fallback assets (``fallback/loop_silencioso.mp4``, ``placeholder.png``) rendered with ffmpeg;
-5. the models named in the manifest, fetched, sha256-verified and installed under MODELS_DIR, and the
-   default of each kind made current when nothing is current yet (``vv_core.models``).
+5. models from the manifest (each kind's default, or ``--models a,b``), fetched, sha256-verified and
+   installed under MODELS_DIR, each kind made current when nothing is current yet (``vv_core.models``).
+   An offline box names models it can get (``--models gemma3-270m,hfd-person-onnx-fp16``).
 
 ``--skip-existing`` (what install.sh runs) keeps every file that is already there; without it the
 fallback assets are re-rendered and the models re-verified (a corrupt one is replaced). The key store
@@ -58,21 +59,25 @@ def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
     return {name: str(path) for name, path in paths.items() if name in known}
 
 
-def install_models(models_dir: Path, manifest_path: Path, report: BootstrapReport) -> None:
-    """Install every manifest model (sha256-verified) and, for each kind with nothing current yet,
-    point at its default (or, when none is marked default, the last one listed: the newest)."""
+def install_models(
+    models_dir: Path, manifest_path: Path, report: BootstrapReport, names: list[str] | None = None
+) -> None:
+    """Install the chosen models (sha256-verified): ``names``, or each kind's default. For each kind
+    with nothing current yet, point at the first one installed (a rollback target stays untouched)."""
     from vv_core.models import POINTER_FILES, current_model, install_model, load_manifest, use_model
 
     manifest = load_manifest(manifest_path)
-    for entry in manifest.models:
+    if names:
+        chosen = [manifest.find(name) for name in names]
+    else:
+        chosen = [manifest.default(kind) for kind in sorted({entry.kind for entry in manifest.models})]
+    for entry in chosen:
         existed = entry.install_path(models_dir).is_file()
         path = install_model(entry, models_dir)
         (report.kept if existed else report.created).append(path)
-    for kind in sorted({entry.kind for entry in manifest.models}):
+    for kind in dict.fromkeys(entry.kind for entry in chosen):
         if current_model(models_dir, kind=kind) is None:
-            of_kind = [entry for entry in manifest.models if entry.kind == kind]
-            chosen = next((entry for entry in of_kind if entry.default), of_kind[-1])
-            use_model(models_dir, chosen)
+            use_model(models_dir, next(entry for entry in chosen if entry.kind == kind))
             report.created.append(models_dir / POINTER_FILES[kind])
 
 
@@ -84,7 +89,7 @@ def bootstrap(
     env_example: Path = REPO_ROOT / ".env.example",
     env_overrides: dict[str, str] | None = None,
     fallback: bool = True,
-    models: bool = False,
+    models: bool | list[str] = False,
     manifest: Path | None = None,
 ) -> BootstrapReport:
     """Create what is missing; see the module docstring for the steps and their order."""
@@ -115,7 +120,8 @@ def bootstrap(
 
     if models:
         models_dir = _models_dir(settings)
-        install_models(models_dir, manifest or (REPO_ROOT / "models" / MANIFEST_NAME), report)
+        names = models if isinstance(models, list) else None
+        install_models(models_dir, manifest or (REPO_ROOT / "models" / MANIFEST_NAME), report, names)
     return report
 
 
@@ -126,6 +132,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / ".env",
                         help="the .env to create if missing (default: the checkout's .env)")
     parser.add_argument("--no-env-file", action="store_true", help="do not create a .env")
+    parser.add_argument("--models", default="default",
+                        help="comma-separated manifest names to install (default: each kind's default)")
     parser.add_argument("--no-models", action="store_true", help="do not install models")
     parser.add_argument("--no-fallback", action="store_true", help="do not render the fallback assets")
     parser.add_argument("--manifest", type=Path, help="model manifest (default: models/model_manifest.json)")
@@ -142,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
             skip_existing=args.skip_existing,
             env_file=None if args.no_env_file else args.env_file,
             fallback=not args.no_fallback,
-            models=not args.no_models,
+            models=False if args.no_models else (
+                True if args.models == "default" else [n for n in args.models.split(",") if n]
+            ),
             manifest=args.manifest,
         )
         return report.created

