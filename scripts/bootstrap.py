@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 from scripts.env_file import create_env_file, example_names
 from scripts.fallback_assets import ensure_fallback_assets
+from vv_core.atomic import atomic_write_bytes
 from vv_core.cli_support import run_stage
 from vv_core.keystore import create_key_store, load_key_store
 from vv_core.settings import Settings
@@ -67,6 +68,11 @@ def install_models(
     from vv_core.models import POINTER_FILES, current_model, install_model, load_manifest, use_model
 
     manifest = load_manifest(manifest_path)
+    # Stages look the models up in <MODELS_DIR>/model_manifest.json: keep it beside the weights.
+    placed = models_dir / MANIFEST_NAME
+    if not placed.is_file() or placed.read_bytes() != manifest_path.read_bytes():
+        atomic_write_bytes(placed, manifest_path.read_bytes())
+        report.created.append(placed)
     if names:
         chosen = [manifest.find(name) for name in names]
     else:

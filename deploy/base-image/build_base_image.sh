@@ -21,6 +21,10 @@ command -v docker >/dev/null || die "docker CLI is missing"
 docker info >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-default})"
 
 COMMON_PACKAGES=python3,python3-venv,ca-certificates,tzdata
+# Downloaded .deb files are kept here and shared by the three images (and later runs), so each
+# package is fetched once.
+APT_CACHE=${VV_APT_CACHE:-$HOME/.cache/vv-video-ai/apt-archives}
+mkdir -p "$APT_CACHE"
 # Bump when the mmdebstrap options below change: the recipe (version, suite, packages) keys the
 # cached image, so an unchanged recipe is never rebuilt.
 RECIPE_VERSION=1
@@ -49,7 +53,11 @@ build_one() {  # build_one TAG EXTRA_PACKAGES
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --aptopt='APT::Install-Recommends "false"' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    --skip=download/empty \
+    --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
+    --setup-hook="sync-in $APT_CACHE /var/cache/apt/archives/" \
+    --customize-hook="sync-out /var/cache/apt/archives $APT_CACHE" \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb' \
     "$SUITE" "$tarball"
   docker import \
     --change 'ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

@@ -171,6 +171,7 @@ def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path
     report = bootstrap(settings, fallback=False, models=["detector-b", "detector-a"], manifest=manifest)
     assert (models_dir / "detector-a" / "1" / "cyaml.py") in report.created
     assert (models_dir / ".current_detector_info.json") in report.created
+    assert (models_dir / "model_manifest.json").read_bytes() == manifest.read_bytes()  # where stages look
     assert current_model(models_dir, kind="detector")["name"] == "detector-b"  # the first one named
     again = bootstrap(settings, fallback=False, models=True, manifest=manifest)  # the kind's default
     assert again.created == [] and (models_dir / "detector-b" / "1" / "nodes.py") in again.kept

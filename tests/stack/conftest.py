@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,7 @@ def prepare_storage(root: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack():
     from tests.agent_dvr.support import RtspCamera  # the agent_dvr tests' loopback camera
     from tests.stack.engine import PrivateDockerEngine
     from tests.stack.images import build_all, compose_build_env
@@ -114,7 +115,9 @@ def stack(tmp_path_factory):
         REPORT["image_sizes_mb"] = {name: size / 1e6 for name, size in sizes.items()}
 
         started = time.monotonic()
-        root = tmp_path_factory.mktemp("stack")
+        # Our own temp dir, not pytest's: concurrent pytest sessions on one box prune each other's
+        # numbered basetemps, and the stack's storage must outlive the whole session.
+        root = Path(tempfile.mkdtemp(prefix="vv-stack."))
         storage, models, key_store = prepare_storage(root)
         timings["bootstrap + models"] = time.monotonic() - started
 
@@ -137,6 +140,7 @@ def stack(tmp_path_factory):
             stack.compose("down", "-v", "--remove-orphans", "--timeout", "20", check=False, timeout=300)
             # Files the containers wrote belong to their uid: hand the temp tree back for cleanup.
             subprocess.run(["chown", "-R", f"{os.getuid()}:{os.getgid()}", str(stack.root)], check=False)
+            shutil.rmtree(stack.root, ignore_errors=True)
         if camera is not None:
             camera.kill()
         engine.stop()

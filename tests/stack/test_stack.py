@@ -67,7 +67,8 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     logline = stack.storage / "loglines" / f"{VIDEO_ID}.logline.json"
-    assert logline.is_file(), sorted(p.name for p in (stack.storage / "loglines").iterdir())
+    tree = sorted(str(p.relative_to(stack.storage)) for p in stack.storage.rglob("*") if "fallback" not in p.parts)
+    assert logline.is_file(), f"no LogLine; storage: {tree}\norchestrator: {run.stdout[-2000:]}{run.stderr[-2000:]}"
     verify = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(logline)], capture_output=True,
                             text=True, env=stack.host_env(), cwd=stack.root, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
