@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the local base images for an offline box or CI, where no registry is reachable:
-#   vv-base:bookworm        minimal Debian bookworm + python3 (3.11) + venv + CA certificates
+#   vv-base:bookworm        minimal Debian bookworm + python3 (3.11) + venv + CA certificates + libgomp1
 #   vv-base:bookworm-media  the same + ffmpeg (capture, scanner, tv_api)
 #   vv-base:bookworm-web    the same + nginx-light (the nginx front)
 # made with mmdebstrap from the host's own APT sources and loaded with `docker import`.
@@ -20,7 +20,8 @@ command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (apt-get install 
 command -v docker >/dev/null || die "docker CLI is missing"
 docker info >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-default})"
 
-COMMON_PACKAGES=python3,python3-venv,ca-certificates,tzdata
+# libgomp1: llama.cpp's OpenMP runtime (the summarizer).
+COMMON_PACKAGES=python3,python3-venv,ca-certificates,tzdata,libgomp1
 # Downloaded .deb files are kept here and shared by the three images (and later runs), so each
 # package is fetched once.
 APT_CACHE=${VV_APT_CACHE:-$HOME/.cache/vv-video-ai/apt-archives}
