@@ -25,7 +25,8 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
 
 bench: setup  ## benchmarks (printed tables)
-	@echo "no benchmarks yet: they land with the stages (benchmarks/)"
+	@$(PY) benchmarks/bench_verify.py
+	@$(PY) benchmarks/bench_schedule.py
 
 status:  ## system status
 	@echo "not yet available: /status lands with tv_api"; exit 1

@@ -15,8 +15,7 @@ for flag in avx512f avx2 avx; do
   if grep -qw "$flag" /proc/cpuinfo; then cpu_key=$flag; break; fi
 done
 WHEEL_CACHE=${WHEEL_CACHE:-$HOME/.cache/vv-video-ai/wheels/$(uname -m)-$cpu_key}
-APT_PACKAGES=(ffmpeg restic nginx-light cron prometheus shellcheck yamllint jq chromium chromium-driver sqlite3
-  docker.io mmdebstrap systemd)
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' requirements/apt.txt)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

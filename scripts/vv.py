@@ -75,8 +75,64 @@ def verify_install(
             raise VVError(f"install at {install_root} does not match vv-signature.json: {describe(report)}")
         print(f"ok: {describe(report)}")
         return []
+@app.command()
+def logline(
+    summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
+    output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,
+) -> None:
+    """Write the signed, hash-chained LogLine of a summary (idempotent)."""
+    from logline_generator.logline_generator import generate_logline
+
+    run_stage(lambda: generate_logline(summary, output_dir))
+
+
+@app.command()
+def verify(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or directories (default: loglines/).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+    jobs: Annotated[int | None, typer.Option(help="Processes for big chains (default: cores).")] = None,
+) -> None:
+    """Verify LogLines: signature, key, schema, chain continuity. Exit 1 on any problem."""
+    from scripts.logline_verifier import run_verify
+
+    settings = Settings()
+    raise typer.Exit(
+        run_verify(paths or [], json_output, settings.key_store_path, settings.storage.loglines, jobs)
+    )
+
+
+keys_app = typer.Typer(help="HMAC key store for LogLines.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(new_key_id: Annotated[str, typer.Argument(help="Id of the new active key.")]) -> None:
+    """Add a fresh key and make it active; LogLines signed with older keys keep verifying."""
+    import re
+
+    from vv_core.errors import VVError
+    from vv_core.keystore import rotate_key_store
+
+    def action() -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", new_key_id):
+            raise VVError(f"key id {new_key_id!r} must match [A-Za-z0-9._-]{{1,64}}")
+        path = Settings().key_store_path
+        rotate_key_store(path, new_key_id)
+        return path
 
     run_stage(action)
+
+
+@app.command()
+def schedule(
+    once: Annotated[bool, typer.Option("--once", help="Build the playlists once and exit.")] = False,
+) -> None:
+    """Build playlists/<tv>.json from verified LogLines (watch loglines/ unless --once)."""
+    from tv_scheduler.tv_scheduler import run_schedule
+
+    run_schedule(Settings(), once=once)
 
 
 def main() -> None:

@@ -8,6 +8,13 @@ from tests.helpers import repo_env
 from vv_core.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the operator's VIDEO_STORAGE_ROOT & co. (make exports some of them)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def storage_root(tmp_path: Path) -> Path:
     root = tmp_path / "storage"

@@ -6,6 +6,7 @@ JSON path (``detections[3].confidence``) so an operator knows what to fix.
 
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,57 @@ def validate_schema(data: Any, schema: str | os.PathLike[str]) -> None:
     raise SchemaValidationError(
         f"{path.name}: field '{where}': {error.message}", field=where, schema=path.name
     )
+
+
+def _formats_used(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        for value in node.values():
+            found |= _formats_used(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_formats_used(item) for item in node)) if node else set()
+    return set()
+
+
+@lru_cache(maxsize=32)
+def _compiled(path: Path) -> Callable[[Any], Any]:
+    """A fastjsonschema validator compiled to Python code once per schema file.
+
+    Formats are delegated to the very checker jsonschema uses, so both paths accept exactly the
+    same documents (a differential test holds them to it); only the speed differs (~10×).
+    """
+    import fastjsonschema
+
+    checker = Draft202012Validator.FORMAT_CHECKER
+    formats = {name: (lambda value, name=name: checker.conforms(value, name))
+               for name in _formats_used(_load(path))}
+    return fastjsonschema.compile(_load(path), formats=formats, use_default=False)
+
+
+@lru_cache(maxsize=32)
+def fast_validator(schema: str) -> Callable[[Any], None]:
+    """Same contract as :func:`validate_schema`, for hot loops (verifying 10⁵ LogLines).
+
+    A valid document costs one call of compiled code; an invalid one is re-checked by jsonschema
+    so the error names the field exactly as :func:`validate_schema` would.
+    """
+    import fastjsonschema
+
+    path = schema_path(schema).resolve()
+    compiled = _compiled(path)
+    failure = fastjsonschema.JsonSchemaException
+
+    def validate(data: Any) -> None:
+        try:
+            compiled(data)
+        except failure as exc:
+            validate_schema(data, path)
+            # Both validators must agree; if jsonschema accepted it, still refuse (fail closed).
+            raise SchemaValidationError(f"{path.name}: {exc}", field="<root>", schema=path.name) from None
+
+    return validate
+
+
+def validate_schema_fast(data: Any, schema: str | os.PathLike[str]) -> None:
+    fast_validator(os.fspath(schema))(data)

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
         None, description="Webhook that receives alerts as JSON (empty: alerts are only logged)."
     )
 
+    # --- tv_scheduler -------------------------------------------------------------------------
+    tv_scheduler_config: Path = Field(
+        Path("tv_scheduler/config.yaml"),
+        description="TV rules file (relative: from the working directory, else the repository).",
+    )
+    schedule_interval_s: float = Field(
+        60.0, gt=0, description="Safety net: full rescan of loglines/ every N seconds."
+    )
+    schedule_debounce_s: float = Field(
+        0.5, gt=0, description="Quiet time after new LogLines before the playlists are rebuilt."
+    )
+
     @property
     def storage(self) -> StorageLayout:
         return StorageLayout(self.video_storage_root)

@@ -1,0 +1,1 @@
+"""logline_generator: summaries in, signed and hash-chained LogLines out."""

@@ -1,0 +1,1 @@
+"""tv_scheduler: verified LogLines in, one playlist per TV out."""
