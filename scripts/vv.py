@@ -75,6 +75,10 @@ def verify_install(
             raise VVError(f"install at {install_root} does not match vv-signature.json: {describe(report)}")
         print(f"ok: {describe(report)}")
         return []
+
+    run_stage(action)
+
+
 @app.command()
 def logline(
     summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
