@@ -25,6 +25,9 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
 
 bench: setup  ## benchmarks (printed tables)
+	@$(PY) benchmarks/bench_summarize.py
+	@$(PY) benchmarks/bench_ingest.py
+	@$(PY) benchmarks/bench_api.py 10
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
 

@@ -63,7 +63,7 @@ install_python_packages() {
     build_llama_wheel
     log "installing inference runtimes, kernel and dev tools"
     "$pip" install -q --find-links "$WHEEL_CACHE" -r requirements/ml.txt -r requirements/base.txt \
-      -r requirements/dev.txt -c requirements/constraints.txt
+      -r requirements/api.txt -r requirements/dev.txt -c requirements/constraints.txt
     "$pip" install -q --no-deps -r requirements/nodeps.txt
     stamp_set deps requirements/*.txt
   fi

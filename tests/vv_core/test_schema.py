@@ -7,7 +7,7 @@ from vv_core.schema import SCHEMAS_DIR, load_schema, schema_path, validate_schem
 
 SCHEMA_FILES = [
     "analytic.schema.json", "summary.schema.json", "logline.schema.json", "contract.signature.json",
-    "playlist.schema.json", "pipeline_status.schema.json",
+    "playlist.schema.json", "pipeline_status.schema.json", "catalog.schema.json",
 ]
 
 

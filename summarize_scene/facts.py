@@ -1,0 +1,159 @@
+"""What an analytic says, reduced to the facts a summary is built from (pure functions).
+
+The model never sees raw detections: it sees a short, deterministic digest ("person x12, max
+confidence 0.91; night; camera cam1; 60 s"), and the stage decides status and confidence from the
+same digest with the rules in config.yaml. Same analytic → same digest → same prompt.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from summarize_scene.config import ConfigError, DaylightConfig, RuleCondition, Status, SummarizeConfig
+
+
+@dataclass(frozen=True)
+class LabelFacts:
+    label: str          # as the detector named it
+    word: str           # the word a summary must use (config labels)
+    display: str        # phrase shown to the model
+    count: int
+    max_confidence: float
+    mean_confidence: float
+
+
+@dataclass(frozen=True)
+class SceneFacts:
+    camera: str | None
+    recorded_at: str | None
+    duration_s: float
+    time_of_day: str                       # day | night | unknown
+    local_time: str | None                 # "22:15" in the configured zone
+    labels: tuple[LabelFacts, ...]         # most frequent first
+    detections: list[dict[str, Any]] = field(repr=False, default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.labels
+
+    def label_counts(self) -> dict[str, int]:
+        return {facts.label: facts.count for facts in self.labels}
+
+    def required_words(self) -> list[str]:
+        """Words the title+summary must contain: what the scene is mostly about."""
+        if self.empty:
+            return ["nothing"]
+        objects = [f for f in self.labels if f.word != "face"] or list(self.labels)
+        words = [objects[0].word]
+        # An alert-worthy label (a fall) must be named even when it is not the most frequent.
+        words += [f.word for f in self.labels if f.word == "fall" and f.word not in words]
+        return words
+
+
+def forbidden_words(facts: SceneFacts, config: SummarizeConfig) -> list[str]:
+    """Words that would contradict the facts: undetected objects, the wrong time of day.
+
+    A small base model readily copies objects and times out of its few-shot examples; a free-pass
+    text that does so is rejected (and the grammar pass runs)."""
+    detected = {f.word.lower() for f in facts.labels}
+    known = {word.word.lower() for word in config.labels.values()} | {w.lower() for w in config.object_words}
+    words = sorted(known - detected)
+    if facts.time_of_day == "day":
+        words.append("night")
+    elif facts.time_of_day == "night":
+        words.append("daylight")
+    return words
+
+
+def time_of_day(recorded_at: str | None, daylight: DaylightConfig) -> tuple[str, str | None]:
+    """("day" | "night" | "unknown", local HH:MM) for a UTC ISO timestamp."""
+    if not recorded_at:
+        return "unknown", None
+    try:
+        # UTC needs no tz database (slim container images may lack one).
+        zone: tzinfo = UTC if daylight.timezone.upper() == "UTC" else ZoneInfo(daylight.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown timezone in summarize config: {daylight.timezone!r}") from None
+    moment = datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).astimezone(zone)
+    hour = moment.hour
+    start, end = daylight.day_starts_hour, daylight.night_starts_hour
+    is_day = start <= hour < end if start < end else not (end <= hour < start)
+    return ("day" if is_day else "night"), moment.strftime("%H:%M")
+
+
+def scene_facts(analytic: dict[str, Any], config: SummarizeConfig) -> SceneFacts:
+    """Digest a schema-valid analytic into the facts prompt, rules and template use."""
+    detections = list(analytic.get("detections", []))
+    recorded_at = analytic.get("recorded_at")
+    if not recorded_at:
+        # A segment without a start time may still carry per-detection UTC stamps.
+        recorded_at = next((d["timestamp_utc"] for d in detections if d.get("timestamp_utc")), None)
+    period, local = time_of_day(recorded_at, config.daylight)
+    counts = Counter(d["label"] for d in detections)
+    labels = []
+    for label, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        confidences = [d["confidence"] for d in detections if d["label"] == label]
+        word = config.word_for(label)
+        labels.append(LabelFacts(
+            label=label, word=word.word, display=word.display or word.word, count=count,
+            max_confidence=round(max(confidences), 3),
+            mean_confidence=round(sum(confidences) / len(confidences), 3),
+        ))
+    return SceneFacts(
+        camera=analytic.get("camera"), recorded_at=recorded_at,
+        duration_s=float(analytic["video"]["duration_s"]), time_of_day=period, local_time=local,
+        labels=tuple(labels), detections=detections,
+    )
+
+
+def describe_detections(facts: SceneFacts) -> str:
+    """One line for the prompt: ``person x12 (max confidence 0.91), face x2 (max confidence 1.00)``."""
+    if facts.empty:
+        return "none"
+    return ", ".join(
+        f"{f.display} x{f.count} (max confidence {f.max_confidence:.2f})" for f in facts.labels
+    )
+
+
+def describe_time(facts: SceneFacts) -> str:
+    if facts.time_of_day == "unknown":
+        return "unknown time"
+    period = "daylight" if facts.time_of_day == "day" else "night"
+    return f"{period} ({facts.local_time} local)"
+
+
+@dataclass(frozen=True)
+class StatusDecision:
+    status: Status
+    reason: str
+    rule: str | None
+    confidence: float
+
+
+def _matching(condition: RuleCondition, facts: SceneFacts) -> list[dict[str, Any]] | None:
+    """The detections that satisfy ``condition`` or None when it does not hold."""
+    if condition.no_detections:
+        return [] if facts.empty else None
+    if condition.time_of_day != "any" and condition.time_of_day != facts.time_of_day:
+        return None
+    wanted = {label.lower() for label in condition.labels_any}
+    hits = [
+        d for d in facts.detections
+        if (not wanted or d["label"].lower() in wanted) and d["confidence"] >= condition.min_confidence
+    ]
+    return hits if len(hits) >= condition.min_count else None
+
+
+def decide_status(facts: SceneFacts, config: SummarizeConfig) -> StatusDecision:
+    """First matching rule wins; confidence is the mean confidence of the evidence it matched."""
+    for rule in config.status_rules:
+        hits = _matching(rule.when, facts)
+        if hits is None:
+            continue
+        confidence = sum(d["confidence"] for d in hits) / len(hits) if hits else 1.0
+        return StatusDecision(rule.status, rule.reason, rule.name, round(confidence, 3))
+    detections = facts.detections
+    confidence = sum(d["confidence"] for d in detections) / len(detections) if detections else 0.0
+    return StatusDecision(config.default_status, config.default_reason, None, round(confidence, 3))

@@ -1,0 +1,212 @@
+"""The summarize step: analytic JSON in, summaries/<id>.summary.json out (atomic, schema-valid).
+
+read + validate analytic → facts → status (rules) → text (model: free pass, grammar pass only if
+the free text is rejected; or the template when no model is installed) → assemble → validate →
+atomic write. Nothing is written unless every step succeeded.
+"""
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from summarize_scene import engine, metrics
+from summarize_scene.config import SummarizeConfig, load_config
+from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
+from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
+from summarize_scene.prompt import (
+    OutputRejected,
+    PromptTemplate,
+    close_cut_json,
+    load_prompt,
+    output_schema,
+    parse_output,
+)
+from summarize_scene.template import template_summary
+from vv_core.atomic import atomic_write_json
+from vv_core.errors import VVError
+from vv_core.jsonlog import utc_timestamp
+from vv_core.schema import validate_schema
+from vv_core.settings import Settings
+
+logger = logging.getLogger("vv.summarize_scene")
+TEMPLATE_VERSION = "template/1.0.0"
+
+
+class AnalyticError(VVError):
+    """The analytic file cannot be read, is not JSON, or breaks its contract."""
+
+
+class GenerationFailed(Exception):
+    """Even the grammar pass produced no acceptable summary."""
+
+
+@dataclass
+class GeneratedText:
+    title: str
+    summary: str
+    path: str                                   # free | grammar
+    free_rejected_reason: str | None
+    timings: dict[str, float | int] = field(default_factory=dict)
+
+
+@dataclass
+class SummaryResult:
+    path: Path
+    document: dict[str, Any]
+    generation_path: str
+    free_rejected_reason: str | None = None
+    path_counts: dict[str, int] = field(default_factory=dict)   # this process, after this summary
+
+
+def read_analytic(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AnalyticError(f"analytic not found: {path}") from None
+    except OSError as exc:
+        raise AnalyticError(f"cannot read analytic {path}: {exc.strerror}") from None
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", "?")
+        raise AnalyticError(f"analytic {path} is not valid JSON (line {line})") from None
+    validate_schema(document, "analytic")  # SchemaValidationError names the field
+    return document
+
+
+def generate_text(
+    current: CurrentLLM, prompt: PromptTemplate, facts: SceneFacts, config: SummarizeConfig,
+    *, n_threads: int, use_cache: bool,
+) -> GeneratedText:
+    """Title and summary from the model: free generation first, the JSON-schema grammar only on rejection."""
+    generation = config.generation
+    started = time.perf_counter()
+    model, reused = engine.load_model(
+        current.path, current.sha256, n_threads=n_threads, n_ctx=generation.n_ctx,
+        verify=current.verify, use_cache=use_cache,
+    )
+    load_ms = 0.0 if reused else (time.perf_counter() - started) * 1000  # verification included
+    try:
+        deadline = time.monotonic() + generation.timeout_s
+        required = facts.required_words()
+        base = prompt.render(facts)
+        common = {"temperature": generation.temperature, "stop": list(prompt.stop), "deadline": deadline}
+        attempts = [engine.complete(model, base + prompt.free_prefix, max_tokens=generation.free.max_tokens,
+                                    **common)]
+        rejected: str | None = None
+        try:
+            title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation,
+                                          forbidden_words(facts, config))
+            path = "free"
+        except OutputRejected as why:
+            rejected = str(why)
+            logger.info("free output rejected (%s); retrying with the JSON-schema grammar", rejected)
+            grammar = engine.grammar_for(output_schema(required))
+            attempts.append(engine.complete(model, base + " ", max_tokens=generation.grammar.max_tokens,
+                                            grammar=grammar, **common))
+            # The grammar guarantees form and the required words; contradictions are not
+            # expressible in its regex subset, so only the hard contract is checked here.
+            grammar_text = attempts[-1].text
+            if attempts[-1].finish_reason == "length":
+                grammar_text = close_cut_json(grammar_text)
+            try:
+                title, summary = parse_output(grammar_text, required, generation, clip_lengths=True)
+            except OutputRejected as still:
+                raise GenerationFailed(
+                    f"model output rejected even with the grammar ({still}); free pass: {rejected}"
+                ) from None
+            path = "grammar"
+    finally:
+        if not use_cache:
+            engine.release_model(model)
+    generate_ms = sum(a.generate_ms for a in attempts)
+    generated = sum(a.generated_tokens for a in attempts)
+    timings = {
+        "load_ms": round(load_ms, 1),
+        "generate_ms": round(generate_ms, 1),
+        "prompt_tokens": attempts[-1].prompt_tokens,
+        "generated_tokens": generated,
+        "tokens_per_s": round(generated / (generate_ms / 1000), 1) if generate_ms > 0 else 0.0,
+    }
+    return GeneratedText(title, summary, path, rejected, timings)
+
+
+def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: Path) -> dict[str, Any]:
+    resolved = analytic_path.resolve()
+    shown = resolved.relative_to(storage_root.resolve()) if resolved.is_relative_to(storage_root.resolve()) \
+        else analytic_path
+    return {
+        "video": analytic["source"], "analytic": str(shown), "camera": analytic.get("camera"),
+        "recorded_at": analytic.get("recorded_at"), "duration_s": analytic["video"]["duration_s"],
+    }
+
+
+def summarize(
+    analytic_path: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    config: SummarizeConfig | None = None,
+    prompt: PromptTemplate | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> SummaryResult:
+    """Summarize one analytic; return where the summary was written and how it was produced.
+
+    ``use_cache=True`` keeps the model loaded for the next call (library use); the CLI passes False.
+    """
+    started = time.perf_counter()
+    settings = settings or Settings()
+    config = config or load_config()
+    prompt = prompt or load_prompt()
+    source_path = Path(analytic_path)
+    analytic = read_analytic(source_path)
+    out_dir = Path(output_dir) if output_dir is not None else settings.storage.summaries
+    facts = scene_facts(analytic, config)
+    decision = decide_status(facts, config)
+    current = resolve_current_llm(Path(models_dir) if models_dir is not None else settings.models_dir)
+    log_context = {"video_id": analytic["id"]}
+
+    if current is None:
+        title, text = template_summary(facts)
+        engine_name, path, model, prompt_version = "template", "template", None, TEMPLATE_VERSION
+        timings: dict[str, float | int] = {}
+        rejected = None
+        logger.warning("no LLM installed: writing a template summary", extra=log_context)
+    else:
+        generated = generate_text(current, prompt, facts, config, n_threads=settings.llm_threads,
+                                  use_cache=use_cache)
+        title, text, path, rejected = generated.title, generated.summary, generated.path, \
+            generated.free_rejected_reason
+        engine_name, prompt_version, timings = "llama.cpp", prompt.version, generated.timings
+        model = {"id": current.name, "version": current.version, "sha256": current.sha256}
+    timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+    document = {
+        "schema_version": "1.0",
+        "id": analytic["id"],
+        "source": _source_block(analytic, source_path, settings.storage.root),
+        "source_hash": analytic["source_hash"],
+        "created_at": utc_timestamp(),
+        "engine": engine_name,
+        "generation_path": path,
+        "model": model,
+        "prompt_version": prompt_version,
+        "title": title,
+        "summary": text,
+        "status": decision.status,
+        "status_reason": decision.reason,
+        "confidence": decision.confidence,
+        "labels": facts.label_counts(),
+        "timings": timings,
+    }
+    validate_schema(document, "summary")
+    written = atomic_write_json(out_dir / f"{analytic['id']}.summary.json", document)
+    metrics.record_path(path, free_rejected=rejected is not None)
+    logger.info("summary written", extra={**log_context, "path": str(written), "generation_path": path,
+                                          "status": decision.status})
+    return SummaryResult(written, document, path, rejected, metrics.path_counts())

@@ -1,0 +1,138 @@
+"""The command contract end to end: `python -m summarize_scene.summarize_scene`, the script path,
+`vv summarize` and `vv model list|install|use|rollback`, each as a real child process."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+from tests.summarize_scene.conftest import (
+    PEOPLE,
+    RELABELLED_MODEL,
+    TEST_MODEL,
+    corrupt_in_place_safely,
+    link_into,
+    make_analytic,
+    write_analytic,
+)
+from vv_core.schema import validate_schema
+
+pytestmark = pytest.mark.slow
+
+
+def run(args, env):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, check=False,
+                          timeout=300)
+
+
+def vv(*args, env):
+    return run(["-m", "scripts.vv", *args], env)
+
+
+def test_stage_module_summarizes_with_the_real_model(cli_env, storage_root, models_dir):
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
+    result = run(["-m", "summarize_scene.summarize_scene", str(analytic), "--models-dir", str(models_dir)], cli_env)
+    assert result.returncode == 0, result.stderr
+    written = storage_root / "summaries" / "cam1_20261121T101500Z.summary.json"
+    assert result.stdout.splitlines() == [str(written)]
+    document = json.loads(written.read_text())
+    validate_schema(document, "summary")
+    assert document["engine"] == "llama.cpp" and "person" in f"{document['title']} {document['summary']}".lower()
+    assert document["timings"]["load_ms"] > 0   # the CLI loads per call
+
+
+def test_vv_summarize_without_a_model_writes_the_template(cli_env, storage_root, empty_models_dir, tmp_path):
+    analytic = write_analytic(storage_root, make_analytic(detections=[]))
+    out_dir = tmp_path / "out"
+    result = vv("summarize", str(analytic), "--output-dir", str(out_dir), "--models-dir", str(empty_models_dir),
+                env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(out_dir / "cam1_20261121T101500Z.summary.json")]
+    assert json.loads((out_dir / "cam1_20261121T101500Z.summary.json").read_text())["engine"] == "template"
+
+
+def test_script_path_follows_the_same_contract(cli_env, storage_root):
+    (storage_root / "logs").mkdir()
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
+    env = {**cli_env, "MODELS_DIR": str(storage_root / "no-models")}
+    result = run([str(REPO_ROOT / "summarize_scene" / "summarize_scene.py"), str(analytic)], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("cam1_20261121T101500Z.summary.json")
+    log = [json.loads(line) for line in (storage_root / "logs" / "app.log").read_text().splitlines()]
+    assert any(entry["message"] == "summary written" and entry["video_id"] == "cam1_20261121T101500Z"
+               for entry in log)
+
+
+def assert_one_line_failure(result, code, *fragments):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert result.stdout == ""
+
+
+def test_bad_inputs_fail_with_one_line_and_write_nothing(cli_env, storage_root, empty_models_dir):
+    broken = storage_root / "analytic" / "x.analytic.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    assert_one_line_failure(vv("summarize", str(broken), env=cli_env), 1, "not valid JSON")
+    invalid = make_analytic(detections=[{"timestamp": 1.0, "type": "object", "label": "person", "confidence": 3,
+                                         "bbox": [0, 0, 1, 1]}])
+    assert_one_line_failure(vv("summarize", str(write_analytic(storage_root, invalid)), env=cli_env), 1,
+                            "detections[0].confidence")
+    assert not (storage_root / "summaries").exists()
+
+
+def test_corrupted_model_fails_the_command_before_loading(cli_env, storage_root, models_dir, manifest):
+    corrupt_in_place_safely(manifest.find(*TEST_MODEL).install_path(models_dir))
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
+    result = run(["-m", "summarize_scene.summarize_scene", str(analytic), "--models-dir", str(models_dir)], cli_env)
+    assert_one_line_failure(result, 1, "fails its sha256 check", "refusing to load")
+    assert not (storage_root / "summaries").exists()
+
+
+def test_generation_timeout_exits_2_with_one_line(cli_env, storage_root, models_dir, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text((REPO_ROOT / "summarize_scene" / "config.yaml").read_text()
+                      .replace("timeout_s: 30", "timeout_s: 0.001"))
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
+    result = vv("summarize", str(analytic), "--config", str(config), "--models-dir", str(models_dir), env=cli_env)
+    assert_one_line_failure(result, 2, "deadline")
+    assert not (storage_root / "summaries").exists()
+
+
+def test_model_lifecycle_commands(cli_env, empty_models_dir, manifest, cached_gguf):
+    env = {**cli_env, "MODELS_DIR": str(empty_models_dir)}
+    listed = vv("model", "list", env=env)
+    assert listed.returncode == 0 and "bitnet-b1.58-large" in listed.stdout and "gemma3-270m" in listed.stdout
+    rows = [json.loads(line) for line in vv("model", "list", "--json", env=env).stdout.splitlines()]
+    assert not any(row["installed"] or row["current"] for row in rows)
+    assert [row["default"] for row in rows if row["name"] == "bitnet-b1.58-large"] == [True]
+
+    assert_one_line_failure(vv("model", "use", "gemma3-270m", "--version", "q4_k_m-1.0.0", env=env), 1,
+                            "not installed")
+    for name, version in (TEST_MODEL, RELABELLED_MODEL):
+        link_into(empty_models_dir, manifest, name, version, cached_gguf)  # as if downloaded earlier
+    installed = vv("model", "install", "gemma3-270m", "--version", "q4_k_m-1.0.0", "--use", env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.strip() == str(manifest.find(*TEST_MODEL).install_path(empty_models_dir))
+    assert_one_line_failure(vv("model", "rollback", env=env), 1, "no previous llm model")
+
+    switched = vv("model", "use", "gemma3-270m", "--version", "q4_k_m-1.0.0-relabel", env=env)
+    assert switched.returncode == 0, switched.stderr
+    pointer = json.loads((empty_models_dir / ".current_model_info.json").read_text())
+    assert (pointer["version"], pointer["previous"]["version"]) == ("q4_k_m-1.0.0-relabel", "q4_k_m-1.0.0")
+
+    rolled = vv("model", "rollback", "--kind", "llm", env=env)
+    assert rolled.returncode == 0 and rolled.stdout.strip() == str(empty_models_dir / ".current_model_info.json")
+    pointer = json.loads((empty_models_dir / ".current_model_info.json").read_text())
+    assert (pointer["version"], pointer["previous"]["version"]) == ("q4_k_m-1.0.0", "q4_k_m-1.0.0-relabel")
+    current = [row for row in map(json.loads, vv("model", "list", "--json", env=env).stdout.splitlines())
+               if row["current"]]
+    assert [(row["name"], row["version"]) for row in current] == [TEST_MODEL]
+
+    assert_one_line_failure(vv("model", "rollback", "--kind", "camera", env=env), 1, "--kind must be")
+    assert_one_line_failure(vv("model", "install", "no-such-model", env=env), 1, "not in the manifest")

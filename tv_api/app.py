@@ -1,0 +1,40 @@
+"""tv_api: the FastAPI app TVs and operators talk to. ``create_app(settings)`` builds one."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tv_api import routes_auth, routes_content, routes_ops
+from tv_api.guard import GuardMiddleware
+from tv_api.services import Services
+from vv_core import __version__
+from vv_core.settings import Settings
+
+log = logging.getLogger("tv_api")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    svc = Services.from_settings(settings)
+    # No /docs or /openapi.json on a box facing TVs: the spec is for tests and operators (app.openapi()).
+    app = FastAPI(title="vv tv_api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = svc
+    app.include_router(routes_ops.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_content.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Same body for every 404/405: never echo paths back.
+        detail = "not found" if exc.status_code == 404 else "request not allowed"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()})
+        return JSONResponse({"detail": "invalid request", "fields": fields}, status_code=422)
+
+    app.add_middleware(GuardMiddleware, tokens=svc.tokens, metrics=svc.metrics, playlists=svc.playlists)
+    return app

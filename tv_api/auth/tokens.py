@@ -1,0 +1,91 @@
+"""JWTs (HS256, PyJWT): short access tokens, rotating refresh tokens, long-lived device tokens.
+
+Claims: ``sub`` (user or device name), ``role`` (admin | display), ``typ`` (access | refresh |
+display), ``jti`` (random id, for revocation), ``iat``, ``exp``, ``iss``. Only HS256 is accepted,
+so ``alg: none`` and algorithm-confusion tokens fail; ``exp`` and ``iat`` are required.
+A device token is valid only while the registry knows its ``jti`` and has not revoked it; an
+access or refresh token is valid unless its ``jti`` is on the revocation list (logout, rotation).
+"""
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from tv_api.auth.store import ROLES, TokenRegistry
+
+ALGORITHM = "HS256"
+ISSUER = "vv-tv-api"
+TOKEN_TYPES = ("access", "refresh", "display")
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    token_type: str
+    jti: str
+    expires_at: float
+
+
+class TokenError(Exception):
+    """Why a token was refused (for logs only: clients just get 401)."""
+
+
+class TokenService:
+    # TVs present the same token on every poll and media request: remember the signature check
+    # (not the revocation check, which runs every time) for tokens seen recently.
+    VERIFIED_CACHE_SIZE = 4096
+
+    def __init__(self, secret: bytes, registry: TokenRegistry) -> None:
+        self._secret = secret
+        self.registry = registry
+        self._verified: dict[str, Principal] = {}
+
+    def issue(self, subject: str, role: str, token_type: str, ttl_seconds: float) -> tuple[str, Principal]:
+        if role not in ROLES or token_type not in TOKEN_TYPES:
+            raise ValueError("bad role or token type")
+        now = int(time.time())
+        jti = secrets.token_urlsafe(16)
+        claims = {"sub": subject, "role": role, "typ": token_type, "jti": jti, "iat": now,
+                  "exp": now + int(ttl_seconds), "iss": ISSUER}
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return token, Principal(subject, role, token_type, jti, claims["exp"])
+
+    def issue_device_token(self, name: str, ttl_seconds: float, role: str = "display") -> tuple[str, Principal]:
+        token, principal = self.issue(name, role, "display", ttl_seconds)
+        self.registry.register_device(principal.jti, name, role, time.time(), principal.expires_at)
+        return token, principal
+
+    def _decode(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached.expires_at > time.time():
+            return cached
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError(type(exc).__name__) from None
+        role, token_type, jti = claims.get("role"), claims.get("typ"), claims["jti"]
+        if role not in ROLES or token_type not in TOKEN_TYPES or not isinstance(jti, str):
+            raise TokenError("wrong token type or role")
+        principal = Principal(str(claims["sub"]), role, token_type, jti, float(claims["exp"]))
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    def verify(self, token: str, *, expected_types: tuple[str, ...]) -> Principal:
+        principal = self._decode(token)
+        if principal.token_type not in expected_types:
+            raise TokenError("wrong token type")
+        if principal.token_type == "display":  # noqa: S105 - a token kind, not a secret
+            device = self.registry.device(principal.jti)
+            if device is None or device.get("revoked_at") or device.get("role") != principal.role:
+                raise TokenError("unknown or revoked device token")
+        elif self.registry.is_revoked(principal.jti):
+            raise TokenError("revoked token")
+        return principal

@@ -1,0 +1,54 @@
+"""`vv serve`: run tv_api under uvicorn (uvloop + httptools when installed).
+
+The listening socket is bound here, not by uvicorn, so port 0 works: the chosen address is logged
+as one JSON line ("listening", host, port) that tests and scripts can read.
+"""
+
+import json
+import logging
+import socket
+
+import uvicorn
+
+from tv_api.app import create_app
+from vv_core.jsonlog import setup_logging
+from vv_core.settings import Settings
+
+log = logging.getLogger("tv_api")
+
+
+def _best(module: str, fast: str, fallback: str) -> str:
+    try:
+        __import__(module)
+    except ImportError:
+        return fallback
+    return fast
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    setup_logging("tv_api", settings.log_level, settings.storage.logs / "app.log")
+    app = create_app(settings)
+    sock = bind_socket(host or settings.tv_api_host, settings.tv_api_port if port is None else port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        app, loop=_best("uvloop", "uvloop", "asyncio"), http=_best("httptools", "httptools", "h11"),
+        access_log=False, log_config=None, server_header=False, proxy_headers=False,
+        timeout_graceful_shutdown=3,
+    )
+    # Printed whatever LOG_LEVEL says: supervisors and tests read the port chosen for port 0 here.
+    print(json.dumps({"message": "listening", "host": bound_host, "port": bound_port}), flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":  # python -m tv_api.server (the container entry point)
+    serve(Settings())

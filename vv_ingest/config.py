@@ -1,0 +1,66 @@
+"""vv_ingest rules: ``vv_ingest/config.yaml`` parsed into strict pydantic models (unknown keys refused)."""
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vv_core.errors import VVError
+from vv_core.settings import Settings
+
+
+class IngestConfigError(VVError):
+    """config.yaml is unreadable or breaks the model; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetFormat(_Strict):
+    width: int = Field(1280, ge=16, le=7680, description="Output width (letterboxed to keep the aspect).")
+    height: int = Field(720, ge=16, le=4320, description="Output height.")
+    fps: float = Field(30, gt=0, le=120, description="Output frame rate.")
+    crf: int = Field(23, ge=0, le=51, description="x264 constant rate factor.")
+    # No "ultrafast": it turns CABAC and 8x8 transforms off, so the stream would be Baseline, not High.
+    preset: Literal["superfast", "veryfast", "faster", "fast", "medium", "slow"] = Field(
+        "veryfast", description="x264 speed/size trade-off.")
+    audio: Literal["loudnorm", "silent"] = Field(
+        "loudnorm", description="loudnorm: EBU R128 to -16 LUFS; silent: a silent AAC track.")
+    audio_bitrate_k: int = Field(128, ge=32, le=512, description="AAC bitrate (kbit/s).")
+    thumbnail_width: int = Field(320, ge=16, le=1920, description="Thumbnail width (px).")
+
+
+class Curation(_Strict):
+    count: int = Field(5, ge=1, le=500, description="Items in the curated selection.")
+    rotation_period_hours: float = Field(24, gt=0, description="How long one selection stays on the TVs.")
+    tags: list[str] = Field(default_factory=list, description="Only items with one of these tags (empty: any).")
+    no_repeat_days: float = Field(7, ge=0, description="Items shown within this many days are not picked again.")
+
+
+class IngestConfig(_Strict):
+    library_dir: Path = Field(Path("tv_curado/library"), description="Standardized videos (storage-relative).")
+    catalog_file: Path = Field(Path("tv_curado/catalog.json"), description="Library manifest (storage-relative).")
+    quarantine_dir: Path = Field(Path("corrupted/ingest"), description="Unreadable inputs (storage-relative).")
+    target: TargetFormat = Field(default_factory=TargetFormat, description="Output format.")
+    curation: Curation = Field(default_factory=Curation, description="Rotation rules.")
+
+    def resolve(self, settings: Settings, relative: Path) -> Path:
+        return relative if relative.is_absolute() else settings.storage.root / relative
+
+
+def load_ingest_config(settings: Settings) -> IngestConfig:
+    path = Path(settings.ingest_config_file)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return IngestConfig()
+    except (OSError, yaml.YAMLError) as exc:
+        raise IngestConfigError(f"{path}: cannot read: {type(exc).__name__}") from exc
+    try:
+        return IngestConfig.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "<root>"
+        raise IngestConfigError(f"{path}: '{where}': {error['msg']}") from exc
