@@ -59,16 +59,26 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
     os.chown(target.parent, 10001, 10001)
     os.chown(target, 10001, 10001)
 
+    # As cron would: `vv orchestrate --once` again while a transient failure (e.g. a slow LLM on a
+    # busy box) is waiting for its retry; the video must end done within a few passes.
     started = time.monotonic()
-    env = stack.host_env(ORCHESTRATOR_RUNNER="docker", DOCKER_CONTAINER_STORAGE_ROOT="/data", STABLE_WAIT_S="1")
-    run = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
-                         text=True, env=env, cwd=stack.root, timeout=900, check=False)
-    REPORT["timings_s"]["pipeline (docker runner)"] = time.monotonic() - started
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-
+    env = stack.host_env(ORCHESTRATOR_RUNNER="docker", DOCKER_CONTAINER_STORAGE_ROOT="/data", STABLE_WAIT_S="1",
+                         RETRY_BACKOFF_S="3")
     logline = stack.storage / "loglines" / f"{VIDEO_ID}.logline.json"
+    outputs = []
+    for _ in range(4):
+        run = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
+                             text=True, env=env, cwd=stack.root, timeout=900, check=False)
+        outputs.append(run.stdout[-1500:] + run.stderr[-1500:])
+        assert run.returncode == 0, outputs[-1]
+        if logline.is_file():
+            break
+        time.sleep(4)
+    REPORT["timings_s"]["pipeline (docker runner)"] = time.monotonic() - started
+    REPORT["orchestrator_passes"] = len(outputs)
+
     tree = sorted(str(p.relative_to(stack.storage)) for p in stack.storage.rglob("*") if "fallback" not in p.parts)
-    assert logline.is_file(), f"no LogLine; storage: {tree}\norchestrator: {run.stdout[-2000:]}{run.stderr[-2000:]}"
+    assert logline.is_file(), f"no LogLine; storage: {tree}\norchestrator: {outputs}"
     verify = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(logline)], capture_output=True,
                             text=True, env=stack.host_env(), cwd=stack.root, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
