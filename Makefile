@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate up down test-stack wheelhouse images signature
+.PHONY: help setup demo test lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_api.py 10
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
+
+bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
+	@$(PY) benchmarks/bench_scan.py
+
+bench: bench-scan
 
 status:  ## system status
 	@echo "not yet available: /status lands with tv_api"; exit 1

@@ -81,6 +81,20 @@ def verify_install(
 
 
 @app.command()
+def scan(
+    video: Annotated[Path, typer.Argument(help="Video file to scan.")],
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Where to write <id>.analytic.json (default: <storage>/analytic).")
+    ] = None,
+    video_id: Annotated[str | None, typer.Option("--id", help="Artifact id (default: from the path).")] = None,
+) -> None:
+    """Detect objects and faces in VIDEO; write analytic/<id>.analytic.json."""
+    from scan_video.scan_video import run as run_scan
+
+    run_stage(lambda: run_scan(video, output_dir, video_id))
+
+
+@app.command()
 def summarize(
     analytic: Annotated[Path, typer.Argument(help="analytic/<id>.analytic.json")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/summaries.")] = None,

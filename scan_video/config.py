@@ -1,0 +1,97 @@
+"""This stage's settings as one validated object, built from the shared ``vv_core.settings.Settings``.
+
+Comma lists and ``OLD=NEW`` pairs from the environment are parsed here once, so the rest of the
+stage deals only in typed values. ``extra="forbid"``: a misspelt override is an error, not a no-op.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scan_video.errors import ScanError
+from vv_core.settings import Settings
+
+Backend = Literal["onnxruntime", "ultralytics"]
+FaceEngine = Literal["dlib_hog", "dlib_cnn", "opencv_haar", "disabled"]
+
+
+class ScanConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval_s: float = Field(1.0, gt=0, description="Seconds between samples.")
+    backend: Backend = Field("onnxruntime", description="Detector runtime.")
+    detector_model: str = Field("", description="Manifest name of the detector ('' = default).")
+    detector_version: str = Field("", description="Manifest version ('' = newest).")
+    models_dir: Path = Field(Path("models"), description="Where the manifest and installed models live.")
+    input_size: int = Field(640, ge=32, description="Detector input size (square letterbox).")
+    confidence: float = Field(0.25, ge=0, le=1, description="Minimum detection confidence.")
+    iou: float = Field(0.45, ge=0, le=1, description="NMS IoU threshold.")
+    threads: int = Field(2, ge=1, description="Inference threads.")
+    class_rename: dict[str, str] = Field(default_factory=dict, description="Model class → output label.")
+    class_filter: frozenset[str] = Field(frozenset(), description="Labels kept (empty: all).")
+    person_labels: frozenset[str] = Field(frozenset({"person"}), description="Labels searched for faces.")
+    motion_gating: bool = Field(True, description="Skip inference on unchanged frames.")
+    motion_width: int = Field(160, ge=16, description="Motion thumbnail width.")
+    motion_pixel_delta: int = Field(25, ge=1, le=255, description="Grey change counting a pixel.")
+    motion_threshold: float = Field(0.005, ge=0, le=1, description="Changed-pixel fraction = motion.")
+    min_inference_interval_s: float = Field(10.0, ge=0, description="Inference at least this often.")
+    keyframe_snap_s: float = Field(0.0, ge=0, description="Allowed move of a sample to a keyframe.")
+    face_engine: FaceEngine = Field("dlib_hog", description="Face detector.")
+    face_min_size: int = Field(1000, ge=32, description="Person boxes upscaled to this height.")
+    decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")
+    max_pixels: int = Field(8_912_896, ge=1, description="Largest accepted frame area.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> "ScanConfig":
+        """The stage config from the shared settings; ``overrides`` win (tests, benchmarks)."""
+        values: dict[str, object] = {
+            "interval_s": settings.scan_interval_s,
+            "backend": settings.scan_backend,
+            "detector_model": settings.scan_detector_model,
+            "detector_version": settings.scan_detector_version,
+            "models_dir": settings.models_dir,
+            "input_size": settings.scan_input_size,
+            "confidence": settings.scan_confidence,
+            "iou": settings.scan_iou,
+            "threads": settings.scan_threads,
+            "class_rename": parse_rename(settings.scan_class_rename),
+            "class_filter": parse_list(settings.scan_class_filter),
+            "person_labels": parse_list(settings.scan_person_labels),
+            "motion_gating": settings.scan_motion_gating,
+            "motion_width": settings.scan_motion_width,
+            "motion_pixel_delta": settings.scan_motion_pixel_delta,
+            "motion_threshold": settings.scan_motion_threshold,
+            "min_inference_interval_s": settings.scan_min_inference_interval_s,
+            "keyframe_snap_s": settings.scan_keyframe_snap_s,
+            "face_engine": settings.scan_face_engine,
+            "face_min_size": settings.scan_face_min_size,
+            "decode_timeout_s": settings.scan_decode_timeout_s,
+            "max_pixels": settings.scan_max_pixels,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def label_for(self, class_name: str) -> str | None:
+        """Output label of a model class, or None when the filter drops it."""
+        label = self.class_rename.get(class_name, class_name)
+        if self.class_filter and label not in self.class_filter:
+            return None
+        return label
+
+
+def parse_list(text: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in text.split(",") if item.strip())
+
+
+def parse_rename(text: str) -> dict[str, str]:
+    """``"Normal=person, Fall=person_fallen"`` → ``{"Normal": "person", "Fall": "person_fallen"}``."""
+    mapping: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise ScanError(f"SCAN_CLASS_RENAME entry {item.strip()!r} is not OLD=NEW")
+        mapping[old.strip()] = new.strip()
+    return mapping

@@ -1,0 +1,171 @@
+"""``scan()``: probe → sample → (motion gate) → detect → faces → assemble → validate → atomic write.
+
+Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
+:class:`ScanEngine` can be reused across videos so models load once). Decoding runs in a background
+thread and the sha256 of the file is computed in another while inference runs on this one.
+"""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scan_video.assemble import build_analytic, detection_record, write_analytic
+from scan_video.config import ScanConfig
+from scan_video.detect import Detector, create_detector
+from scan_video.errors import BadVideoError
+from scan_video.faces import FaceFinder, create_face_finder
+from scan_video.model_select import ResolvedDetector, resolve_detector
+from scan_video.motion import MotionGate
+from scan_video.probe import check_input_file, fingerprint, keyframe_times, probe_video
+from scan_video.sampling import FrameSampler, plan_samples
+from vv_core.hashing import compute_sha256
+from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
+from vv_core.settings import Settings, get_settings
+
+log = logging.getLogger("scan_video")
+
+
+@dataclass
+class ScanEngine:
+    """Loaded models for one config: the detector (verified file) and the face finder."""
+
+    config: ScanConfig
+    model: ResolvedDetector
+    detector: Detector
+    faces: FaceFinder
+    load_ms: float = 0.0
+
+    @classmethod
+    def load(cls, config: ScanConfig) -> "ScanEngine":
+        started = time.perf_counter()
+        model = resolve_detector(config)
+        detector = create_detector(model, config)
+        faces = create_face_finder(config.face_engine, min_size=config.face_min_size)
+        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000)
+
+
+@dataclass
+class ScanResult:
+    path: Path
+    analytic: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sampling(self) -> dict[str, Any]:
+        return self.analytic["sampling"]
+
+
+def scan(video: str | Path, output_dir: str | Path | None = None, settings: Settings | None = None, *,
+         video_id: str | None = None, config: ScanConfig | None = None,
+         engine: ScanEngine | None = None) -> ScanResult:
+    """Scan one video and write its analytic; raise :class:`ScanError` (one line) when it cannot."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    config = config or (engine.config if engine else ScanConfig.from_settings(settings))
+    video = Path(video)
+    storage_root = settings.video_storage_root
+    output_dir = Path(output_dir) if output_dir is not None else settings.storage.analytic
+    timings: dict[str, float] = {}
+
+    before = check_input_file(video)
+    mark = time.perf_counter()
+    info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
+    keyframes = keyframe_times(video, timeout_s=config.decode_timeout_s, start_time_s=info.start_time_s)
+    timings["probe_ms"] = (time.perf_counter() - mark) * 1000
+    vid = video_id or artifact_id(video, storage_root)
+    log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
+
+    if engine is None:
+        engine = ScanEngine.load(config)
+    timings["model_load_ms"] = engine.load_ms
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
+        hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
+        found, counters, frame_timings = _run_frames(video, info, keyframes, config, engine)
+        source_hash = hashing.result()
+    timings.update(frame_timings)
+
+    after = fingerprint(video)
+    if after != before:
+        raise BadVideoError(f"{video.name}: changed while it was scanned (still being written?)")
+
+    recorded_at = recorded_at_from_name(video) or info.creation_time
+    detections = [
+        detection_record(time_s=time_s, recorded_at=recorded_at, kind=kind, label=label, confidence=conf,
+                         box=box, width=width, height=height)
+        for time_s, kind, label, conf, box, width, height in found
+    ]
+    timings["total_ms"] = (time.perf_counter() - started) * 1000
+    document = build_analytic(
+        video_id=vid, source=str(video), source_hash=source_hash, recorded_at=recorded_at,
+        camera=camera_of(video, storage_root),
+        video={"duration_s": info.duration_s, "fps": info.fps, "width": info.width, "height": info.height,
+               "codec": info.codec, "size_bytes": info.size_bytes},
+        model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
+               "backend": engine.detector.backend, "input_size": engine.detector.input_size,
+               "confidence_threshold": config.confidence},
+        faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded},
+        sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
+                  "motion_gating": config.motion_gating,
+                  "min_inference_interval_s": config.min_inference_interval_s,
+                  "keyframe_snap_s": config.keyframe_snap_s, **counters},
+        timings=timings, detections=detections,
+    )
+    path = write_analytic(document, output_dir)
+    log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"])})
+    return ScanResult(path, document, timings)
+
+
+def _run_frames(video: Path, info: Any, keyframes: tuple[float, ...], config: ScanConfig,
+                engine: ScanEngine) -> tuple[list[tuple], dict[str, Any], dict[str, float]]:
+    samples = plan_samples(info, config.interval_s, keyframes, config.keyframe_snap_s)
+    sampler = FrameSampler(info, samples, keyframes=keyframes, decode_timeout_s=config.decode_timeout_s)
+    gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
+                      pixel_delta=config.motion_pixel_delta, threshold=config.motion_threshold,
+                      min_interval_s=config.min_inference_interval_s)
+    found: list[tuple] = []
+    sampled = inferred = skipped = 0
+    spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0}
+    mark = time.perf_counter()
+    for frame in sampler:
+        now = time.perf_counter()
+        spent["wait_ms"] += (now - mark) * 1000
+        spent["decode_ms"] += frame.decode_ms
+        sampled += 1
+        image, time_s = frame.image, frame.sample.time_s
+        height, width = image.shape[:2]
+        decision = gate.decide(image, time_s)
+        after_gate = time.perf_counter()
+        spent["motion_ms"] += (after_gate - now) * 1000
+        if not decision.infer:
+            skipped += 1
+            mark = time.perf_counter()
+            continue
+        inferred += 1
+        people = []
+        for det in engine.detector.detect(image):
+            label = config.label_for(det.class_name)
+            if label is None:
+                continue
+            found.append((time_s, "object", label, det.confidence, det.box, width, height))
+            if label in config.person_labels:
+                people.append(det.box)
+        after_detect = time.perf_counter()
+        spent["inference_ms"] += (after_detect - after_gate) * 1000
+        for face in engine.faces.find(image, people):
+            found.append((time_s, "face", "face", face.confidence, face.box, width, height))
+        mark = time.perf_counter()
+        spent["faces_ms"] += (mark - after_detect) * 1000
+    if sampled == 0:
+        raise BadVideoError(f"{video.name}: no frame could be decoded")
+    stats = sampler.stats
+    counters = {"method": "keyframe_seek" if keyframes else "sequential_grab", "frames_sampled": sampled,
+                "frames_inferred": inferred, "frames_skipped_motion": skipped,
+                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks}
+    spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
+    if inferred:
+        spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
+    return found, counters, spent

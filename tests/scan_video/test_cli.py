@@ -1,0 +1,76 @@
+"""The command contract end to end: `python -m scan_video.scan_video`, the file form, and `vv scan`."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO_ROOT, repo_env
+from tests.scan_video import media
+
+pytestmark = pytest.mark.slow
+
+
+def cli_env(storage_root, models_dir, **extra):
+    return repo_env(VIDEO_STORAGE_ROOT=str(storage_root), MODELS_DIR=str(models_dir),
+                    SCAN_DETECTOR_MODEL=media.EXPORTED_FP32, **extra)
+
+
+def test_scan_cli_writes_the_analytic_and_prints_its_path(tmp_path, people_clip, models_dir):
+    storage = tmp_path / "storage"
+    video = storage / "input" / "cam1" / "20261121T101500Z.mp4"
+    video.parent.mkdir(parents=True)
+    shutil.copyfile(people_clip, video)
+    done = subprocess.run([sys.executable, "-m", "scan_video.scan_video", str(video)], cwd=tmp_path,
+                          env=cli_env(storage, models_dir, SCAN_INTERVAL_S="1.5"), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    expected = storage / "analytic" / "cam1_20261121T101500Z.analytic.json"
+    assert done.stdout.strip() == str(expected)
+    analytic = json.loads(expected.read_text())
+    assert analytic["camera"] == "cam1" and analytic["recorded_at"] == "2026-11-21T10:15:00Z"
+    persons = [d for d in analytic["detections"] if d["label"] == "person"]
+    assert persons and all(d["timestamp_utc"].startswith("2026-11-21T10:15:0") for d in persons)
+    logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]  # JSON logs on stderr
+    assert any(entry["message"] == "scan written" and entry["video_id"] == "cam1_20261121T101500Z" for entry in logs)
+
+
+def test_vv_scan_bad_input_is_one_line_exit_1(tmp_path, models_dir):
+    fake = tmp_path / "broken.mp4"
+    fake.write_bytes(b"\0" * 1000)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(fake), "--output-dir", str(out),
+                           "--id", "x1"], cwd=tmp_path, env=cli_env(tmp_path, models_dir), capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: broken.mp4: not a readable video")
+    assert not out.exists()
+
+
+def test_script_file_form_runs_with_an_explicit_id(tmp_path, static_clip, models_dir):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "scan_video" / "scan_video.py"), str(static_clip),
+                           "--output-dir", str(out), "--id", "static-1"], cwd=tmp_path,
+                          env=cli_env(tmp_path, models_dir, SCAN_FACE_ENGINE="disabled", LOG_LEVEL="WARNING",
+                                      SCAN_INTERVAL_S="4"),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out / "static-1.analytic.json")
+    assert json.loads((out / "static-1.analytic.json").read_text())["faces"]["engine"] == "disabled"
+
+
+def test_onnxruntime_scan_never_imports_torch(tmp_path, static_clip, models_dir):
+    """The slim image has no torch: the onnxruntime path must not need it (imports stay lazy)."""
+    code = ("import sys\n"
+            "for name in ('torch', 'torchvision', 'ultralytics'):\n"
+            "    sys.modules[name] = None  # any import of these now raises ImportError\n"
+            "from scan_video.scan_video import main\n"
+            f"main([{str(static_clip)!r}, '--output-dir', {str(tmp_path / 'out')!r}])\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                          env=cli_env(tmp_path, models_dir, SCAN_INTERVAL_S="6", LOG_LEVEL="WARNING"),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "out" / "static_12s.analytic.json")

@@ -1,0 +1,154 @@
+"""Real models on real footage: people at the right times, faces, both backends agreeing."""
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from scan_video.detect import box_iou
+from scan_video.faces import HaarFaceFinder, create_face_finder
+from scan_video.scanner import ScanEngine, scan
+from vv_core.schema import validate_schema
+
+pytestmark = pytest.mark.slow
+
+NOBODY = {0.0, 1.0, 2.0}          # people_clip: moving gradient, no people
+ZIDANE = {3.0, 4.0, 5.0}          # two men, faces clearly visible
+BUS = {6.0, 7.0, 8.0}             # four people in front of a bus
+
+
+def by_time(analytic, kind, label=None):
+    grouped = defaultdict(list)
+    for det in analytic["detections"]:
+        if det["type"] == kind and (label is None or det["label"] == label):
+            grouped[det["timestamp"]].append(det)
+    return grouped
+
+
+@pytest.fixture(scope="session")
+def onnx_people(tmp_path_factory, people_clip, session_settings, onnx_engine):
+    out = tmp_path_factory.mktemp("analytic-onnx")
+    return scan(people_clip, out, session_settings, engine=onnx_engine)
+
+
+@pytest.fixture(scope="session")
+def ultralytics_people(tmp_path_factory, people_clip, session_settings, ultralytics_engine):
+    out = tmp_path_factory.mktemp("analytic-ultra")
+    return scan(people_clip, out, session_settings, engine=ultralytics_engine)
+
+
+def test_analytic_is_written_valid_and_complete(onnx_people, people_clip, session_settings):
+    written = json.loads(onnx_people.path.read_text())
+    validate_schema(written, "analytic")
+    assert onnx_people.path.name == "people_720p.analytic.json"
+    assert written["video"] | {"size_bytes": 0} == {
+        "duration_s": pytest.approx(9.0, abs=0.1), "fps": 25.0, "width": 1280, "height": 720, "codec": "h264",
+        "size_bytes": 0}
+    from vv_core.hashing import compute_sha256
+
+    assert written["source_hash"] == compute_sha256(people_clip)
+    assert written["model"]["backend"] == "onnxruntime" and written["model"]["input_size"] == 640
+    assert written["model"]["sha256"] == onnx_people.analytic["model"]["sha256"]
+    assert written["faces"] == {"engine": "dlib_hog", "degraded": False}
+    sampling = written["sampling"]
+    assert sampling["frames_sampled"] == 9
+    assert sampling["frames_inferred"] + sampling["frames_skipped_motion"] == 9
+    assert sampling["frames_decoded"] < 9 * 25  # samples were reached by seeking, not decoding everything
+    assert {"probe_ms", "decode_ms", "inference_ms", "faces_ms", "total_ms"} <= set(written["timings"])
+
+
+def test_people_are_found_exactly_when_they_are_in_view(onnx_people):
+    people = by_time(onnx_people.analytic, "object", "person")
+    assert set(people) >= ZIDANE | BUS
+    assert not set(people) & NOBODY
+    assert all(len(people[t]) >= 2 for t in ZIDANE)
+    assert max(len(people[t]) for t in BUS) >= 3
+    for t in ZIDANE | BUS:
+        assert all(d["confidence"] >= 0.25 for d in people[t])
+
+
+def test_faces_are_found_inside_person_boxes(onnx_people):
+    faces = by_time(onnx_people.analytic, "face")
+    people = by_time(onnx_people.analytic, "object", "person")
+    assert all(faces[t] for t in ZIDANE), faces.keys()
+    assert not set(faces) & NOBODY
+    for t, found in faces.items():
+        for face in found:
+            x1, y1, x2, y2 = face["bbox"]
+            assert any(p["bbox"][0] - 0.05 <= x1 and x2 <= p["bbox"][2] + 0.05 and p["bbox"][1] <= y1
+                       and y2 <= p["bbox"][3] for p in people[t])
+
+
+def test_both_backends_agree(onnx_people, ultralytics_people):
+    """Same frames, same weights (.pt vs its fp32 ONNX export): the same people, boxes and scores."""
+    assert ultralytics_people.analytic["model"]["backend"] == "ultralytics"
+    ours = by_time(onnx_people.analytic, "object")
+    theirs = by_time(ultralytics_people.analytic, "object")
+    confident = [(t, d) for t, ds in ours.items() for d in ds if d["confidence"] >= 0.5]
+    assert len(confident) >= 10
+    matched = 0
+    for t, det in confident:
+        best = max((box_iou(det["bbox"], o["bbox"]) for o in theirs.get(t, []) if o["label"] == det["label"]),
+                   default=0.0)
+        partner = [o for o in theirs.get(t, []) if box_iou(det["bbox"], o["bbox"]) == best]
+        if best >= 0.8 and abs(partner[0]["confidence"] - det["confidence"]) <= 0.1:
+            matched += 1
+    assert matched / len(confident) >= 0.9
+    counts_ours = {t: len(ds) for t, ds in by_time(onnx_people.analytic, "object", "person").items()}
+    counts_theirs = {t: len(ds) for t, ds in by_time(ultralytics_people.analytic, "object", "person").items()}
+    assert set(counts_ours) == set(counts_theirs)
+
+
+def test_bikes_people_on_bikes(tmp_path, bikes_clip, session_settings, onnx_engine):
+    """The PyPI model is a fall detector: riders bent over bikes often come out as "Fall"
+    (renamed person_fallen); upright riders as person; it reports riders from 4 s on."""
+    result = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine)
+    assert result.analytic["video"]["width"] == 640 and result.analytic["video"]["height"] == 272
+    assert result.sampling["frames_sampled"] == 10
+    anyone = {d["timestamp"] for d in result.analytic["detections"] if d["label"] in {"person", "person_fallen"}}
+    assert len(anyone) >= 4 and min(anyone) >= 3.0
+    upright = by_time(result.analytic, "object", "person")
+    assert {5.0, 8.0} <= set(upright)
+    x1, _, x2, _ = upright[5.0][0]["bbox"]
+    assert 0.45 < (x1 + x2) / 2 < 0.75  # the rider in the right half of the frame at 5 s
+
+
+def test_shipped_fp16_onnx_runs_and_finds_the_same_people(tmp_path, people_clip, session_settings, onnx_engine):
+    from scan_video.config import ScanConfig
+    from tests.scan_video.media import PYPI_PERSON_ONNX16
+
+    config = onnx_engine.config.model_copy(update={"detector_model": PYPI_PERSON_ONNX16, "face_engine": "disabled",
+                                                   "interval_s": 1.5, "motion_gating": False})
+    engine = ScanEngine.load(ScanConfig(**config.model_dump()))
+    result = scan(people_clip, tmp_path, session_settings, engine=engine)
+    people = by_time(result.analytic, "object", "person")
+    assert set(people) == {3.0, 4.52, 6.0, 7.52}  # samples at frames 0 38 75 113 150 188
+    assert result.analytic["faces"]["engine"] == "disabled"
+    assert not by_time(result.analytic, "face")
+
+
+def test_haar_fallback_is_labelled_degraded_when_dlib_is_missing(monkeypatch, tmp_path, people_clip,
+                                                                session_settings, onnx_engine):
+    monkeypatch.setitem(__import__("sys").modules, "face_recognition.api", None)
+    finder = create_face_finder("dlib_hog")
+    assert isinstance(finder, HaarFaceFinder) and finder.degraded and finder.engine == "opencv_haar"
+    config = onnx_engine.config.model_copy(update={"interval_s": 3.0})
+    engine = ScanEngine(config, onnx_engine.model, onnx_engine.detector, finder)
+    result = scan(people_clip, tmp_path, session_settings, engine=engine)
+    assert result.analytic["faces"] == {"engine": "opencv_haar", "degraded": True}
+    faces = by_time(result.analytic, "face")
+    assert faces[3.0] and not faces[0.0]  # samples at 0 (nobody), 3 (zidane), 6 (bus)
+    assert create_face_finder("opencv_haar").degraded is False
+
+
+def test_cnn_face_engine_finds_faces_in_a_person_crop(onnx_engine):
+    import cv2
+
+    from tests.scan_video.media import asset
+
+    image = cv2.resize(cv2.imread(str(asset("zidane.jpg"))), (640, 360))  # the CNN is slow on CPU
+    people = [d.box for d in onnx_engine.detector.detect(image) if d.class_name == "Normal"]
+    finder = create_face_finder("dlib_cnn", min_size=200)
+    assert finder.engine == "dlib_cnn" and not finder.degraded
+    faces = finder.find(image, people)
+    assert len(faces) >= 2 and all(0 < f.confidence <= 1 for f in faces)
