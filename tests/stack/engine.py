@@ -2,8 +2,10 @@
 pidfile and exec-root (so it never touches a system engine), and a data-root cached under
 ~/.cache/vv-video-ai/docker/<engine version> so images survive between runs (warm runs are fast).
 
-No iptables rules, no default bridge, no IP masquerade: the stack is offline by construction and
-leaves the host's firewall alone. Published ports go through docker-proxy on loopback.
+No default bridge and no IP masquerade: the stack is offline by construction (published ports go
+through docker-proxy on loopback). dockerd does manage iptables for its own bridge: where the
+host's FORWARD policy is DROP with br_netfilter loaded (any Docker engine that ran before sets it),
+container-to-container traffic (nginx → tv_api) needs the ACCEPT rules dockerd adds.
 """
 
 import contextlib
@@ -74,7 +76,7 @@ class PrivateDockerEngine:
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             ["dockerd", "--data-root", str(self.data_root), "--exec-root", str(self.run_dir / "exec"),
-             "--pidfile", str(self.pidfile), "-H", self.host, "--iptables=false", "--ip-masq=false",
+             "--pidfile", str(self.pidfile), "-H", self.host, "--ip-masq=false",
              "--bridge=none", "--log-level=warn", "--default-address-pool", "base=10.213.0.0/16,size=24"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -104,6 +106,10 @@ class PrivateDockerEngine:
                 self.process.wait(10)
         if self._lock is not None:
             self._lock.close()
+        # dockerd leaves its exec-root's network namespace bind-mounted after it exits.
+        netns = self.run_dir / "exec" / "netns" / "default"
+        if os.path.ismount(netns):
+            subprocess.run(["umount", "-l", str(netns)], check=False)
         with contextlib.suppress(OSError):
             if self.data_root.is_relative_to(self.run_dir):
                 subprocess.run(["rm", "-rf", str(self.data_root)], check=False)  # throwaway root only
