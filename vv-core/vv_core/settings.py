@@ -66,6 +66,105 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         # `RESTIC_PASSWORD_FILE=` in .env must mean "not set", not Path(".").
         return None if isinstance(value, str) and not value.strip() else value
+    # --- alerts (issue 5) ---------------------------------------------------------------------
+    alert_webhook_format: Literal["auto", "generic", "slack", "telegram"] = Field(
+        "auto",
+        description="Payload format of the alert webhook; auto picks slack/telegram from the URL's host.",
+    )
+    alert_telegram_chat_id: str | None = Field(
+        None, description="chat_id sent with Telegram-format alerts (required for Telegram)."
+    )
+    alert_dedup_window_s: float = Field(
+        900.0, ge=0, description="An identical alert is sent at most once per this many seconds."
+    )
+    alert_retries: int = Field(3, ge=0, le=10, description="Extra delivery attempts after a failure.")
+    alert_retry_backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay; doubles on each further retry."
+    )
+    alert_timeout_s: float = Field(5.0, gt=0, description="HTTP timeout of one webhook delivery.")
+
+    # --- orchestrator (issue 5) ---------------------------------------------------------------
+    orchestrator_interval: float = Field(
+        300.0, gt=0, description="Seconds between pipeline runs in `vv orchestrate --loop`."
+    )
+    orchestrator_runner: Literal["local", "docker"] = Field(
+        "local", description="How stages run: local subprocess, or docker exec into the stage containers."
+    )
+    orchestrator_vv_command: str = Field(
+        "",
+        description="Stage CLI command line for the local runner (empty: this Python's `-m scripts.vv`).",
+    )
+    stage_args_scan: str = Field("", description="Extra arguments appended to every `vv scan` run (shell-quoted).")
+    stage_args_summarize: str = Field(
+        "", description="Extra arguments appended to every `vv summarize` run, e.g. `--config FILE`."
+    )
+    stage_args_logline: str = Field("", description="Extra arguments appended to every `vv logline` run.")
+    stage_timeout_scan_s: float = Field(900.0, gt=0, description="Timeout of one `vv scan` run.")
+    stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
+    stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
+    stage_timeout_schedule_s: float = Field(120.0, gt=0, description="Timeout of `vv schedule --once`.")
+    max_attempts: int = Field(
+        3, ge=1, le=100, description="Transient failures of one stage before the video is quarantined."
+    )
+    retry_backoff_s: float = Field(
+        60.0, ge=0, description="Delay before the first retry of a failed stage; doubles per attempt."
+    )
+    retry_backoff_max_s: float = Field(3600.0, ge=0, description="Upper bound of the retry delay.")
+    stable_wait_s: float = Field(
+        2.0, ge=0, description="A new video must keep the same size and mtime this long before it is taken."
+    )
+    max_processing_s: float = Field(
+        3600.0, gt=0, description="A video still unfinished this long after discovery raises an alert."
+    )
+    orchestrator_trigger_schedule: bool = Field(
+        True, description="Run `vv schedule --once` after a run that finished videos (else: the watcher)."
+    )
+    disk_min_free_percent: float = Field(
+        10.0, ge=0, le=100, description="Free space of the storage root below this raises an alert."
+    )
+    docker_container_storage_root: Path = Field(
+        Path("/data"), description="Where the storage root is mounted inside the stage containers."
+    )
+    container_scan: str = Field("scene_scanner", description="Container that runs `vv scan` (docker runner).")
+    container_summarize: str = Field(
+        "scene_summarizer", description="Container that runs `vv summarize` (docker runner)."
+    )
+    container_logline: str = Field(
+        "logline_writer", description="Container that runs `vv logline` (docker runner)."
+    )
+    container_schedule: str = Field(
+        "playlist_manager", description="Container that runs `vv schedule --once` (docker runner)."
+    )
+
+    # --- self-monitor (issue 5) ---------------------------------------------------------------
+    self_monitor_containers: str = Field(
+        "video_capture,scene_scanner,scene_summarizer,logline_writer,playlist_manager,tv_api",
+        description="Comma-separated container names the self-monitor watches.",
+    )
+    self_monitor_interval_s: float = Field(30.0, gt=0, description="Seconds between checks in --loop.")
+    self_monitor_error_threshold: int = Field(
+        3, ge=1, description="Consecutive failed checks before a container is restarted."
+    )
+    self_monitor_start_period_s: float = Field(
+        120.0, ge=0, description="Grace time after a container starts during which failures don't count."
+    )
+    self_monitor_restart_budget: int = Field(
+        3, ge=0, description="Restarts allowed per container per budget window."
+    )
+    self_monitor_budget_window_s: float = Field(3600.0, gt=0, description="Restart budget window.")
+    self_monitor_backoff_s: float = Field(
+        60.0, ge=0, description="Minimum delay between restarts of one container; doubles per restart."
+    )
+
+    # --- cleanup (issue 5) ----------------------------------------------------------------------
+    cleanup_days: float = Field(30.0, gt=0, description="`vv cleanup` deletes files older than this.")
+    cleanup_dirs: str = Field(
+        "processed,corrupted,raw,logs/archive",
+        description="Comma-separated directories (relative to the storage root) `vv cleanup` may prune.",
+    )
+    alert_footage_retention_days: float = Field(
+        90.0, ge=0, description="Videos whose LogLine status is alerta are kept at least this long."
+    )
 
     # --- scan_video -------------------------------------------------------------------------
     scan_interval_s: float = Field(
@@ -158,6 +257,7 @@ class Settings(BaseSettings):
     @classmethod
     def _threads_default_to_cores(cls, value: int) -> int:
         return value if value > 0 else (os.cpu_count() or 1)
+
     # --- agent_dvr (camera capture) -----------------------------------------------------------
     dvr_cameras_file: Path = Field(
         Path("agent_dvr/cameras.yaml"),
@@ -266,6 +366,17 @@ class Settings(BaseSettings):
     @property
     def storage(self) -> StorageLayout:
         return StorageLayout(self.video_storage_root)
+
+    def stage_timeout_s(self, stage: str) -> float:
+        return float(getattr(self, f"stage_timeout_{stage}_s"))
+
+    def stage_args(self, stage: str) -> list[str]:
+        import shlex
+
+        return shlex.split(str(getattr(self, f"stage_args_{stage}", "") or ""))
+
+    def container_for(self, stage: str) -> str:
+        return str(getattr(self, f"container_{stage}"))
 
 
 @lru_cache(maxsize=1)

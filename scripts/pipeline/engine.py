@@ -1,0 +1,335 @@
+"""One orchestrator run: discover → claim → scan → summarize → logline → processed/ (or corrupted/).
+
+Crash safety rests on three rules:
+1. every state transition is committed to SQLite *after* the file it describes exists (stage
+   outputs are written atomically by the stages themselves);
+2. before running a stage, an existing output for the same video (same id and ``source_hash``) is
+   adopted instead of re-running it: a run killed between a stage finishing and the DB recording
+   it does not produce a second LogLine on restart;
+3. moves record their destination first and are completed on restart (:mod:`.moves`).
+"""
+
+import json
+import logging
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts.pipeline import NEXT_STAGE, STATE_AFTER, TERMINAL_STATES
+from scripts.pipeline.discovery import StableFile, look
+from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
+from scripts.pipeline.moves import (
+    VideoVanished,
+    complete_move,
+    destination_for,
+    write_error_record,
+)
+from scripts.pipeline.runners import Runner, StageResult
+from scripts.pipeline.state import StateStore
+from scripts.pipeline.status import write_status
+from vv_core import alert_triggers
+from vv_core.errors import SchemaValidationError
+from vv_core.naming import artifact_id, camera_of
+from vv_core.schema import validate_schema
+
+DB_NAME = "orchestrator.sqlite3"
+SCHEDULE_PENDING = "schedule_pending"
+# stage → (output directory, output suffix, schema, input column, state before it)
+STAGE_IO = {
+    "scan": ("analytic", ".analytic.json", "analytic", "current_path", "discovered"),
+    "summarize": ("summaries", ".summary.json", "summary", "analytic_path", "scanned"),
+    "logline": ("loglines", ".logline.json", "logline", "summary_path", "summarized"),
+}
+OUTPUT_COLUMN = {"scan": "analytic_path", "summarize": "summary_path", "logline": "logline_path"}
+logger = logging.getLogger("vv.orchestrator")
+
+
+@dataclass
+class RunReport:
+    seen: int = 0
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    settling: int = 0
+    scheduled: bool | None = None     # None: not attempted
+
+
+class Orchestrator:
+    def __init__(self, settings: Any, runner: Runner, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.layout = settings.storage
+        self.root = self.layout.root
+        self.clock = clock
+        self.sleep = sleep
+        self.layout.ensure()
+        self.store = StateStore(self.layout.state / DB_NAME)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- the run ---------------------------------------------------------------------------------
+    def run_once(self, *, wait_for_settling: bool = True) -> RunReport:
+        report = RunReport()
+        run_id = self.store.start_run(self.clock())
+        self.check_disk()
+        self.sweep_stale_temp_files()
+        stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
+                                       self.settings.stable_wait_s)
+        if report.settling and wait_for_settling:
+            # Second look within this run, so a file copied in just now is not left for the next cron.
+            self.sleep(self.settings.stable_wait_s)
+            stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
+                                           self.settings.stable_wait_s)
+        for found in stable:
+            self.claim(found, report)
+        report.seen = len(stable)
+        for row in self.store.due_videos(self.clock()):
+            self.process(row, report)
+        self.check_processing_time()
+        if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
+            report.scheduled = self.trigger_schedule()
+        self.store.finish_run(run_id, now=self.clock(), seen=report.seen, done=len(report.done),
+                              failed=len(report.failed))
+        write_status(self.store, self.layout.state, waiting_in_input=report.settling)
+        return report
+
+    # --- discovery → claim -----------------------------------------------------------------------
+    def claim(self, found: StableFile, report: RunReport) -> None:
+        known = self.store.get(found.sha256)
+        if known is None:
+            video_id = artifact_id(found.path, self.root)
+            if self.store.video_id_taken(video_id):  # same name, different content: keep ids unique
+                video_id = f"{video_id}-{found.sha256[:8]}"
+            self.store.add_video(sha256=found.sha256, video_id=video_id,
+                                 camera=camera_of(found.path, self.root), name=found.path.name,
+                                 path=found.relative, size=found.size, now=self.clock())
+            logger.info("claimed %s", found.relative, extra={"video_id": video_id, "sha256": found.sha256})
+            return
+        if known["current_path"] == found.relative:
+            return  # resuming a video already claimed
+        if known["state"] not in TERMINAL_STATES:
+            return  # identical content still in progress under another name: decide when it ends
+        self.set_aside_duplicate(found, known, report)
+
+    def set_aside_duplicate(self, found: StableFile, known: sqlite3.Row, report: RunReport) -> None:
+        """A re-dropped identical file: never processed again, never deleted; moved next to the original."""
+        target_dir = "processed" if known["state"] == "done" else "corrupted"
+        final = destination_for(self.root, found.relative, target_dir, found.sha256)
+        if target_dir == "corrupted":
+            write_error_record(self.root, final, known, stage=known["last_error_stage"] or "discovery",
+                               error=f"duplicate of {known['input_path']}: {known['last_error']}",
+                               kind="duplicate", attempts=0, extra={"duplicate_of": known["final_path"]})
+        complete_move(self.root, found.relative, final)
+        self.store.update(known["sha256"], duplicates=known["duplicates"] + 1)
+        report.duplicates.append(found.relative)
+        logger.warning("duplicate of an already %s video set aside: %s → %s", known["state"],
+                       found.relative, final, extra={"video_id": known["video_id"]})
+
+    # --- one video through the stages ----------------------------------------------------------------
+    def process(self, row: sqlite3.Row, report: RunReport) -> None:
+        sha = row["sha256"]
+        for _ in range(10):  # bounded: each pass advances (or regresses once) the state machine
+            row = self.store.get(sha)
+            assert row is not None
+            if row["outcome"] is not None:
+                self.finish_move(row, report)
+                return
+            state = row["state"]
+            if state == "logged":
+                self.mark_done(row)
+                continue
+            stage = NEXT_STAGE[state]
+            if not self.advance(row, stage, report):
+                return
+        logger.error("video did not settle within one run", extra={"video_id": row["video_id"]})
+
+    def advance(self, row: sqlite3.Row, stage: str, report: RunReport) -> bool:
+        """Run (or adopt) ``stage`` for the video; True when the state moved on."""
+        out_dir, suffix, schema, input_column, _ = STAGE_IO[stage]
+        expected = self.layout.root / out_dir / f"{row['video_id']}{suffix}"
+        if self.valid_output(expected, schema, row) is None:
+            logger.info("adopting existing %s output %s", stage, expected.name,
+                        extra={"video_id": row["video_id"]})
+            self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0,
+                              **{OUTPUT_COLUMN[stage]: expected.relative_to(self.root).as_posix()})
+            return True
+        stage_input = row[input_column]
+        if stage_input is None or not (self.root / stage_input).is_file():
+            if stage == "scan":
+                vanished = Failure("permanent", f"video vanished from {row['current_path']}")
+                self.quarantine(row, stage, vanished, report)
+                return False
+            # An intermediate artifact was removed (cleanup, operator): derive it again.
+            previous = STAGE_IO[stage][4]
+            back = {"scanned": "discovered", "summarized": "scanned"}[previous]
+            logger.warning("%s input missing; re-running the previous stage", stage,
+                           extra={"video_id": row["video_id"]})
+            self.store.update(row["sha256"], state=back)
+            return True
+        args = [str(self.root / stage_input), "--output-dir", str(self.root / out_dir)]
+        if stage == "scan":
+            args += ["--id", row["video_id"]]
+        args += self.settings.stage_args(stage)
+        started = self.clock()
+        result = self.runner.run(stage, args, self.settings.stage_timeout_s(stage))
+        finished = self.clock()
+        failure = None if result.ok else classify_result(result)
+        output = self.pick_output(result, expected) if failure is None else None
+        if failure is None:
+            problem = self.valid_output(output, schema, row) if output else f"no {suffix} path printed"
+            if problem is not None:
+                failure = invalid_output(problem)
+                alert_triggers.schema_validation_error(
+                    self.settings, str(output or expected), problem, stage=stage)
+        self.store.record_stage_run(sha256=row["sha256"], stage=stage, started_at=started,
+                                    finished_at=finished, exit_code=result.exit_code,
+                                    outcome="ok" if failure is None else failure.kind,
+                                    error=None if failure is None else failure.reason)
+        if failure is not None:
+            self.fail(row, stage, failure, result, report)
+            return False
+        assert output is not None
+        self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0, last_error=None,
+                          **{OUTPUT_COLUMN[stage]: output.relative_to(self.root).as_posix()})
+        logger.info("%s done in %.2f s", stage, finished - started, extra={"video_id": row["video_id"]})
+        return True
+
+    def pick_output(self, result: StageResult, expected: Path) -> Path | None:
+        printed = [Path(p) for p in result.output_paths()]
+        for path in printed:
+            if path.name == expected.name:
+                return path if path.is_absolute() else self.root / path
+        return expected if expected.is_file() else None
+
+    def valid_output(self, path: Path | None, schema: str, row: sqlite3.Row) -> str | None:
+        """None when ``path`` is a valid artifact of this video; else the reason it is not."""
+        if path is None or not path.is_file():
+            return "output file missing"
+        if not self.layout.contains(path):
+            return f"output outside the storage root: {path}"
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            validate_schema(document, schema)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return f"{path.name} is not JSON: {exc}"
+        except SchemaValidationError as exc:
+            return str(exc)
+        if document.get("source_hash") != row["sha256"]:
+            return f"{path.name} belongs to another video (source_hash mismatch)"
+        return None
+
+    # --- failures --------------------------------------------------------------------------------------
+    def fail(self, row: sqlite3.Row, stage: str, failure: Failure, result: StageResult,
+             report: RunReport) -> None:
+        attempts = row["attempts"] + 1
+        log = result.stderr
+        if failure.permanent or attempts >= self.settings.max_attempts:
+            self.quarantine(row, stage, failure, report, attempts=attempts, result=result)
+            return
+        delay = backoff_delay(attempts, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
+        self.store.update(row["sha256"], attempts=attempts, total_attempts=row["total_attempts"] + 1,
+                          last_error=failure.reason, last_error_stage=stage, last_failure_kind=failure.kind,
+                          next_attempt_at=self.clock() + delay)
+        report.retrying.append(row["video_id"])
+        logger.warning("%s failed (%s, attempt %d/%d, retry in %.0f s): %s", stage, failure.kind, attempts,
+                       self.settings.max_attempts, delay, failure.reason,
+                       extra={"video_id": row["video_id"], "stderr_tail": log[-500:]})
+
+    def quarantine(self, row: sqlite3.Row, stage: str, failure: Failure, report: RunReport, *,
+                   attempts: int | None = None, result: StageResult | None = None) -> None:
+        attempts = row["attempts"] + 1 if attempts is None else attempts
+        final = destination_for(self.root, row["current_path"], "corrupted", row["sha256"])
+        excerpt = alert_triggers.log_excerpt(result.stderr if result else "")
+        row = self.store.update(row["sha256"], attempts=attempts, total_attempts=row["total_attempts"] + 1,
+                                last_error=failure.reason, last_error_stage=stage,
+                                last_failure_kind=failure.kind)
+        write_error_record(self.root, final, row, stage=stage, error=failure.reason, kind=failure.kind,
+                           attempts=attempts, exit_code=failure.exit_code, log_excerpt=excerpt)
+        self.store.update(row["sha256"], outcome="failed", final_path=final)
+        container = result.container if result else None
+        alert_triggers.video_quarantined(self.settings, final, stage, failure.reason, attempts,
+                                         container=container, log=excerpt)
+        if result is not None and result.infrastructure_error:
+            alert_triggers.container_failure(self.settings, container or self.runner.name,
+                                             f"{stage} could not run {attempts} times: {failure.reason}",
+                                             source="orchestrator")
+        refreshed = self.store.get(row["sha256"])
+        assert refreshed is not None
+        self.finish_move(refreshed, report)
+
+    # --- final placement ---------------------------------------------------------------------------
+    def mark_done(self, row: sqlite3.Row) -> None:
+        final = destination_for(self.root, row["current_path"], "processed", row["sha256"])
+        self.store.update(row["sha256"], outcome="done", final_path=final)
+
+    def finish_move(self, row: sqlite3.Row, report: RunReport) -> None:
+        try:
+            complete_move(self.root, row["current_path"], row["final_path"])
+        except VideoVanished as exc:
+            logger.error("%s", exc, extra={"video_id": row["video_id"]})
+        state = "done" if row["outcome"] == "done" else "failed"
+        self.store.update(row["sha256"], state=state, current_path=row["final_path"], outcome=None,
+                          finished_at=self.clock(), next_attempt_at=0)
+        if state == "done":
+            self.store.set_flag(SCHEDULE_PENDING, "1")
+            report.done.append(row["video_id"])
+            logger.info("done → %s", row["final_path"], extra={"video_id": row["video_id"]})
+        else:
+            report.failed.append(row["video_id"])
+            logger.warning("quarantined → %s: %s", row["final_path"], row["last_error"],
+                           extra={"video_id": row["video_id"]})
+
+    # --- after the videos ------------------------------------------------------------------------------
+    def trigger_schedule(self) -> bool:
+        result = self.runner.run("schedule", ["--once"], self.settings.stage_timeout_s("schedule"))
+        if result.ok:
+            self.store.set_flag(SCHEDULE_PENDING, "0")
+            logger.info("playlists rebuilt: %s", ", ".join(result.output_paths()))
+            return True
+        logger.warning("vv schedule --once failed (will retry next run): %s",
+                       result.infrastructure_error or result.error_line() or f"exit {result.exit_code}")
+        return False
+
+    def check_processing_time(self) -> None:
+        now = self.clock()
+        for row in self.store.unfinished_videos():
+            elapsed = now - row["discovered_at"]
+            if elapsed > self.settings.max_processing_s and not row["max_time_alerted"]:
+                alert_triggers.video_over_max_processing_time(
+                    self.settings, row["current_path"], elapsed, self.settings.max_processing_s,
+                    stage=NEXT_STAGE.get(row["state"], row["state"]))
+                self.store.update(row["sha256"], max_time_alerted=1)
+
+    def sweep_stale_temp_files(self) -> list[Path]:
+        """Remove temp files a killed stage left behind (``.<name>.<random>.tmp`` from atomic writes).
+
+        Only hidden ``*.tmp`` files older than the longest stage timeout: no live writer can own them.
+        """
+        age_limit = max(self.settings.stage_timeout_s(s) for s in (*STAGE_IO, "schedule"))
+        removed = []
+        for directory in ("analytic", "summaries", "loglines", "playlists"):
+            for temp in (self.root / directory).glob(".*.tmp"):
+                try:
+                    if self.clock() - temp.stat().st_mtime > age_limit:
+                        temp.unlink()
+                        removed.append(temp)
+                except FileNotFoundError:  # pragma: no cover - raced with another cleaner
+                    continue
+        if removed:
+            logger.warning("removed %d stale temp files left by killed stages", len(removed))
+        return removed
+
+    def check_disk(self) -> float:
+        usage = shutil.disk_usage(self.root)
+        free_percent = 100.0 * usage.free / usage.total if usage.total else 100.0
+        if free_percent < self.settings.disk_min_free_percent:
+            alert_triggers.disk_low(self.settings, str(self.root), free_percent,
+                                    self.settings.disk_min_free_percent)
+        return free_percent

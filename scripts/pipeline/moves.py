@@ -1,0 +1,85 @@
+"""Moving a video to its final place (processed/ or corrupted/) crash-safely.
+
+The destination is chosen and recorded in the state DB *before* the rename; the rename is one
+``os.replace`` on the same filesystem (atomic), followed by an fsync of both directories. After a
+crash, :func:`complete_move` sees which side of the rename the file is on and finishes the job.
+The layout under input/ (``<camera>/<name>``) is kept under the destination.
+"""
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from vv_core.atomic import atomic_write_json, fsync_directory
+from vv_core.jsonlog import utc_timestamp
+
+
+class VideoVanished(RuntimeError):
+    """Neither the source nor the destination of a recorded move exists."""
+
+
+def destination_for(root: Path, relative_input: str, target_dir: str, sha256: str) -> str:
+    """Free destination path (relative to root) for a video from input/ in ``target_dir``."""
+    parts = Path(relative_input).parts
+    inner = Path(*parts[1:]) if parts and parts[0] == "input" and len(parts) > 1 else Path(parts[-1])
+    candidate = Path(target_dir) / inner
+    if not (root / candidate).exists() and not (root / f"{candidate}.error.json").exists():
+        return candidate.as_posix()
+    # Same name already there (a different recording, or a duplicate): keep both, tag with the hash.
+    stem, suffix = inner.name.split(".", 1) if "." in inner.name else (inner.name, "")
+    for counter in range(1000):
+        tag = sha256[:12] if counter == 0 else f"{sha256[:12]}-{counter}"
+        name = f"{stem}.{tag}" + (f".{suffix}" if suffix else "")
+        candidate = Path(target_dir) / inner.parent / name
+        if not (root / candidate).exists():
+            return candidate.as_posix()
+    raise RuntimeError(f"no free destination for {relative_input} in {target_dir}")  # pragma: no cover
+
+
+def complete_move(root: Path, current: str, final: str) -> None:
+    """Finish the rename current → final, whichever side of it a crash left us on."""
+    source, target = root / current, root / final
+    if source == target:
+        return
+    if source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            raise FileExistsError(f"destination already exists: {final}")
+        os.replace(source, target)
+        fsync_directory(target.parent)
+        fsync_directory(source.parent)
+        return
+    if target.exists():
+        return  # the rename happened before the crash
+    raise VideoVanished(f"video missing from {current} and {final}")
+
+
+def error_record_path(root: Path, final: str) -> Path:
+    return root / f"{final}.error.json"
+
+
+def write_error_record(root: Path, final: str, row: sqlite3.Row, *, stage: str, error: str, kind: str,
+                       attempts: int, exit_code: int | None = None, log_excerpt: str = "",
+                       extra: dict[str, Any] | None = None) -> Path:
+    """``corrupted/<name>.error.json``: why this video was quarantined (written before the move)."""
+    record = {
+        "video": final,
+        "original_path": row["input_path"],
+        "name": row["name"],
+        "video_id": row["video_id"],
+        "sha256": row["sha256"],
+        "stage": stage,
+        "error": error,
+        "kind": kind,
+        "attempts": attempts,
+        "exit_code": exit_code,
+        "log_excerpt": log_excerpt,
+        "timestamps": {
+            "discovered_at": utc_timestamp(row["discovered_at"]),
+            "last_attempt_at": utc_timestamp(row["updated_at"]),
+            "quarantined_at": utc_timestamp(),
+        },
+    }
+    record.update(extra or {})
+    return atomic_write_json(error_record_path(root, final), record)
