@@ -127,3 +127,27 @@ def test_logrotate_rotates_by_copy_and_truncate_so_open_handles_keep_working(ren
     assert len(rotated) == 1 and "before rotation" in rotated[0].read_text()
     assert "after rotation" in log.read_text() and "before rotation" not in log.read_text()
 
+
+
+def test_compose_override_merges_with_the_stack(tmp_path):
+    """docker compose (v2, from requirements/dev.txt) accepts the stack plus this override."""
+    from tests.deploy.tools import compose_env, tool
+
+    command = [tool("docker-compose"), "--project-directory", str(REPO_ROOT), "-f", "docker-compose.yml",
+               "-f", "monitoring/docker-compose.monitoring.yml", "--profile", "monitoring"]
+    env = compose_env(tmp_path)
+    services = subprocess.run([*command, "config", "--services"], capture_output=True, text=True, env=env,
+                              cwd=REPO_ROOT, check=False, timeout=60)
+    assert services.returncode == 0, services.stderr
+    assert {"prometheus", "grafana", "tv_api", "video_capture"} <= set(services.stdout.split())
+    merged = subprocess.run([*command, "config", "--format", "json"], capture_output=True, text=True, env=env,
+                            cwd=REPO_ROOT, check=False, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    config = json.loads(merged.stdout)
+    assert config["services"]["video_capture"]["environment"]["DVR_HTTP_HOST"] == "0.0.0.0"  # noqa: S104
+    assert config["services"]["video_capture"]["environment"]["SERVICE_NAME"] == "video_capture"
+    without_profile = subprocess.run([tool("docker-compose"), "--project-directory", str(REPO_ROOT), "-f",
+                                      "docker-compose.yml", "-f", "monitoring/docker-compose.monitoring.yml",
+                                      "config", "--services"], capture_output=True, text=True, env=env,
+                                     cwd=REPO_ROOT, check=False, timeout=60)
+    assert "prometheus" not in without_profile.stdout.split()
