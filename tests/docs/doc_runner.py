@@ -180,10 +180,9 @@ SEED_SCRIPT = r"""
 set -euo pipefail
 vv bootstrap >/dev/null
 root="$VIDEO_STORAGE_ROOT"
-# a box that has been running: the orchestrator's WAL state DB and some artifacts
-sqlite3 "$root/state/orchestrator.sqlite3" \
-  "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS videos (sha256 TEXT PRIMARY KEY, state TEXT);
-   INSERT OR IGNORE INTO videos VALUES ('$(printf a%.0s {1..64})', 'done');" >/dev/null
+# a box that has been running: the orchestrator's real WAL state DB (its own schema) and some artifacts
+python -c "import os, pathlib; from scripts.pipeline.state import StateStore; \
+StateStore(pathlib.Path(os.environ['VIDEO_STORAGE_ROOT']) / 'state' / 'orchestrator.sqlite3').close()"
 echo '{"tv": "tv1", "items": []}' > "$root/playlists/tv1.json"
 echo '{"level": "INFO", "message": "started"}' >> "$root/logs/app.log"
 mkdir -p "$root/processed/cam1" "$root/tv_curado"
