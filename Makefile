@@ -34,6 +34,7 @@ bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_api.py 10
 	@$(PY) benchmarks/bench_verify.py
 	@$(PY) benchmarks/bench_schedule.py
+	@$(PY) benchmarks/bench_backup.py
 
 bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for docs/performance.md)
 	@$(PY) benchmarks/bench_scan.py
@@ -78,3 +79,13 @@ signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run 
 
 test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
 	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -o addopts="-ra --strict-markers" -o timeout=3000 -v
+
+.PHONY: backup restore-drill docs
+backup:  ## back up metadata now (restic; RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE from .env)
+	@$(VENV)/bin/vv backup
+
+restore-drill:  ## restore the latest backup into a scratch dir and verify it (prints RTO, pass/fail)
+	@$(VENV)/bin/vv restore-drill
+
+docs:  ## regenerate the configuration tables of docs/configuration.md from the code
+	@$(PY) -m scripts.gen_config_docs

@@ -38,6 +38,34 @@ class Settings(BaseSettings):
         None, description="Webhook that receives alerts as JSON (empty: alerts are only logged)."
     )
 
+    # --- backup (scripts/backup.py, scripts/restore_drill.py) -------------------------------
+    restic_repository: str | None = Field(
+        None, description="restic repository for backups (a path, sftp:…, s3:…); empty: backups disabled."
+    )
+    restic_password_file: Path | None = Field(
+        None, description="File holding the restic repository password (mode 0600 or a Docker secret)."
+    )
+    backup_config_root: Path = Field(
+        Path("."),
+        description="Directory holding .env and the module config files that backups include.",
+    )
+    backup_excludes: str = Field(
+        "*.part,*.tmp,*.lock,*.pid",
+        description="Comma-separated glob patterns (file names) never backed up.",
+    )
+    backup_keep_daily: int = Field(7, ge=1, description="Retention: daily snapshots kept (GFS).")
+    backup_keep_weekly: int = Field(4, ge=0, description="Retention: weekly snapshots kept (GFS).")
+    backup_keep_monthly: int = Field(6, ge=0, description="Retention: monthly snapshots kept (GFS).")
+    backup_check_subsets: int = Field(
+        7, ge=1,
+        description="restic check reads 1/N of the repository data per restore drill, rotating through N.",
+    )
+
+    @field_validator("restic_repository", "restic_password_file", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # `RESTIC_PASSWORD_FILE=` in .env must mean "not set", not Path(".").
+        return None if isinstance(value, str) and not value.strip() else value
     # --- alerts (issue 5) ---------------------------------------------------------------------
     alert_webhook_format: Literal["auto", "generic", "slack", "telegram"] = Field(
         "auto",
