@@ -8,15 +8,12 @@ Each file is rendered into a temp name in the destination directory and renamed 
 reader never sees a half-written asset. ``probe_video`` is the check install.sh relies on.
 """
 
-import contextlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from vv_core.atomic import fsync_directory
+from vv_core.atomic import atomic_output
 from vv_core.errors import VVError
 
 LOOP_NAME = "loop_silencioso.mp4"
@@ -40,24 +37,14 @@ def _ffmpeg(name: str) -> str:
 
 def _render(target: Path, args: list[str]) -> Path:
     """Run ffmpeg writing to a temp file next to ``target``, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
-    os.close(fd)
-    try:
+    with atomic_output(target, suffix=target.suffix) as temp:
         result = subprocess.run(
-            [_ffmpeg("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, temp_name],
+            [_ffmpeg("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, str(temp)],
             capture_output=True, text=True, timeout=120, check=False,
         )
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise FallbackAssetError(f"ffmpeg failed making {target.name}: {last}")
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    fsync_directory(target.parent)
     return target
 
 

@@ -9,19 +9,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from vv_core.cli_support import EXIT_FAILURE, EXIT_INTERNAL, fail
-from vv_core.errors import VVError
+from vv_core.cli_support import EXIT_FAILURE, guarded
 
 
 def run_json_command(action: Callable[[], dict[str, Any]]) -> None:
-    try:
-        report = action()
-    except VVError as exc:
-        fail(str(exc), EXIT_FAILURE)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except Exception as exc:  # last line of defence: never a traceback as the only message
-        fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    report = guarded(action)
     print(json.dumps(report, sort_keys=True))
     if report.get("status") == "fail":
         raise SystemExit(EXIT_FAILURE)

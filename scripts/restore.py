@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from scripts.backup_staging import (
     tv_api_secrets_dir,
 )
 from scripts.restic_repo import ResticRepo
-from vv_core.atomic import fsync_directory
+from vv_core.atomic import atomic_output, fsync_directory
 from vv_core.hashing import compute_sha256
 from vv_core.settings import Settings
 
@@ -117,16 +116,9 @@ def place_atomically(source: Path, destination: Path) -> None:
     try:
         os.replace(source, destination)
     except OSError:  # another filesystem (key store on a secrets mount): copy next to it, then rename
-        fd, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                         suffix=".tmp")
-        os.close(fd)
-        try:
-            shutil.copy2(source, temp_name)
-            os.replace(temp_name, destination)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
+        with atomic_output(destination, mode=source.stat().st_mode & 0o777) as temp:
+            shutil.copy2(source, temp)
+        return
     fsync_directory(destination.parent)
 
 

@@ -8,6 +8,7 @@ survives a power cut.
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,21 @@ def fsync_directory(directory: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> Path:
-    """Write ``data`` to ``path`` atomically and durably; return the path written."""
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], *, mode: int = 0o644, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temp path next to ``path`` for anyone to write (Python, ffmpeg, a copy); on success
+    fsync it and rename it onto ``path``; on any failure remove it and leave ``path`` untouched.
+
+    ``suffix`` lets tools that pick a format from the extension (ffmpeg) write the temp file.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield Path(temp_name)
+        with open(temp_name, "rb") as written:
+            os.fsync(written.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, target)
     except BaseException:
@@ -39,7 +45,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int =
             os.unlink(temp_name)
         raise
     fsync_directory(target.parent)
-    return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` atomically and durably; return the path written."""
+    with atomic_output(path, mode=mode) as temp:
+        temp.write_bytes(data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o644) -> Path:

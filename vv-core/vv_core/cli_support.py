@@ -4,9 +4,11 @@ exits 0; failure prints one line on stderr and exits non-zero, having written no
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from vv_core.errors import VVError
+
+T = TypeVar("T")
 
 EXIT_FAILURE = 1        # the input or its configuration is wrong (permanent for this input)
 EXIT_INTERNAL = 2       # a bug or an environment fault (worth retrying / reporting)
@@ -19,15 +21,20 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     raise SystemExit(code)
 
 
-def run_stage(action: Callable[[], Path | list[Path]]) -> None:
-    """Run a stage action; print each path it wrote, or fail with one line."""
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action`` and return its result; any error becomes one stderr line and an exit code."""
     try:
-        written = action()
+        return action()
     except VVError as exc:
         fail(str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as exc:  # last line of defence: never a traceback as the only message
         fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def run_stage(action: Callable[[], Path | list[Path]]) -> None:
+    """Run a stage action; print each path it wrote, or fail with one line."""
+    written = guarded(action)
     for path in written if isinstance(written, list) else [written]:
         print(path)
