@@ -98,7 +98,11 @@ def _check_in_parallel(paths: list[str], key_store: KeyStore, jobs: int):
     process has no other threads, since forking a threaded process can deadlock.
     """
     global _WORKER_KEY_STORE
-    chunks = [paths[i:i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    # As many chunks per worker for every worker: an odd last chunk would leave one core idle.
+    count = -(-len(paths) // CHUNK_FILES)
+    count = -(-count // jobs) * jobs
+    size = -(-len(paths) // count)
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
     _WORKER_KEY_STORE = key_store
     try:
         context = multiprocessing.get_context("fork")
