@@ -4,7 +4,8 @@
 A library caller (the benchmark, a long-lived worker) keeps the model loaded between summaries:
 the cache is keyed by path + sha256 + threads + context size, so switching the current model
 (``vv model use`` / ``rollback``) loads the new file instead of reusing the old one. The CLI is a
-fresh process per summary, so it loads per call.
+fresh process per summary: it starts the load in the background first (:func:`preload`), so
+verification and llama.cpp's load overlap its own imports and input checks.
 """
 
 import atexit
@@ -13,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,11 +45,14 @@ class LoadedModel:
     llm: Any                      # llama_cpp.Llama
     path: Path
     sha256: str
-    load_ms: float                # time llama.cpp took to load it (first use only)
+    load_ms: float                # time llama.cpp took to load it
+    setup_ms: float = 0.0         # verification + import + load, wall time
+    uses: int = 0                 # summaries that used it (0: loaded, not yet used)
 
 
 _cache_lock = threading.Lock()
 _cached: dict[tuple[str, str, int, int], LoadedModel] = {}
+_preloading: dict[tuple[str, str, int, int], Future[LoadedModel]] = {}
 
 
 _log_callback: Any = None
@@ -82,35 +87,84 @@ def gpu_layers() -> int:
     return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
+def _key(path: Path, sha256: str, n_threads: int, n_ctx: int) -> tuple[str, str, int, int]:
+    return (str(Path(path).resolve()), sha256, n_threads, n_ctx)
+
+
+def preload(path: Path, sha256: str, *, n_threads: int, n_ctx: int, verify: Callable[[], None]) -> None:
+    """Start verifying and loading a model in a background thread.
+
+    A cold CLI process starts this first and does its own imports and input checks meanwhile
+    (llama.cpp's load runs in C without the GIL, so the second core does it). The next
+    :func:`load_model` for the same model waits for it, re-raises its error in the caller's flow,
+    and counts it as a fresh load."""
+    key = _key(path, sha256, n_threads, n_ctx)
+    with _cache_lock:
+        if key in _cached or key in _preloading:
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preload")
+        _preloading[key] = pool.submit(_load_into_cache, key, Path(path), sha256, n_threads, n_ctx, verify)
+        pool.shutdown(wait=False)
+
+
 def load_model(
     path: Path, sha256: str, *, n_threads: int, n_ctx: int, verify: Callable[[], None],
     use_cache: bool = True,
 ) -> tuple[LoadedModel, bool]:
     """Return (model, reused). ``verify`` runs (and may raise) before any weight is read."""
-    key = (str(Path(path).resolve()), sha256, n_threads, n_ctx)
-    with _cache_lock:
-        if use_cache and key in _cached:
-            return _cached[key], True
-        verify()
+    key = _key(path, sha256, n_threads, n_ctx)
+    pending = _preloading.pop(key, None)
+    if pending is not None:
+        pending.result()  # its verification or load error surfaces here
+    if use_cache:
+        with _cache_lock:
+            model = _cached.get(key)
+            if model is not None:
+                model.uses += 1
+                return model, model.uses > 1
+        model = _load_into_cache(key, Path(path), sha256, n_threads, n_ctx, verify)
+    else:
+        model = _load(Path(path), sha256, n_threads, n_ctx, verify)
+    model.uses += 1
+    return model, False
+
+
+def _load_into_cache(
+    key: tuple[str, str, int, int], path: Path, sha256: str, n_threads: int, n_ctx: int,
+    verify: Callable[[], None],
+) -> LoadedModel:
+    with _cache_lock:  # one load at a time; one model resident at a time (RAM is finite)
+        if key in _cached:
+            return _cached[key]
+        loaded = _load(path, sha256, n_threads, n_ctx, verify)
+        for old in _cached.values():
+            _close(old)
+        _cached.clear()
+        _cached[key] = loaded
+        return loaded
+
+
+def _load(path: Path, sha256: str, n_threads: int, n_ctx: int, verify: Callable[[], None]) -> LoadedModel:
+    started = time.perf_counter()
+    # Hash the file (C code, GIL released) while Python imports llama_cpp: both are needed before
+    # the load and a cold process has two cores. No weight is read before verify passes.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify") as pool:
+        verified = pool.submit(verify)
         import llama_cpp
 
         _route_llama_logs()
+        verified.result()
 
-        started = time.perf_counter()
-        try:
-            llm = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_gpu_layers=gpu_layers(), seed=0, verbose=False,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None
-        loaded = LoadedModel(llm, Path(path), sha256, (time.perf_counter() - started) * 1000)
-        if use_cache:
-            for old in _cached.values():  # one model resident at a time: RAM on an edge box is finite
-                _close(old)
-            _cached.clear()
-            _cached[key] = loaded
-        return loaded, False
+    loading = time.perf_counter()
+    try:
+        llm = llama_cpp.Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+            n_gpu_layers=gpu_layers(), seed=0, verbose=False,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None
+    done = time.perf_counter()
+    return LoadedModel(llm, path, sha256, load_ms=(done - loading) * 1000, setup_ms=(done - started) * 1000)
 
 
 def _close(model: LoadedModel) -> None:
@@ -127,6 +181,9 @@ def release_model(model: LoadedModel) -> None:
 
 
 def clear_cache() -> None:
+    for pending in list(_preloading.values()):  # a load still running ends in the cache, then goes
+        pending.exception()
+    _preloading.clear()
     with _cache_lock:
         for model in _cached.values():
             _close(model)

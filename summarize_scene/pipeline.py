@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from summarize_scene import engine, metrics
+from summarize_scene import engine, metrics, prefix_cache
 from summarize_scene.config import SummarizeConfig, load_config
 from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
@@ -80,16 +80,26 @@ def read_analytic(path: Path) -> dict[str, Any]:
 
 def generate_text(
     current: CurrentLLM, prompt: PromptTemplate, facts: SceneFacts, config: SummarizeConfig,
-    *, n_threads: int, use_cache: bool,
+    *, n_threads: int, use_cache: bool, prefix_cache_dir: Path | None = None,
 ) -> GeneratedText:
-    """Title and summary from the model: free generation first, the JSON-schema grammar only on rejection."""
+    """Title and summary from the model: free generation first, the JSON-schema grammar only on rejection.
+
+    A freshly loaded model gets the prompt's fixed opening from ``prefix_cache_dir`` (or evaluates
+    it there once); a reused model still holds it from its last summary."""
     generation = config.generation
-    started = time.perf_counter()
     model, reused = engine.load_model(
         current.path, current.sha256, n_threads=n_threads, n_ctx=generation.n_ctx,
         verify=current.verify, use_cache=use_cache,
     )
-    load_ms = 0.0 if reused else (time.perf_counter() - started) * 1000  # verification included
+    cached_tokens, load_ms = 0, 0.0
+    if not reused:
+        priming = time.perf_counter()
+        primed = prefix_cache.prime(model.llm, prompt.fixed_prefix, model_sha256=current.sha256,
+                                    n_ctx=generation.n_ctx, directory=prefix_cache_dir)
+        cached_tokens = primed.tokens if primed.source == "restored" else 0
+        # Verification, llama.cpp load (even when it ran in the background) and restoring (or once
+        # building) the prompt prefix: what having the model ready cost this summary.
+        load_ms = model.setup_ms + (time.perf_counter() - priming) * 1000
     try:
         deadline = time.monotonic() + generation.timeout_s
         required = facts.required_words()
@@ -129,6 +139,7 @@ def generate_text(
         "load_ms": round(load_ms, 1),
         "generate_ms": round(generate_ms, 1),
         "prompt_tokens": attempts[-1].prompt_tokens,
+        "prompt_tokens_restored": cached_tokens,
         "generated_tokens": generated,
         "tokens_per_s": round(generated / (generate_ms / 1000), 1) if generate_ms > 0 else 0.0,
     }
@@ -179,7 +190,8 @@ def summarize(
         logger.warning("no LLM installed: writing a template summary", extra=log_context)
     else:
         generated = generate_text(current, prompt, facts, config, n_threads=settings.llm_threads,
-                                  use_cache=use_cache)
+                                  use_cache=use_cache,
+                                  prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
         title, text, path, rejected = generated.title, generated.summary, generated.path, \
             generated.free_rejected_reason
         engine_name, prompt_version, timings = "llama.cpp", prompt.version, generated.timings

@@ -41,6 +41,17 @@ class PromptTemplate:
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"prompt {self.path}: bad placeholder {exc}") from None
 
+    @property
+    def fixed_prefix(self) -> str:
+        """The rendered text before the first placeholder: identical in every prompt, so its
+        llama.cpp state can be computed once and restored (summarize_scene.prefix_cache)."""
+        template = self.body.template
+        for match in self.body.pattern.finditer(template):
+            if match.group("escaped") is None:
+                template = template[: match.start()]
+                break
+        return template.replace("$$", "$")
+
 
 def load_prompt(path: str | os.PathLike[str] | None = None) -> PromptTemplate:
     prompt_path = Path(path) if path is not None else DEFAULT_PROMPT_PATH

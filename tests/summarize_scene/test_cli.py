@@ -41,6 +41,13 @@ def test_stage_module_summarizes_with_the_real_model(cli_env, storage_root, mode
     validate_schema(document, "summary")
     assert document["engine"] == "llama.cpp" and "person" in f"{document['title']} {document['summary']}".lower()
     assert document["timings"]["load_ms"] > 0   # the CLI loads per call
+    assert document["timings"]["prompt_tokens_restored"] == 0  # first process: builds the prefix state
+
+    again = run(["-m", "summarize_scene.summarize_scene", str(analytic), "--models-dir", str(models_dir)], cli_env)
+    assert again.returncode == 0, again.stderr
+    second = json.loads(written.read_text())
+    assert second["timings"]["prompt_tokens_restored"] > 300  # the next process restores it
+    assert (second["title"], second["summary"]) == (document["title"], document["summary"])
 
 
 def test_vv_summarize_without_a_model_writes_the_template(cli_env, storage_root, empty_models_dir, tmp_path):

@@ -1,6 +1,8 @@
 import copy
 
 import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from vv_core.errors import SchemaValidationError
 from vv_core.schema import SCHEMAS_DIR, load_schema, schema_path, validate_schema
@@ -14,6 +16,7 @@ SCHEMA_FILES = [
 @pytest.mark.parametrize("name", SCHEMA_FILES)
 def test_each_schema_is_2020_12_with_an_example_it_accepts(name):
     schema = load_schema(SCHEMAS_DIR / name)
+    Draft202012Validator.check_schema(schema)  # load_schema trusts the bundled files: check them here
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
     assert schema["examples"]
@@ -95,3 +98,10 @@ def test_schema_path_resolves_short_names_and_paths(tmp_path):
     validate_schema(3, custom)
     with pytest.raises(SchemaValidationError):
         validate_schema("3", str(custom))
+
+
+def test_a_schema_outside_the_bundle_is_checked_against_the_metaschema(tmp_path):
+    path = tmp_path / "broken.schema.json"
+    path.write_text('{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": 12}')
+    with pytest.raises(SchemaError):
+        load_schema(path)
