@@ -37,6 +37,8 @@ class ScanConfig(BaseModel):
     motion_threshold: float = Field(0.005, ge=0, le=1, description="Changed-pixel fraction = motion.")
     min_inference_interval_s: float = Field(10.0, ge=0, description="Inference at least this often.")
     keyframe_snap_s: float = Field(0.0, ge=0, description="Allowed move of a sample to a keyframe.")
+    frame_tolerance_s: float = Field(0.2, ge=0, description="Allowed forward move of a sample when "
+                                     "non-reference frames are skipped (0: frame-exact).")
     face_engine: FaceEngine = Field("dlib_hog", description="Face detector.")
     face_min_size: int = Field(1000, ge=32, description="Person boxes upscaled to this height.")
     decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")
@@ -64,6 +66,7 @@ class ScanConfig(BaseModel):
             "motion_threshold": settings.scan_motion_threshold,
             "min_inference_interval_s": settings.scan_min_inference_interval_s,
             "keyframe_snap_s": settings.scan_keyframe_snap_s,
+            "frame_tolerance_s": settings.scan_frame_tolerance_s,
             "face_engine": settings.scan_face_engine,
             "face_min_size": settings.scan_face_min_size,
             "decode_timeout_s": settings.scan_decode_timeout_s,

@@ -2,16 +2,19 @@
 are found (dlib's HOG window is 80 px: a standing person must be ~700 px tall for a face to fit).
 
 Engines: ``dlib_hog`` (face_recognition's HOG detector, the default), ``dlib_cnn`` (MMOD CNN, much
-slower on CPU), ``opencv_haar`` (OpenCV's frontal-face cascade). When dlib/face_recognition is not
-importable a dlib request falls back to Haar and the analytic says ``degraded: true``.
+slower on CPU), ``opencv_haar`` (OpenCV's frontal-face cascade). When dlib (or, for CNN, the
+face_recognition_models files) is not importable a dlib request falls back to Haar and the analytic
+says ``degraded: true``.
 
 Confidence: HOG/CNN/Haar scores are not probabilities; each is squashed to 0-1 with a logistic so
 the detector's own threshold maps to 0.5.
 """
 
+import logging
 import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scan_video.detect import non_max_suppression
@@ -26,6 +29,8 @@ UPRIGHT_ASPECT = 1.2
 # paying for a detector pass over a megapixel; faces there stay well above the 80 px window.
 MAX_SEARCH_PIXELS = 400_000
 FACE_NMS_IOU = 0.3  # overlapping person boxes can report the same face twice
+
+log = logging.getLogger("scan_video")
 
 
 @dataclass(frozen=True)
@@ -88,15 +93,65 @@ class FaceFinder:
         return found
 
 
+FRONTAL_FACE_HOG = "dlib-frontal-face-hog"  # manifest name of the saved HOG detector
+
+
+def save_dlib_frontal_face_detector(destination: Path) -> None:
+    """The manifest's ``pypi-assemble`` step: dlib's built-in frontal face detector in dlib's binary
+    format (deterministic bytes for a given dlib, pinned by sha256 like every model)."""
+    import dlib
+
+    dlib.get_frontal_face_detector().save(str(destination))
+
+
+def _load_saved_hog(dlib: Any, models_dir: Path | None) -> Any:
+    """The installed, sha256-verified saved detector, or None (then it is built in process)."""
+    from vv_core.models import ModelIntegrityError, load_manifest, verify_model_file
+
+    if models_dir is None:
+        return None
+    try:
+        entry = load_manifest(Path(models_dir) / "model_manifest.json").find(FRONTAL_FACE_HOG)
+    except (ModelIntegrityError, OSError):
+        return None
+    path = entry.install_path(models_dir)
+    if not path.is_file():
+        return None
+    try:
+        verify_model_file(path, entry)
+    except ModelIntegrityError as exc:  # never load it; dlib's own copy gives the same detector
+        log.warning("saved face detector refused, building dlib's own copy: %s", exc)
+        return None
+    return dlib.fhog_object_detector(str(path))
+
+
 class DlibFaceFinder(FaceFinder):
-    def __init__(self, *, cnn: bool = False, **kwargs: Any) -> None:
+    """face_recognition's detectors, loaded alone: HOG is ``dlib.get_frontal_face_detector()`` (what
+    ``face_recognition.face_locations(model="hog")`` runs), CNN is dlib's MMOD model from
+    face_recognition_models. Importing ``face_recognition.api`` instead would also load its landmark
+    and encoding models, which no detection uses: +135 MB of RSS.
+
+    HOG comes from the installed ``dlib-frontal-face-hog`` model (verified, ~2 ms) when there is one;
+    otherwise dlib builds it on the first face search (~0.6 s, so a video without people never pays)."""
+
+    def __init__(self, *, cnn: bool = False, models_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        with warnings.catch_warnings():  # face_recognition_models still imports pkg_resources
-            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-            import face_recognition.api as face_api  # loads dlib and the face_recognition_models files
+        import dlib
 
         self.engine = "dlib_cnn" if cnn else "dlib_hog"
-        self._api = face_api
+        self._dlib = dlib
+        self._hog: Any = None
+        self.hog_source = "dlib"
+        if cnn:
+            with warnings.catch_warnings():  # face_recognition_models still imports pkg_resources
+                warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+                import face_recognition_models
+
+            self._cnn = dlib.cnn_face_detection_model_v1(face_recognition_models.cnn_face_detector_model_location())
+        else:
+            self._hog = _load_saved_hog(dlib, models_dir)
+            if self._hog is not None:
+                self.hog_source = "installed"
 
     def detect_in_crop(self, crop: Any) -> list[tuple[tuple[float, float, float, float], float]]:
         import numpy as np
@@ -104,8 +159,10 @@ class DlibFaceFinder(FaceFinder):
         rgb = np.ascontiguousarray(crop[:, :, ::-1])
         if self.engine == "dlib_cnn":
             return [((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()), _logistic(d.confidence))
-                    for d in self._api.cnn_face_detector(rgb, 0)]
-        rects, scores, _ = self._api.face_detector.run(rgb, 0, 0.0)
+                    for d in self._cnn(rgb, 0)]
+        if self._hog is None:
+            self._hog = self._dlib.get_frontal_face_detector()
+        rects, scores, _ = self._hog.run(rgb, 0, 0.0)
         return [((r.left(), r.top(), r.right(), r.bottom()), _logistic(s)) for r, s in zip(rects, scores, strict=True)]
 
 
@@ -131,13 +188,13 @@ class HaarFaceFinder(FaceFinder):
                 zip(boxes, list(weights), strict=True)]
 
 
-def create_face_finder(engine: str, *, min_size: int = 1000) -> FaceFinder:
+def create_face_finder(engine: str, *, min_size: int = 1000, models_dir: Path | None = None) -> FaceFinder:
     """The requested engine, or Haar labelled degraded when dlib/face_recognition cannot load."""
     if engine == "disabled":
         return FaceFinder(min_size=min_size)
     if engine == "opencv_haar":
         return HaarFaceFinder(min_size=min_size)
     try:
-        return DlibFaceFinder(cnn=engine == "dlib_cnn", min_size=min_size)
+        return DlibFaceFinder(cnn=engine == "dlib_cnn", min_size=min_size, models_dir=models_dir)
     except ImportError:
         return HaarFaceFinder(min_size=min_size, degraded=True)

@@ -1,8 +1,9 @@
 """Motion gating: decide from a tiny grey thumbnail whether a sampled frame needs inference at all.
 
 This is what good NVRs do: a static scene costs a resize and a subtraction per sample (~0.2 ms)
-instead of a detector run. The comparison is against the last frame that *was* inferred (not the
-previous sample), so slow changes accumulate until they trigger. A minimum inference interval keeps
+instead of a detector run (and, fed the decoder's luma plane, not even a colour conversion). The
+comparison is against the last frame that *was* inferred (not the previous sample), so slow
+changes accumulate until they trigger. A minimum inference interval keeps
 reporting objects that stand still.
 """
 
@@ -29,11 +30,13 @@ class MotionGate:
         self._reference_time: float | None = None
 
     def thumbnail(self, image: Any) -> Any:
+        """Small blurred grey image from a grey (luma plane) or BGR frame."""
         import cv2
 
         height, width = image.shape[:2]
         size = (self.width, max(1, round(height * self.width / width)))
-        grey = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         return cv2.GaussianBlur(grey, (5, 5), 0)  # sensor noise and compression shimmer are not motion
 
     def changed_fraction(self, thumbnail: Any) -> float:

@@ -1,14 +1,24 @@
 """Which frames to look at, and decoding only those (plus what the codec forces us to decode).
 
-A sample is planned every ``interval_s``. Decoding then goes, per sample, the cheapest correct way:
-if a keyframe lies between the decoder's position and the sample, *seek* (the decoder restarts at
-that keyframe, skipping everything before it); otherwise *grab* forward (packets are decoded but not
-converted to BGR). With ``keyframe_snap_s`` a sample may move onto a nearby keyframe, so a camera
-stream with 1-2 s GOPs costs one decoded frame per sample.
+A sample is planned every ``interval_s``. The decoder (FFmpeg through PyAV) then goes, per sample,
+the cheapest correct way:
 
-Decoding runs in its own thread (OpenCV releases the GIL) and hands frames over through a small
-queue, so decode and inference overlap on the two cores; the consumer waits at most
-``decode_timeout_s`` for any frame, so a stuck decoder cannot hang the scan.
+- the keyframe index comes from the container's packets (demux only, no decode);
+- if a keyframe lies between the decoder's position and the sample, it *seeks* there (nothing
+  before it is decoded), otherwise it decodes forward from where it is;
+- with ``tolerance_s`` > 0 the decoder skips frames no other frame refers to (H.264/HEVC
+  non-reference B-frames: ~45 % of the frames of a typical x264 stream) and a sample takes the
+  first decoded frame at or after its time; it moves by a frame or two, never more than
+  ``tolerance_s`` (else that sample is decoded exactly). ``tolerance_s = 0`` is frame-exact;
+- with ``snap_s`` a sample may move onto a nearby keyframe, so a camera stream with 1-2 s GOPs costs
+  one decoded frame per sample;
+- colour conversion is lazy: the motion gate reads the luma plane, and only frames that reach the
+  detector are converted to BGR.
+
+Decoding runs in its own thread (FFmpeg decodes without the GIL) and hands frames over through a
+small queue, so decode and inference overlap on the two cores; the consumer waits at most
+``decode_timeout_s`` for any frame, so a stuck decoder cannot hang the scan. The recorded time of a
+detection is always the time of the frame actually used.
 """
 
 import bisect
@@ -16,7 +26,8 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from scan_video.errors import BadVideoError, DecodeTimeoutError
@@ -33,9 +44,36 @@ class Sample:
 
 @dataclass
 class DecodedFrame:
-    sample: Sample
-    image: Any  # numpy BGR array
+    sample: Sample        # what was planned
+    time_s: float         # presentation time of the frame used (s from the start)
     decode_ms: float
+    frame: Any = field(repr=False)  # av.VideoFrame
+    _bgr: Any = field(default=None, repr=False)
+    _grey: Any = field(default=None, repr=False)
+
+    @property
+    def image(self) -> Any:
+        """The frame as a BGR numpy array (converted on first use)."""
+        if self._bgr is None:
+            self._bgr = self.frame.to_ndarray(format="bgr24")
+        return self._bgr
+
+    @property
+    def grey(self) -> Any:
+        """The luma plane as a numpy view when the frame is planar YUV (no copy, no conversion)."""
+        if self._grey is None:
+            import numpy as np
+
+            if self.frame.format.name.startswith(("yuv", "yuvj", "nv12", "nv21")):
+                plane = self.frame.planes[0]
+                self._grey = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+            else:  # RGB, high bit depth, …: let FFmpeg convert
+                self._grey = self.frame.to_ndarray(format="gray")
+        return self._grey
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.frame.height, self.frame.width
 
 
 @dataclass
@@ -43,6 +81,8 @@ class DecodeStats:
     frames_decoded: int = 0
     seeks: int = 0
     tail_misses: int = 0
+    exact_redecodes: int = 0
+    corrupt_packets: int = 0
 
 
 def plan_samples(info: VideoInfo, interval_s: float, keyframes: tuple[float, ...] = (),
@@ -67,16 +107,48 @@ def plan_samples(info: VideoInfo, interval_s: float, keyframes: tuple[float, ...
     return samples
 
 
-class FrameSampler:
-    """Decode the planned samples in a background thread; iterate to receive them in order."""
+def open_video(info: VideoInfo) -> tuple[Any, Any]:
+    """(container, stream) for the first real video stream (not cover art), as ffprobe chose it."""
+    import av
 
-    def __init__(self, info: VideoInfo, samples: list[Sample], *, keyframes: tuple[float, ...] = (),
-                 decode_timeout_s: float = 30.0, decoder_threads: int = 0, prefetch: int = 2) -> None:
+    try:
+        container = av.open(str(info.path), metadata_errors="ignore")
+    except (av.FFmpegError, OSError) as exc:
+        raise BadVideoError(f"{info.path.name}: the decoder could not open the video ({exc})") from None
+    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not streams:
+        container.close()
+        raise BadVideoError(f"{info.path.name}: the decoder found no video stream")
+    return container, streams[0]
+
+
+def index_keyframes(container: Any, stream: Any) -> tuple[float, ...]:
+    """Presentation times (s from the stream start) of the keyframes: packets only, nothing decoded."""
+    start = stream.start_time or 0
+    base = stream.time_base
+    times = {float((packet.pts - start) * base) for packet in container.demux(stream)
+             if packet.is_keyframe and packet.pts is not None and packet.size}
+    container.seek(0, stream=stream, backward=True)
+    return tuple(sorted(round(t, 6) for t in times))
+
+
+class FrameSampler:
+    """Decode the planned samples in a background thread; iterate to receive them in order.
+
+    ``samples=None`` plans them in the decoder thread once the keyframes are indexed (one sample per
+    ``interval_s``, snapped within ``snap_s``); ``keyframes`` and ``samples`` are then available
+    after iteration."""
+
+    def __init__(self, info: VideoInfo, samples: list[Sample] | None = None, *, interval_s: float = 1.0,
+                 snap_s: float = 0.0, tolerance_s: float = 0.0, decode_timeout_s: float = 30.0,
+                 prefetch: int = 2) -> None:
         self.info = info
         self.samples = samples
-        self.keyframe_indices = sorted({round(t * info.fps) for t in keyframes})
+        self.interval_s = interval_s
+        self.snap_s = snap_s
+        self.tolerance_s = tolerance_s
         self.decode_timeout_s = decode_timeout_s
-        self.decoder_threads = decoder_threads
+        self.keyframes: tuple[float, ...] = ()
         self.stats = DecodeStats()
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
@@ -129,61 +201,105 @@ class FrameSampler:
         except BaseException as exc:  # handed to the consumer, raised there with its context
             self._put(exc)
 
-    def _open(self):
-        import cv2
-
-        timeout_ms = int(self.decode_timeout_s * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
-        if self.decoder_threads:
-            params += [cv2.CAP_PROP_N_THREADS, self.decoder_threads]
-        capture = cv2.VideoCapture(str(self.info.path), cv2.CAP_FFMPEG, params)
-        if not capture.isOpened():
-            raise BadVideoError(f"{self.info.path.name}: the decoder could not open the video")
-        return capture
-
     def _decode(self) -> Iterator[DecodedFrame]:
-        import cv2
-
-        capture = self._open()
-        position = 0  # index of the next frame the decoder would return
-        tail_start = self.info.frame_count - max(1, round(self.info.fps))
+        container, stream = open_video(self.info)
         try:
-            for sample in self.samples:
-                if self._stop.is_set():
-                    return
-                started = time.perf_counter()
-                target = sample.frame_index
-                keyframe = self._keyframe_at_or_before(target)
-                ok = True
-                if target < position or (keyframe is not None and keyframe > position):
-                    ok = capture.set(cv2.CAP_PROP_POS_FRAMES, target)
-                    self.stats.seeks += 1
-                    self.stats.frames_decoded += target - (keyframe or 0)
-                else:
-                    for _ in range(target - position):
-                        if not capture.grab():
-                            ok = False
-                            break
-                        self.stats.frames_decoded += 1
-                image = None
-                if ok:
-                    ok, image = capture.read()
-                    self.stats.frames_decoded += 1
-                position = target + 1
-                if not ok or image is None:
-                    if target >= tail_start:  # container durations round up; the last frame may not exist
-                        self.stats.tail_misses += 1
-                        continue
-                    raise BadVideoError(
-                        f"{self.info.path.name}: truncated or corrupt: no frame at {sample.time_s:.2f} s "
-                        f"of {self.info.duration_s:.2f} s"
-                    )
-                yield DecodedFrame(sample, image, (time.perf_counter() - started) * 1000)
+            self.keyframes = index_keyframes(container, stream)
+            if self.samples is None:
+                self.samples = plan_samples(self.info, self.interval_s, self.keyframes, self.snap_s)
+            yield from _Cursor(self, container, stream).frames(self.samples)
         finally:
-            capture.release()
+            container.close()
 
-    def _keyframe_at_or_before(self, index: int) -> int | None:
-        if not self.keyframe_indices:
-            return None
-        slot = bisect.bisect_right(self.keyframe_indices, index)
-        return self.keyframe_indices[slot - 1] if slot else None
+
+class _Cursor:
+    """The decoder's position in one open stream, moved forward or by seeking, sample by sample."""
+
+    def __init__(self, sampler: FrameSampler, container: Any, stream: Any) -> None:
+        self.sampler = sampler
+        self.container = container
+        self.stream = stream
+        self.name = sampler.info.path.name
+        self.start = stream.start_time or 0
+        self.base: Fraction = stream.time_base
+        self.half_frame = 0.5 / sampler.info.fps
+        self.keyframes = sampler.keyframes
+        self.frames_iter: Iterator[tuple[float, Any]] | None = None
+        self.position = -1.0  # time of the last frame decoded
+        self.set_skipping(sampler.tolerance_s > 0)
+
+    def set_skipping(self, skip: bool) -> None:
+        self.stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+
+    def seek(self, time_s: float) -> None:
+        keyframe = self.keyframe_at_or_before(time_s)
+        target = keyframe if keyframe is not None else time_s
+        self.container.seek(self.start + int(target / self.base), stream=self.stream, backward=True)
+        self.stream.codec_context.flush_buffers()
+        self.frames_iter = self.decoded()
+        self.position = -1.0
+        self.sampler.stats.seeks += 1
+
+    def keyframe_at_or_before(self, time_s: float) -> float | None:
+        slot = bisect.bisect_right(self.keyframes, time_s + self.half_frame)
+        return self.keyframes[slot - 1] if slot else None
+
+    def decoded(self) -> Iterator[tuple[float, Any]]:
+        import av
+
+        stats = self.sampler.stats
+        for packet in self.container.demux(self.stream):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:  # a damaged packet: the decoder conceals what it can
+                stats.corrupt_packets += 1
+                continue
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                stats.frames_decoded += 1
+                yield float((frame.pts - self.start) * self.base), frame
+
+    def needs_seek(self, time_s: float) -> bool:
+        if self.frames_iter is None or time_s < self.position - self.half_frame:
+            return True
+        keyframe = self.keyframe_at_or_before(time_s)
+        return keyframe is not None and keyframe > self.position + self.half_frame
+
+    def advance_to(self, time_s: float) -> tuple[float, Any] | None:
+        assert self.frames_iter is not None
+        for frame_time, frame in self.frames_iter:
+            self.position = frame_time
+            if frame_time >= time_s - self.half_frame:
+                return frame_time, frame
+        return None
+
+    def frames(self, samples: list[Sample]) -> Iterator[DecodedFrame]:
+        sampler = self.sampler
+        info = sampler.info
+        tail_start = (info.frame_count - max(1, round(info.fps))) / info.fps
+        for sample in samples:
+            if sampler._stop.is_set():
+                return
+            started = time.perf_counter()
+            if self.needs_seek(sample.time_s):
+                self.seek(sample.time_s)
+            found = self.advance_to(sample.time_s)
+            if found is not None and found[0] - sample.time_s > sampler.tolerance_s + self.half_frame:
+                # Skipping non-reference frames jumped too far: decode this one exactly.
+                sampler.stats.exact_redecodes += 1
+                self.set_skipping(False)
+                self.seek(sample.time_s)
+                found = self.advance_to(sample.time_s)
+                self.set_skipping(sampler.tolerance_s > 0)
+            if found is None:
+                if sample.time_s >= tail_start:  # container durations round up; the last frame may not exist
+                    sampler.stats.tail_misses += 1
+                    self.frames_iter = None
+                    continue
+                raise BadVideoError(
+                    f"{self.name}: truncated or corrupt: no frame at {sample.time_s:.2f} s "
+                    f"of {info.duration_s:.2f} s"
+                )
+            frame_time, frame = found
+            yield DecodedFrame(sample, round(frame_time, 6), (time.perf_counter() - started) * 1000, frame)

@@ -19,8 +19,8 @@ from scan_video.errors import BadVideoError
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
-from scan_video.probe import check_input_file, fingerprint, keyframe_times, probe_video
-from scan_video.sampling import FrameSampler, plan_samples
+from scan_video.probe import check_input_file, fingerprint, probe_video
+from scan_video.sampling import FrameSampler
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.settings import Settings, get_settings
@@ -43,7 +43,7 @@ class ScanEngine:
         started = time.perf_counter()
         model = resolve_detector(config)
         detector = create_detector(model, config)
-        faces = create_face_finder(config.face_engine, min_size=config.face_min_size)
+        faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
         return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000)
 
 
@@ -73,7 +73,6 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     before = check_input_file(video)
     mark = time.perf_counter()
     info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
-    keyframes = keyframe_times(video, timeout_s=config.decode_timeout_s, start_time_s=info.start_time_s)
     timings["probe_ms"] = (time.perf_counter() - mark) * 1000
     vid = video_id or artifact_id(video, storage_root)
     log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
@@ -84,7 +83,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
         hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-        found, counters, frame_timings = _run_frames(video, info, keyframes, config, engine)
+        found, counters, frame_timings = _run_frames(video, info, config, engine)
         source_hash = hashing.result()
     timings.update(frame_timings)
 
@@ -111,7 +110,8 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
                   "motion_gating": config.motion_gating,
                   "min_inference_interval_s": config.min_inference_interval_s,
-                  "keyframe_snap_s": config.keyframe_snap_s, **counters},
+                  "keyframe_snap_s": config.keyframe_snap_s, "frame_tolerance_s": config.frame_tolerance_s,
+                  **counters},
         timings=timings, detections=detections,
     )
     path = write_analytic(document, output_dir)
@@ -119,10 +119,11 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     return ScanResult(path, document, timings)
 
 
-def _run_frames(video: Path, info: Any, keyframes: tuple[float, ...], config: ScanConfig,
+def _run_frames(video: Path, info: Any, config: ScanConfig,
                 engine: ScanEngine) -> tuple[list[tuple], dict[str, Any], dict[str, float]]:
-    samples = plan_samples(info, config.interval_s, keyframes, config.keyframe_snap_s)
-    sampler = FrameSampler(info, samples, keyframes=keyframes, decode_timeout_s=config.decode_timeout_s)
+    # The decoder thread indexes the keyframes (packets only) and plans the samples itself.
+    sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
+                           tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s)
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
                       pixel_delta=config.motion_pixel_delta, threshold=config.motion_threshold,
                       min_interval_s=config.min_inference_interval_s)
@@ -135,9 +136,9 @@ def _run_frames(video: Path, info: Any, keyframes: tuple[float, ...], config: Sc
         spent["wait_ms"] += (now - mark) * 1000
         spent["decode_ms"] += frame.decode_ms
         sampled += 1
-        image, time_s = frame.image, frame.sample.time_s
-        height, width = image.shape[:2]
-        decision = gate.decide(image, time_s)
+        time_s = frame.time_s
+        height, width = frame.shape
+        decision = gate.decide(frame.grey, time_s) if config.motion_gating else gate.decide(None, time_s)
         after_gate = time.perf_counter()
         spent["motion_ms"] += (after_gate - now) * 1000
         if not decision.infer:
@@ -145,6 +146,7 @@ def _run_frames(video: Path, info: Any, keyframes: tuple[float, ...], config: Sc
             mark = time.perf_counter()
             continue
         inferred += 1
+        image = frame.image  # BGR, converted only for the frames that reach the detector
         people = []
         for det in engine.detector.detect(image):
             label = config.label_for(det.class_name)
@@ -162,7 +164,7 @@ def _run_frames(video: Path, info: Any, keyframes: tuple[float, ...], config: Sc
     if sampled == 0:
         raise BadVideoError(f"{video.name}: no frame could be decoded")
     stats = sampler.stats
-    counters = {"method": "keyframe_seek" if keyframes else "sequential_grab", "frames_sampled": sampled,
+    counters = {"method": "keyframe_seek" if sampler.keyframes else "sequential_grab", "frames_sampled": sampled,
                 "frames_inferred": inferred, "frames_skipped_motion": skipped,
                 "frames_decoded": stats.frames_decoded, "seeks": stats.seeks}
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled

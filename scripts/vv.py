@@ -244,8 +244,8 @@ def _models_dir(option: Path | None) -> Path:
 def _kind(value: str) -> str:
     from vv_core.cli_support import fail
 
-    if value not in ("llm", "detector"):
-        fail(f"--kind must be llm or detector, not {value!r}")
+    if value not in ("llm", "detector", "face"):
+        fail(f"--kind must be llm, detector or face, not {value!r}")
     return value
 
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from scan_video.faces import FRONTAL_FACE_HOG
 from vv_core.hashing import compute_sha256
 from vv_core.models import ModelEntry, install_model, load_manifest
 
@@ -85,7 +86,7 @@ def static_video(work: Path, seconds: int = 12) -> Path:
 
 def pypi_entries() -> list[ModelEntry]:
     manifest = load_manifest(REPO_ROOT / "models" / "model_manifest.json")
-    return [manifest.find(PYPI_PERSON_PT), manifest.find(PYPI_PERSON_ONNX16)]
+    return [manifest.find(PYPI_PERSON_PT), manifest.find(PYPI_PERSON_ONNX16), manifest.find(FRONTAL_FACE_HOG)]
 
 
 def export_onnx(weights: Path, out: Path, imgsz: int = 640, *, dynamic: bool = True) -> Path:

@@ -17,11 +17,24 @@ ZIDANE = {3.0, 4.0, 5.0}          # two men, faces clearly visible
 BUS = {6.0, 7.0, 8.0}             # four people in front of a bus
 
 
+def planned_times(analytic):
+    sampling, video = analytic["sampling"], analytic["video"]
+    fps, step = video["fps"], sampling["interval_s"]
+    count = int(video["duration_s"] / step) + 1
+    return sorted({round(int(k * step * fps + 0.5) / fps, 6) for k in range(count)})  # as plan_samples
+
+
 def by_time(analytic, kind, label=None):
+    """Detections grouped by the planned sample they belong to. A sample may move forward by at most
+    SCAN_FRAME_TOLERANCE_S onto the next decoded frame (non-reference frames skipped)."""
+    tolerance = analytic["sampling"]["frame_tolerance_s"]
+    planned = planned_times(analytic)
     grouped = defaultdict(list)
     for det in analytic["detections"]:
         if det["type"] == kind and (label is None or det["label"] == label):
-            grouped[det["timestamp"]].append(det)
+            sample = max(t for t in planned if t <= det["timestamp"] + 1e-6)
+            assert det["timestamp"] - sample <= tolerance + 1e-6, det["timestamp"]
+            grouped[sample].append(det)
     return grouped
 
 
@@ -101,8 +114,11 @@ def test_both_backends_agree(onnx_people, ultralytics_people):
 
 def test_bikes_people_on_bikes(tmp_path, bikes_clip, session_settings, onnx_engine):
     """The PyPI model is a fall detector: riders bent over bikes often come out as "Fall"
-    (renamed person_fallen); upright riders as person; it reports riders from 4 s on."""
-    result = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine)
+    (renamed person_fallen); upright riders as person; it reports riders from 4 s on. Frame-exact
+    samples: these expectations are about what the model says on those very frames."""
+    config = onnx_engine.config.model_copy(update={"frame_tolerance_s": 0.0})
+    exact = ScanEngine(config, onnx_engine.model, onnx_engine.detector, onnx_engine.faces)
+    result = scan(bikes_clip, tmp_path, session_settings, engine=exact)
     assert result.analytic["video"]["width"] == 640 and result.analytic["video"]["height"] == 272
     assert result.sampling["frames_sampled"] == 10
     anyone = {d["timestamp"] for d in result.analytic["detections"] if d["label"] in {"person", "person_fallen"}}
@@ -129,7 +145,7 @@ def test_shipped_fp16_onnx_runs_and_finds_the_same_people(tmp_path, people_clip,
 
 def test_haar_fallback_is_labelled_degraded_when_dlib_is_missing(monkeypatch, tmp_path, people_clip,
                                                                 session_settings, onnx_engine):
-    monkeypatch.setitem(__import__("sys").modules, "face_recognition.api", None)
+    monkeypatch.setitem(__import__("sys").modules, "dlib", None)  # as if dlib were not installed
     finder = create_face_finder("dlib_hog")
     assert isinstance(finder, HaarFaceFinder) and finder.degraded and finder.engine == "opencv_haar"
     config = onnx_engine.config.model_copy(update={"interval_s": 3.0})
@@ -152,3 +168,49 @@ def test_cnn_face_engine_finds_faces_in_a_person_crop(onnx_engine):
     assert finder.engine == "dlib_cnn" and not finder.degraded
     faces = finder.find(image, people)
     assert len(faces) >= 2 and all(0 < f.confidence <= 1 for f in faces)
+
+
+def zidane_people(onnx_engine):
+    import cv2
+
+    from tests.scan_video.media import asset
+
+    image = cv2.imread(str(asset("zidane.jpg")))
+    return image, [d.box for d in onnx_engine.detector.detect(image) if d.class_name == "Normal"]
+
+
+def test_installed_hog_detector_is_dlibs_own_and_finds_the_same_faces(models_dir, onnx_engine):
+    from scan_video.faces import FRONTAL_FACE_HOG
+    from vv_core.models import load_manifest
+
+    # Installed by the fixture through the manifest's pypi-assemble step: the sha256 pinned in the
+    # manifest matched the bytes dlib saved on this machine.
+    entry = load_manifest(models_dir / "model_manifest.json").find(FRONTAL_FACE_HOG)
+    assert entry.install_path(models_dir).is_file() and entry.kind == "face"
+    image, people = zidane_people(onnx_engine)
+    installed = create_face_finder("dlib_hog", models_dir=models_dir)
+    built = create_face_finder("dlib_hog")
+    assert (installed.hog_source, built.hog_source) == ("installed", "dlib")
+    found, expected = installed.find(image, people), built.find(image, people)
+    assert found  # the face of the man on the right
+    assert [(f.box, round(f.confidence, 6)) for f in found] == [(f.box, round(f.confidence, 6)) for f in expected]
+
+
+def test_a_tampered_hog_file_is_never_loaded(tmp_path, models_dir, onnx_engine, caplog):
+    import shutil
+
+    from scan_video.faces import FRONTAL_FACE_HOG
+    from vv_core.models import load_manifest
+
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy, symlinks=True)
+    path = load_manifest(copy / "model_manifest.json").find(FRONTAL_FACE_HOG).install_path(copy)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.unlink()
+    path.write_bytes(bytes(data))
+    with caplog.at_level("WARNING", logger="scan_video"):
+        finder = create_face_finder("dlib_hog", models_dir=copy)
+    assert finder.hog_source == "dlib" and "saved face detector refused" in caplog.text
+    image, people = zidane_people(onnx_engine)
+    assert finder.find(image, people)  # dlib's own copy: the same face, just slower to build

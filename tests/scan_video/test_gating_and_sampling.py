@@ -1,9 +1,12 @@
-"""Motion gating on a static scene, and frame-exact sampling by seek."""
+"""Motion gating on a static scene; sampling by seek, frame-exact or skipping non-reference frames."""
 
+import subprocess
+
+import cv2
 import pytest
 
-from scan_video.probe import keyframe_times, probe_video
-from scan_video.sampling import FrameSampler, plan_samples
+from scan_video.probe import probe_video
+from scan_video.sampling import FrameSampler, index_keyframes, plan_samples
 from scan_video.scanner import scan
 
 pytestmark = pytest.mark.slow
@@ -28,38 +31,87 @@ def test_gating_off_infers_every_sample(tmp_path, static_clip, session_settings,
     assert result.sampling["motion_gating"] is False
 
 
-def test_seeking_returns_exactly_the_frames_a_full_decode_would(people_clip):
-    import cv2
+def full_decode(video):
+    """Every frame in presentation order, decoded straight through (no seek, no skipping): the oracle."""
+    import av
 
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        start, base = stream.start_time or 0, stream.time_base
+        return {round(float((f.pts - start) * base), 6): f.to_ndarray(format="bgr24")
+                for f in container.decode(stream)}
+
+
+def nearest(frames, time_s):
+    return min(frames, key=lambda t: abs(t - time_s))
+
+
+def test_keyframe_index_matches_ffprobe(people_clip):
+    import av
+
+    listed = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                             "packet=pts_time,flags", "-of", "csv=p=0", str(people_clip)],
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    expected = tuple(sorted(round(float(line.split(",")[0]), 6) for line in listed if "K" in line.split(",")[1]))
+    with av.open(str(people_clip)) as container:
+        assert index_keyframes(container, container.streams.video[0]) == expected
+    assert expected[0] == 0.0 and len(expected) >= 4  # 2 s GOPs
+
+
+def test_frame_exact_sampling_returns_exactly_the_frames_a_full_decode_would(people_clip):
     info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
-    keyframes = keyframe_times(people_clip, timeout_s=30)
-    assert keyframes[0] == 0.0 and len(keyframes) >= 4  # 2 s GOPs
     samples = plan_samples(info, 1.0)
-    sampler = FrameSampler(info, samples, keyframes=keyframes)
-    sought = {f.sample.frame_index: f.image for f in sampler}
+    sampler = FrameSampler(info, samples, tolerance_s=0.0)
+    sought = {f.time_s: f.image for f in sampler}
     assert sampler.stats.seeks >= 3 and sampler.stats.frames_decoded < info.frame_count
+    assert sorted(sought) == [s.time_s for s in samples]
 
-    capture = cv2.VideoCapture(str(people_clip))
-    index, full = 0, {}
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        if index in sought:
-            full[index] = image
-        index += 1
-    capture.release()
-    assert set(full) == set(sought)
-    for frame_index, image in sought.items():
-        assert cv2.norm(image, full[frame_index], cv2.NORM_INF) == 0, frame_index
+    full = full_decode(people_clip)
+    for time_s, image in sought.items():
+        assert cv2.norm(image, full[time_s], cv2.NORM_INF) == 0, time_s
+
+
+def test_skipping_non_reference_frames_decodes_less_and_moves_samples_by_a_frame_or_two(people_clip):
+    info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
+    samples = plan_samples(info, 1.0)
+    exact = FrameSampler(info, samples, tolerance_s=0.0)
+    exact_frames = list(exact)
+    skipping = FrameSampler(info, samples, tolerance_s=0.2)
+    frames = list(skipping)
+    assert len(frames) == len(samples)
+    assert skipping.stats.frames_decoded < 0.75 * exact.stats.frames_decoded
+    moved = [f.time_s - f.sample.time_s for f in frames]
+    assert all(0 <= m <= 0.2 + 1e-6 for m in moved) and any(m > 0 for m in moved)
+    # Skipping frames nothing refers to changes no decoded picture: each frame used equals the
+    # full decode's frame at its (moved) time, pixel for pixel.
+    full = full_decode(people_clip)
+    for frame in frames:
+        assert cv2.norm(frame.image, full[nearest(full, frame.time_s)], cv2.NORM_INF) == 0, frame.time_s
+    assert len(exact_frames) == len(frames)
+
+
+def test_a_tolerance_below_one_frame_falls_back_to_exact_decoding(people_clip):
+    info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
+    samples = plan_samples(info, 1.0)
+    sampler = FrameSampler(info, samples, tolerance_s=0.01)
+    frames = list(sampler)
+    assert sampler.stats.exact_redecodes >= 1
+    assert [f.time_s for f in frames] == [s.time_s for s in samples]
 
 
 def test_keyframe_snapping_decodes_one_frame_per_sample(people_clip):
     info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
-    keyframes = keyframe_times(people_clip, timeout_s=30)
     # keyframes every 2 s inside each 3 s part: 0 2 3 5 6 8; samples every 2 s may move up to 1 s
-    samples = plan_samples(info, 2.0, keyframes, snap_s=1.0)
-    assert len(samples) == 5 and all(s.time_s in keyframes for s in samples)
-    sampler = FrameSampler(info, samples, keyframes=keyframes)
-    assert len(list(sampler)) == len(samples)
-    assert sampler.stats.frames_decoded == len(samples)
+    sampler = FrameSampler(info, interval_s=2.0, snap_s=1.0)
+    frames = list(sampler)
+    assert len(frames) == len(sampler.samples) == 5
+    assert all(f.time_s in sampler.keyframes for f in frames)
+    assert sampler.stats.frames_decoded == len(frames)
+
+
+def test_luma_view_is_the_decoded_luma_plane(people_clip):
+    info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
+    frame = next(iter(FrameSampler(info, plan_samples(info, 5.0)[:1])))
+    grey = frame.grey
+    assert grey.shape == (info.height, info.width)
+    assert (grey == frame.frame.to_ndarray(format="yuv420p")[: info.height]).all()

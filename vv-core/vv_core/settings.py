@@ -225,6 +225,11 @@ class Settings(BaseSettings):
         description="A sample may move up to this many seconds to a keyframe to avoid decoding a "
         "group of pictures (0: exact sample times).",
     )
+    scan_frame_tolerance_s: float = Field(
+        0.2, ge=0,
+        description="A sample may move forward up to this many seconds to the next frame the decoder "
+        "produces while skipping non-reference frames (0: frame-exact, decodes every frame up to it).",
+    )
     scan_face_engine: Literal["dlib_hog", "dlib_cnn", "opencv_haar", "disabled"] = Field(
         "dlib_hog",
         description="Face detector: dlib_hog, dlib_cnn (slow on CPU), opencv_haar, or disabled; "

@@ -68,15 +68,16 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 
 def install_models(models_dir: Path, *, with_llm: bool) -> Path:
-    """`vv model install` for the default detector (+ the GGUF, from the machine-wide test cache)."""
+    """`vv model install` for the default detectors (+ the GGUF, from the machine-wide test cache)."""
     from vv_core.models import install_model, load_manifest, use_model
 
     models_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "models" / "model_manifest.json", models_dir / "model_manifest.json")
     manifest = load_manifest(models_dir / "model_manifest.json")
-    detector = manifest.default("detector")
-    install_model(detector, models_dir)
-    use_model(models_dir, detector)
+    for kind in ("detector", "face"):
+        default = manifest.default(kind)
+        install_model(default, models_dir)
+        use_model(models_dir, default)
     if with_llm:
         from filelock import FileLock
 
