@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scan_video.errors import BadVideoError, DecodeTimeoutError
 
@@ -100,6 +101,14 @@ def probe_video(video: Path, *, timeout_s: float, max_pixels: int) -> VideoInfo:
     return outcome[0]
 
 
+def moving_picture_streams(container: Any) -> list[Any]:
+    """The video streams of an open PyAV container, without cover art (attached pictures); the
+    scanner always uses the first, in probing and in decoding alike."""
+    import av
+
+    return [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+
+
 def _probe(video: Path, max_pixels: int) -> VideoInfo:
     import av
 
@@ -111,8 +120,7 @@ def _probe(video: Path, max_pixels: int) -> VideoInfo:
     except OSError as exc:
         raise BadVideoError(f"{name}: cannot read ({exc.strerror or exc})") from None
     with container:
-        video_streams = [s for s in container.streams.video
-                         if not s.disposition & av.stream.Disposition.attached_pic]
+        video_streams = moving_picture_streams(container)
         if not video_streams:
             kinds = sorted({s.type for s in container.streams})
             what = f"only {'/'.join(kinds)} streams" if kinds else "no streams"

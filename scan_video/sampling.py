@@ -31,7 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 from scan_video.errors import BadVideoError, DecodeTimeoutError
-from scan_video.probe import VideoInfo
+from scan_video.probe import VideoInfo, moving_picture_streams
 
 _END = object()
 
@@ -82,7 +82,6 @@ class DecodeStats:
     seeks: int = 0
     tail_misses: int = 0
     exact_redecodes: int = 0
-    corrupt_packets: int = 0
 
 
 def plan_samples(info: VideoInfo, interval_s: float, keyframes: tuple[float, ...] = (),
@@ -108,14 +107,14 @@ def plan_samples(info: VideoInfo, interval_s: float, keyframes: tuple[float, ...
 
 
 def open_video(info: VideoInfo) -> tuple[Any, Any]:
-    """(container, stream) for the first real video stream (not cover art), as ffprobe chose it."""
+    """(container, stream) for the first real video stream (not cover art), as probe_video chose it."""
     import av
 
     try:
         container = av.open(str(info.path), metadata_errors="ignore")
     except (av.FFmpegError, OSError) as exc:
         raise BadVideoError(f"{info.path.name}: the decoder could not open the video ({exc})") from None
-    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    streams = moving_picture_streams(container)
     if not streams:
         container.close()
         raise BadVideoError(f"{info.path.name}: the decoder found no video stream")
@@ -252,7 +251,6 @@ class _Cursor:
             try:
                 frames = packet.decode()
             except av.InvalidDataError:  # a damaged packet: the decoder conceals what it can
-                stats.corrupt_packets += 1
                 continue
             for frame in frames:
                 if frame.pts is None:

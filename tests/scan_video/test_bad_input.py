@@ -126,19 +126,23 @@ def test_file_growing_during_the_scan_is_refused(tmp_path, out_dir, scan_setting
     assert_refused(growing, out_dir, scan_settings, engine, "changed while it was scanned")
 
 
-def test_probe_timeout_is_an_error_not_a_hang(out_dir, scan_settings, onnx_engine, people_clip, monkeypatch):
+@pytest.fixture
+def hung_demuxer(monkeypatch):
+    """FFmpeg's demuxer stuck on a hostile file: av.open blocks until the test ends."""
     import threading
 
     import av
 
     release = threading.Event()
-    monkeypatch.setattr(av, "open", lambda *a, **k: release.wait(30))  # a demuxer stuck on a hostile file
+    monkeypatch.setattr(av, "open", lambda *a, **k: release.wait(30))
+    yield
+    release.set()
+
+
+def test_probe_timeout_is_an_error_not_a_hang(out_dir, scan_settings, onnx_engine, people_clip, hung_demuxer):
     config = onnx_engine.config.model_copy(update={"decode_timeout_s": 0.3})
-    try:
-        assert_refused(people_clip, out_dir, scan_settings, onnx_engine, r"probing took longer than 0\.3 s",
-                       error=DecodeTimeoutError, config=config)
-    finally:
-        release.set()
+    assert_refused(people_clip, out_dir, scan_settings, onnx_engine, r"probing took longer than 0\.3 s",
+                   error=DecodeTimeoutError, config=config)
 
 
 def test_decoder_timeout_is_an_error_not_a_hang(people_clip):
@@ -148,18 +152,9 @@ def test_decoder_timeout_is_an_error_not_a_hang(people_clip):
         list(sampler)
 
 
-def test_a_probe_that_hangs_is_cut_by_the_timeout(monkeypatch, people_clip):
-    import threading
-
-    import av
-
-    release = threading.Event()
-    monkeypatch.setattr(av, "open", lambda *a, **k: release.wait(30))  # a demuxer stuck on a hostile file
-    try:
-        with pytest.raises(DecodeTimeoutError, match=r"probing took longer than 0\.5 s"):
-            probe_video(people_clip, timeout_s=0.5, max_pixels=10**8)
-    finally:
-        release.set()
+def test_a_probe_that_hangs_is_cut_by_the_timeout(people_clip, hung_demuxer):
+    with pytest.raises(DecodeTimeoutError, match=r"probing took longer than 0\.5 s"):
+        probe_video(people_clip, timeout_s=0.5, max_pixels=10**8)
 
 
 def test_detector_model_problems_are_clear_errors(tmp_path, models_dir, people_clip, out_dir, scan_settings):
