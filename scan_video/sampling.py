@@ -15,10 +15,14 @@ the cheapest correct way:
 - colour conversion is lazy: the motion gate reads the luma plane, and only frames that reach the
   detector are converted to BGR.
 
-Decoding runs in its own thread (FFmpeg decodes without the GIL) and hands frames over through a
-small queue, so decode and inference overlap on the two cores; the consumer waits at most
-``decode_timeout_s`` for any frame, so a stuck decoder cannot hang the scan. The recorded time of a
-detection is always the time of the frame actually used.
+Decoding runs in its own thread (FFmpeg decodes without the GIL), so decode and inference overlap
+on the two cores. Given a motion gate, the decoder thread also decides there whether a frame needs
+the detector: a static frame is passed on as its decision only (its pixels are released at once, and
+it does not count against ``prefetch``), so while the consumer is busy — loading the model, or
+inferring — the decoder runs through a static stretch instead of waiting. At most ``prefetch``
+frames with pixels wait in the queue. The consumer waits at most ``decode_timeout_s`` for any item,
+so a stuck decoder cannot hang the scan. The recorded time of a detection is always the time of the
+frame actually used.
 """
 
 import bisect
@@ -31,6 +35,7 @@ from fractions import Fraction
 from typing import Any
 
 from scan_video.errors import BadVideoError, DecodeTimeoutError
+from scan_video.motion import GateDecision, MotionGate
 from scan_video.probe import VideoInfo, moving_picture_streams
 
 _END = object()
@@ -47,13 +52,22 @@ class DecodedFrame:
     sample: Sample        # what was planned
     time_s: float         # presentation time of the frame used (s from the start)
     decode_ms: float
-    frame: Any = field(repr=False)  # av.VideoFrame
+    frame: Any = field(repr=False)  # av.VideoFrame; None once a gate found it static (pixels released)
+    shape: tuple[int, int] = (0, 0)  # (height, width)
+    decision: GateDecision | None = None  # set when the sampler runs a motion gate
+    motion_ms: float = 0.0
     _bgr: Any = field(default=None, repr=False)
     _grey: Any = field(default=None, repr=False)
 
     @property
+    def infer(self) -> bool:
+        return self.decision is None or self.decision.infer
+
+    @property
     def image(self) -> Any:
         """The frame as a BGR numpy array (converted on first use)."""
+        if self.frame is None:
+            raise ValueError("a frame the motion gate skipped has no pixels")
         if self._bgr is None:
             self._bgr = self.frame.to_ndarray(format="bgr24")
         return self._bgr
@@ -71,9 +85,13 @@ class DecodedFrame:
                 self._grey = self.frame.to_ndarray(format="gray")
         return self._grey
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.frame.height, self.frame.width
+    def apply_gate(self, gate: MotionGate) -> None:
+        """Decide whether this frame needs the detector; a static one drops its pixels."""
+        started = time.perf_counter()
+        self.decision = gate.decide(self.grey if gate.enabled else None, self.time_s)
+        self.motion_ms = (time.perf_counter() - started) * 1000
+        if not self.decision.infer:
+            self.frame = self._grey = None
 
 
 @dataclass
@@ -136,26 +154,33 @@ class FrameSampler:
 
     ``samples=None`` plans them in the decoder thread once the keyframes are indexed (one sample per
     ``interval_s``, snapped within ``snap_s``); ``keyframes`` and ``samples`` are then available
-    after iteration."""
+    after iteration. ``start()`` begins decoding before the consumer is ready (iterating starts it
+    otherwise)."""
 
     def __init__(self, info: VideoInfo, samples: list[Sample] | None = None, *, interval_s: float = 1.0,
                  snap_s: float = 0.0, tolerance_s: float = 0.0, decode_timeout_s: float = 30.0,
-                 prefetch: int = 2) -> None:
+                 prefetch: int = 2, gate: MotionGate | None = None) -> None:
         self.info = info
         self.samples = samples
         self.interval_s = interval_s
         self.snap_s = snap_s
         self.tolerance_s = tolerance_s
         self.decode_timeout_s = decode_timeout_s
+        self.gate = gate
         self.keyframes: tuple[float, ...] = ()
         self.stats = DecodeStats()
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        self._queue: queue.Queue = queue.Queue()
+        self._slots = threading.Semaphore(max(1, prefetch))  # frames with pixels waiting in the queue
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scan-decoder", daemon=True)
 
+    def start(self) -> None:
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
+
     # -- consumer side -------------------------------------------------------------------------
     def __iter__(self) -> Iterator[DecodedFrame]:
-        self._thread.start()
+        self.start()
         try:
             while True:
                 try:
@@ -168,14 +193,16 @@ class FrameSampler:
                     return
                 if isinstance(item, BaseException):
                     raise item
+                if item.frame is not None:
+                    self._slots.release()
                 yield item
         finally:
             self.close()
 
     def close(self) -> None:
+        """Stop the decoder thread (it notices within 0.1 s, or after the packet it is decoding)."""
         self._stop.set()
-        # Unblock a producer waiting on a full queue.
-        while True:
+        while True:  # release the frames nobody will take
             try:
                 self._queue.get_nowait()
             except queue.Empty:
@@ -183,17 +210,20 @@ class FrameSampler:
 
     # -- producer side -------------------------------------------------------------------------
     def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        if isinstance(item, DecodedFrame) and item.frame is not None:
+            while not self._slots.acquire(timeout=0.1):
+                if self._stop.is_set():
+                    return False
+        if self._stop.is_set():
+            return False
+        self._queue.put(item)
+        return True
 
     def _run(self) -> None:
         try:
             for frame in self._decode():
+                if self.gate is not None:
+                    frame.apply_gate(self.gate)
                 if not self._put(frame):
                     return
             self._put(_END)
@@ -300,4 +330,5 @@ class _Cursor:
                     f"of {info.duration_s:.2f} s"
                 )
             frame_time, frame = found
-            yield DecodedFrame(sample, round(frame_time, 6), (time.perf_counter() - started) * 1000, frame)
+            yield DecodedFrame(sample, round(frame_time, 6), (time.perf_counter() - started) * 1000, frame,
+                               (frame.height, frame.width))

@@ -1,13 +1,15 @@
 """``scan()``: probe → sample → (motion gate) → detect → faces → assemble → validate → atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
-:class:`ScanEngine` can be reused across videos so models load once). Decoding runs in a background
-thread and the sha256 of the file is computed in another while inference runs on this one.
+:class:`ScanEngine` can be reused across videos so models load once). Without one, the models load
+on a thread of their own while the video is probed and decoding starts. Decoding (and the motion
+gate) runs in a background thread and the sha256 of the file is computed in another while
+inference runs on this one.
 """
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,20 +73,23 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     timings: dict[str, float] = {}
 
     before = check_input_file(video)
-    mark = time.perf_counter()
-    info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
-    timings["probe_ms"] = (time.perf_counter() - mark) * 1000
-    vid = video_id or artifact_id(video, storage_root)
-    log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
-
-    if engine is None:
-        engine = ScanEngine.load(config)
+    # The models load on another thread while this one probes and the decoder starts: on a static
+    # scene, loading and decoding are most of the work, and they need different cores.
+    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load")
+    loading = None if engine is not None else loader.submit(ScanEngine.load, config)
+    try:
+        mark = time.perf_counter()
+        info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
+        timings["probe_ms"] = (time.perf_counter() - mark) * 1000
+        vid = video_id or artifact_id(video, storage_root)
+        log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
+            hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
+            found, counters, frame_timings, engine = _run_frames(video, info, config, engine, loading)
+            source_hash = hashing.result()
+    finally:
+        loader.shutdown(wait=False)  # a probe error does not wait for the models
     timings["model_load_ms"] = engine.load_ms
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
-        hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-        found, counters, frame_timings = _run_frames(video, info, config, engine)
-        source_hash = hashing.result()
     timings.update(frame_timings)
 
     after = fingerprint(video)
@@ -119,48 +124,57 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     return ScanResult(path, document, timings)
 
 
-def _run_frames(video: Path, info: Any, config: ScanConfig,
-                engine: ScanEngine) -> tuple[list[tuple], dict[str, Any], dict[str, float]]:
-    # The decoder thread indexes the keyframes (packets only) and plans the samples itself.
-    sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
-                           tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s)
+def _run_frames(video: Path, info: Any, config: ScanConfig, engine: ScanEngine | None,
+                loading: Future | None) -> tuple[list[tuple], dict[str, Any], dict[str, float], ScanEngine]:
+    # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
+    # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
                       pixel_delta=config.motion_pixel_delta, threshold=config.motion_threshold,
                       min_interval_s=config.min_inference_interval_s)
+    sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
+                           tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
+                           gate=gate)
     found: list[tuple] = []
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0}
-    mark = time.perf_counter()
-    for frame in sampler:
-        now = time.perf_counter()
-        spent["wait_ms"] += (now - mark) * 1000
-        spent["decode_ms"] += frame.decode_ms
-        sampled += 1
-        time_s = frame.time_s
-        height, width = frame.shape
-        decision = gate.decide(frame.grey, time_s) if config.motion_gating else gate.decide(None, time_s)
-        after_gate = time.perf_counter()
-        spent["motion_ms"] += (after_gate - now) * 1000
-        if not decision.infer:
-            skipped += 1
+    sampler.start()
+    try:
+        if engine is None:
+            assert loading is not None
             mark = time.perf_counter()
-            continue
-        inferred += 1
-        image = frame.image  # BGR, converted only for the frames that reach the detector
-        people = []
-        for det in engine.detector.detect(image):
-            label = config.label_for(det.class_name)
-            if label is None:
-                continue
-            found.append((time_s, "object", label, det.confidence, det.box, width, height))
-            if label in config.person_labels:
-                people.append(det.box)
-        after_detect = time.perf_counter()
-        spent["inference_ms"] += (after_detect - after_gate) * 1000
-        for face in engine.faces.find(image, people):
-            found.append((time_s, "face", "face", face.confidence, face.box, width, height))
+            engine = loading.result()
+            spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
-        spent["faces_ms"] += (mark - after_detect) * 1000
+        for frame in sampler:
+            now = time.perf_counter()
+            spent["wait_ms"] += (now - mark) * 1000
+            spent["decode_ms"] += frame.decode_ms
+            spent["motion_ms"] += frame.motion_ms
+            sampled += 1
+            if not frame.infer:
+                skipped += 1
+                mark = time.perf_counter()
+                continue
+            inferred += 1
+            time_s = frame.time_s
+            height, width = frame.shape
+            image = frame.image  # BGR, converted only for the frames that reach the detector
+            people = []
+            for det in engine.detector.detect(image):
+                label = config.label_for(det.class_name)
+                if label is None:
+                    continue
+                found.append((time_s, "object", label, det.confidence, det.box, width, height))
+                if label in config.person_labels:
+                    people.append(det.box)
+            after_detect = time.perf_counter()
+            spent["inference_ms"] += (after_detect - now) * 1000
+            for face in engine.faces.find(image, people):
+                found.append((time_s, "face", "face", face.confidence, face.box, width, height))
+            mark = time.perf_counter()
+            spent["faces_ms"] += (mark - after_detect) * 1000
+    finally:
+        sampler.close()
     if sampled == 0:
         raise BadVideoError(f"{video.name}: no frame could be decoded")
     stats = sampler.stats
@@ -170,4 +184,4 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, counters, spent
+    return found, counters, spent, engine

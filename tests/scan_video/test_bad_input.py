@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -183,4 +185,9 @@ def test_detector_model_problems_are_clear_errors(tmp_path, models_dir, people_c
     with pytest.raises(ScanError):  # scan() loads the engine itself when none is given
         scan(people_clip, out_dir, scan_settings, config=config)
     assert not out_dir.exists()
+    # The decoder had started beside the failing model load: it is stopped, not left running.
+    deadline = time.monotonic() + 5
+    while any(t.name == "scan-decoder" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "scan-decoder" for t in threading.enumerate())
 

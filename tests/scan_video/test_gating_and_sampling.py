@@ -115,3 +115,35 @@ def test_luma_view_is_the_decoded_luma_plane(people_clip):
     grey = frame.grey
     assert grey.shape == (info.height, info.width)
     assert (grey == frame.frame.to_ndarray(format="yuv420p")[: info.height]).all()
+
+
+def test_decoder_thread_gates_a_static_stretch_while_the_consumer_is_busy(static_clip):
+    from scan_video.motion import MotionGate
+
+    info = probe_video(static_clip, timeout_s=30, max_pixels=10**8)
+    sampler = FrameSampler(info, interval_s=1.0, prefetch=1, gate=MotionGate(min_interval_s=100.0))
+    sampler.start()
+    # Nobody consumes yet (as while the models load): only the first frame holds pixels, the static
+    # ones are passed on as decisions, so decoding runs to the end instead of stalling on a full queue.
+    sampler._thread.join(timeout=30)
+    assert not sampler._thread.is_alive()
+    frames = list(sampler)
+    assert len(frames) == 12 and sampler.stats.frames_decoded >= 12
+    assert [f.decision.reason for f in frames] == ["first"] + ["static"] * 11
+    assert frames[0].infer and frames[0].image.shape == (info.height, info.width, 3)
+    skipped = frames[1]
+    assert not skipped.infer and skipped.frame is None and skipped.shape == (info.height, info.width)
+    with pytest.raises(ValueError, match="skipped"):
+        skipped.image  # noqa: B018 (the property raises)
+    assert all(f.motion_ms > 0 for f in frames)
+
+
+def test_motion_after_a_static_stretch_still_reaches_the_consumer_in_order(people_clip):
+    from scan_video.motion import MotionGate
+
+    info = probe_video(people_clip, timeout_s=30, max_pixels=10**8)
+    frames = list(FrameSampler(info, interval_s=1.0, prefetch=1, gate=MotionGate(min_interval_s=100.0)))
+    times = [f.time_s for f in frames]
+    assert times == sorted(times) and len(frames) == 9
+    inferred = [f for f in frames if f.infer]
+    assert len(inferred) >= 6 and all(f.image.shape[2] == 3 for f in inferred)  # the pan moves
