@@ -116,7 +116,7 @@ def pin_local_model(models_dir: Path, path: Path, *, name: str, version: str, de
                        size_bytes=path.stat().st_size, source=f"export:{name}=={version}#{path.name}",
                        description=description)
     target = entry.install_path(models_dir)
-    if not target.exists():
+    if not target.exists() or compute_sha256(target) != entry.sha256:  # absent, or made by older code
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     manifest_path = models_dir / "model_manifest.json"
