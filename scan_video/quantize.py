@@ -75,10 +75,15 @@ def quantize_detector(source: Path, destination: Path, *, input_size: int = 640,
 
     from scan_video.detect import rect_input_shape
     from scan_video.detect_onnx import input_tensor
+    from vv_core.atomic import atomic_output
 
     frames = calibration_frames() if frames is None else frames
     destination = Path(destination)
-    with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".quantize-") as scratch:
+    if not Path(source).is_file():
+        raise DetectorModelError(f"{source}: no such model file")
+    # The result appears whole or not at all (a scanner may be pointed at it).
+    with atomic_output(destination, suffix=".onnx") as output, \
+            tempfile.TemporaryDirectory(dir=destination.parent, prefix=".quantize-") as scratch:
         prepared = Path(scratch) / "prepared.onnx"
         try:
             quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
@@ -103,7 +108,7 @@ def quantize_detector(source: Path, destination: Path, *, input_size: int = 640,
                 tensor = next(self.tensors, None)
                 return None if tensor is None else {model_input.name: tensor}
 
-        quantize_static(str(prepared), str(destination), Frames(), quant_format=QuantFormat.QOperator,
+        quantize_static(str(prepared), str(output), Frames(), quant_format=QuantFormat.QOperator,
                         # 7-bit weights: without VNNI (AVX2 only, like this CPU) pairs of u8×s8 products
                         # are summed in int16 and saturate; on the held-out bikes clip full-range weights
                         # kept 76 % of the float detector's boxes, reduced range 89 % (100 % of those ≥ 0.5).

@@ -228,7 +228,7 @@ def summarize(
 
 
 model_app = typer.Typer(
-    help="Model lifecycle: list, install (verified), use, rollback.", no_args_is_help=True,
+    help="Model lifecycle: list, install (verified), use, rollback, quantize (int8).", no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 app.add_typer(model_app, name="model")
@@ -304,6 +304,26 @@ def model_rollback(kind: KindOption = "llm", models_dir: ModelsDirOption = None)
     from scripts.model_cli import rollback
 
     run_stage(lambda: rollback(_models_dir(models_dir), _kind(kind)))
+
+
+@model_app.command("quantize")
+def model_quantize(
+    source: Annotated[Path, typer.Argument(help="A float YOLOv8-family ONNX export (e.g. yolov8n.onnx).")],
+    output: Annotated[Path, typer.Argument(help="Where to write the int8 model.")],
+    input_size: Annotated[int, typer.Option(help="Calibration input size of a dynamic-shape model.")] = 640,
+) -> None:
+    """Quantize a detector to int8 (onnxruntime, calibrated on a fixed image set; same bytes every run).
+
+    Prints the path; the sha256 and size to pin in the manifest go to stderr. Check its recall on
+    your own footage before you make it current."""
+    from scripts.model_cli import quantize
+
+    def action() -> Path:
+        path, sha256, size = quantize(source, output, input_size=input_size)
+        print(f"sha256 {sha256} size_bytes {size}: pin these in the model manifest", file=sys.stderr)
+        return path
+
+    run_stage(action)
 
 
 @app.command()

@@ -99,3 +99,32 @@ def test_quantizing_something_that_is_not_a_yolov8_export_is_a_clear_error(tmp_p
     with pytest.raises(DetectorModelError, match="cannot be prepared for quantization"):
         quantize_detector(garbage, tmp_path / "out.onnx", frames=[])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.onnx", "tiny.onnx"]  # nothing left behind
+
+
+def test_vv_model_quantize_writes_the_model_and_reports_what_to_pin(tmp_path, models_dir):
+    import subprocess
+    import sys
+
+    from tests.helpers import repo_env
+    from vv_core.hashing import compute_sha256
+
+    source = installed(models_dir, media.EXPORTED_FP32)  # a dynamic-shape fp32 export, as production makes
+    output = tmp_path / "models" / "person-int8.onnx"
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "model", "quantize", str(source), str(output)],
+                          cwd=tmp_path, env=repo_env(), capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(output)
+    sha256 = compute_sha256(output)
+    assert f"sha256 {sha256} size_bytes {output.stat().st_size}" in done.stderr
+    assert not [p for p in output.parent.iterdir() if p.name.startswith(".")]  # no temp file left
+    detector = OnnxDetector(output)
+    assert detector.static_shape is None  # still dynamic: 384×640 for 16:9 frames
+    # Not a model: one line, exit 1, nothing written.
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\0" * 64)
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "model", "quantize", str(garbage),
+                           str(tmp_path / "never.onnx")], cwd=tmp_path, env=repo_env(), capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0 and "cannot be prepared for quantization" in done.stderr
+    assert not (tmp_path / "never.onnx").exists()
