@@ -28,6 +28,7 @@ class ScanConfig(BaseModel):
     confidence: float = Field(0.25, ge=0, le=1, description="Minimum detection confidence.")
     iou: float = Field(0.45, ge=0, le=1, description="NMS IoU threshold.")
     threads: int = Field(2, ge=1, description="Inference threads.")
+    parallel_videos: int = Field(2, ge=1, description="Videos of a batch scanned at once (scan_many).")
     class_rename: dict[str, str] = Field(default_factory=dict, description="Model class → output label.")
     class_filter: frozenset[str] = Field(frozenset(), description="Labels kept (empty: all).")
     person_labels: frozenset[str] = Field(frozenset({"person"}), description="Labels searched for faces.")
@@ -57,6 +58,7 @@ class ScanConfig(BaseModel):
             "confidence": settings.scan_confidence,
             "iou": settings.scan_iou,
             "threads": settings.scan_threads,
+            "parallel_videos": settings.scan_parallel_videos,
             "class_rename": parse_rename(settings.scan_class_rename),
             "class_filter": parse_list(settings.scan_class_filter),
             "person_labels": parse_list(settings.scan_person_labels),

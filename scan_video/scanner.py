@@ -1,14 +1,16 @@
 """``scan()``: probe → sample → (motion gate) → detect → faces → assemble → validate → atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
-:class:`ScanEngine` can be reused across videos so models load once). Without one, the models load
-on a thread of their own while the video is probed and decoding starts. Decoding (and the motion
-gate) runs in a background thread and the sha256 of the file is computed in another while
-inference runs on this one.
+:class:`ScanEngine`, or one still loading, can be reused across videos so models load once:
+:func:`scan_many`). Without one, the models load on a thread of their own while the video is probed
+and decoding starts. Decoding (and the motion gate) runs in a background thread and the sha256 of
+the file is computed in another while inference runs on this one.
 """
 
 import logging
+import threading
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,9 @@ class ScanEngine:
     detector: Detector
     faces: FaceFinder
     load_ms: float = 0.0
+    # Videos scanned at once (scan_many) share the models; one inference at a time: the detector
+    # already uses every core it is given, and not every backend may be called from two threads.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def load(cls, config: ScanConfig) -> "ScanEngine":
@@ -62,11 +67,15 @@ class ScanResult:
 
 def scan(video: str | Path, output_dir: str | Path | None = None, settings: Settings | None = None, *,
          video_id: str | None = None, config: ScanConfig | None = None,
-         engine: ScanEngine | None = None) -> ScanResult:
-    """Scan one video and write its analytic; raise :class:`ScanError` (one line) when it cannot."""
+         engine: "ScanEngine | Future[ScanEngine] | None" = None) -> ScanResult:
+    """Scan one video and write its analytic; raise :class:`ScanError` (one line) when it cannot.
+
+    ``engine``: loaded models, or a future of them (still loading elsewhere); None loads them here.
+    """
     started = time.perf_counter()
     settings = settings or get_settings()
-    config = config or (engine.config if engine else ScanConfig.from_settings(settings))
+    if config is None:
+        config = engine.config if isinstance(engine, ScanEngine) else ScanConfig.from_settings(settings)
     video = Path(video)
     storage_root = settings.video_storage_root
     output_dir = Path(output_dir) if output_dir is not None else settings.storage.analytic
@@ -75,8 +84,15 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     before = check_input_file(video)
     # The models load on another thread while this one probes and the decoder starts: on a static
     # scene, loading and decoding are most of the work, and they need different cores.
-    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load")
-    loading = None if engine is not None else loader.submit(ScanEngine.load, config)
+    loader = None
+    if isinstance(engine, ScanEngine):
+        loading: Future[ScanEngine] = Future()
+        loading.set_result(engine)
+    elif engine is None:
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load")
+        loading = loader.submit(ScanEngine.load, config)
+    else:
+        loading = engine
     try:
         mark = time.perf_counter()
         info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
@@ -85,10 +101,12 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, counters, frame_timings, engine = _run_frames(video, info, config, engine, loading)
+            found, counters, frame_timings, loaded = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
-        loader.shutdown(wait=False)  # a probe error does not wait for the models
+        if loader is not None:
+            loader.shutdown(wait=False)  # a probe error does not wait for the models
+    engine = loaded
     timings["model_load_ms"] = engine.load_ms
     timings.update(frame_timings)
 
@@ -124,8 +142,43 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     return ScanResult(path, document, timings)
 
 
-def _run_frames(video: Path, info: Any, config: ScanConfig, engine: ScanEngine | None,
-                loading: Future | None) -> tuple[list[tuple], dict[str, Any], dict[str, float], ScanEngine]:
+def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None,
+              settings: Settings | None = None, *, video_ids: Sequence[str | None] | None = None,
+              config: ScanConfig | None = None) -> Iterator[tuple[Path, "ScanResult | Exception"]]:
+    """Scan videos with the models loaded once; yield (video, result or error) in the given order.
+
+    ``config.parallel_videos`` videos are scanned at once: decoding (one thread each) runs side by side while
+    inference takes turns (:attr:`ScanEngine.lock`), so a decode-bound video (a static scene) no
+    longer leaves a core idle. One video's failure (bad input, or even an internal error) is
+    yielded and the others are scanned: a batch never loses the videos after a bad one. The models
+    start loading at once, beside the first videos' probes.
+    """
+    settings = settings or get_settings()
+    config = config or ScanConfig.from_settings(settings)
+    ids = list(video_ids) if video_ids is not None else [None] * len(videos)
+    if len(ids) != len(videos):
+        raise ValueError(f"{len(ids)} ids for {len(videos)} videos")
+
+    def one(video: str | Path, vid: str | None) -> "ScanResult | Exception":
+        try:
+            return scan(video, output_dir, settings, video_id=vid, config=config, engine=loading)
+        except Exception as exc:  # reported per video by the caller
+            return exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load") as loader, \
+            ThreadPoolExecutor(max_workers=config.parallel_videos, thread_name_prefix="scan-video") as pool:
+        loading = loader.submit(ScanEngine.load, config)
+        running = [pool.submit(one, video, vid) for video, vid in zip(videos, ids, strict=True)]
+        try:
+            for video, outcome in zip(videos, running, strict=True):
+                yield Path(video), outcome.result()
+        finally:
+            for future in running:  # a caller that stops early: the videos not started are not scanned
+                future.cancel()
+
+
+def _run_frames(video: Path, info: Any, config: ScanConfig,
+                loading: "Future[ScanEngine]") -> tuple[list[tuple], dict[str, Any], dict[str, float], ScanEngine]:
     # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
     # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
@@ -136,14 +189,13 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, engine: ScanEngine |
                            gate=gate)
     found: list[tuple] = []
     sampled = inferred = skipped = 0
-    spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0}
+    spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
+             "lock_wait_ms": 0.0}
     sampler.start()
     try:
-        if engine is None:
-            assert loading is not None
-            mark = time.perf_counter()
-            engine = loading.result()
-            spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        engine = loading.result()
+        spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
         for frame in sampler:
             now = time.perf_counter()
@@ -160,18 +212,23 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, engine: ScanEngine |
             height, width = frame.shape
             image = frame.image  # BGR, converted only for the frames that reach the detector
             people = []
-            for det in engine.detector.detect(image):
-                label = config.label_for(det.class_name)
-                if label is None:
-                    continue
-                found.append((time_s, "object", label, det.confidence, det.box, width, height))
-                if label in config.person_labels:
-                    people.append(det.box)
-            after_detect = time.perf_counter()
-            spent["inference_ms"] += (after_detect - now) * 1000
-            for face in engine.faces.find(image, people):
+            with engine.lock:
+                before_detect = time.perf_counter()
+                spent["lock_wait_ms"] += (before_detect - now) * 1000
+                detections = engine.detector.detect(image)
+                after_detect = time.perf_counter()
+                for det in detections:
+                    label = config.label_for(det.class_name)
+                    if label is None:
+                        continue
+                    found.append((time_s, "object", label, det.confidence, det.box, width, height))
+                    if label in config.person_labels:
+                        people.append(det.box)
+                faces = engine.faces.find(image, people)
+            for face in faces:
                 found.append((time_s, "face", "face", face.confidence, face.box, width, height))
             mark = time.perf_counter()
+            spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
     finally:
         sampler.close()

@@ -201,16 +201,18 @@ def verify_install(
 
 @app.command()
 def scan(
-    video: Annotated[Path, typer.Argument(help="Video file to scan.")],
+    videos: Annotated[list[Path], typer.Argument(help="Video file(s) to scan (several: models load once).")],
     output_dir: Annotated[
         Path | None, typer.Option(help="Where to write <id>.analytic.json (default: <storage>/analytic).")
     ] = None,
-    video_id: Annotated[str | None, typer.Option("--id", help="Artifact id (default: from the path).")] = None,
+    video_ids: Annotated[
+        list[str] | None, typer.Option("--id", help="Artifact id (default: from the path); once per video.")
+    ] = None,
 ) -> None:
-    """Detect objects and faces in VIDEO; write analytic/<id>.analytic.json."""
-    from scan_video.scan_video import run as run_scan
+    """Detect objects and faces in each VIDEO; write analytic/<id>.analytic.json for each."""
+    from scan_video.scan_video import dispatch
 
-    run_stage(lambda: run_scan(video, output_dir, video_id))
+    dispatch(videos, output_dir, video_ids)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.pipeline import NEXT_STAGE, STATE_AFTER, TERMINAL_STATES
+from scripts.pipeline.batch_scan import batches, scan_ahead
 from scripts.pipeline.discovery import StableFile, look
 from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
 from scripts.pipeline.moves import (
@@ -90,8 +91,12 @@ class Orchestrator:
         for found in stable:
             self.claim(found, report)
         report.seen = len(stable)
-        for row in self.store.due_videos(self.clock()):
-            self.process(row, report)
+        # Videos go through in batches: the batch's scans run in one process (models load once),
+        # then each video goes on alone, so its summary does not wait for the whole backlog.
+        for batch in batches(self.store.due_videos(self.clock()), self.settings.orchestrator_scan_batch):
+            scan_ahead(self, batch)
+            for row in batch:
+                self.process(row, report)
         self.check_processing_time()
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = self.trigger_schedule()
@@ -153,7 +158,7 @@ class Orchestrator:
     def advance(self, row: sqlite3.Row, stage: str, report: RunReport) -> bool:
         """Run (or adopt) ``stage`` for the video; True when the state moved on."""
         out_dir, suffix, schema, input_column, _ = STAGE_IO[stage]
-        expected = self.layout.root / out_dir / f"{row['video_id']}{suffix}"
+        expected = self.expected_output(stage, row)
         if self.valid_output(expected, schema, row) is None:
             logger.info("adopting existing %s output %s", stage, expected.name,
                         extra={"video_id": row["video_id"]})
@@ -200,6 +205,10 @@ class Orchestrator:
                           **{OUTPUT_COLUMN[stage]: output.relative_to(self.root).as_posix()})
         logger.info("%s done in %.2f s", stage, finished - started, extra={"video_id": row["video_id"]})
         return True
+
+    def expected_output(self, stage: str, row: sqlite3.Row) -> Path:
+        out_dir, suffix = STAGE_IO[stage][:2]
+        return self.layout.root / out_dir / f"{row['video_id']}{suffix}"
 
     def pick_output(self, result: StageResult, expected: Path) -> Path | None:
         printed = [Path(p) for p in result.output_paths()]

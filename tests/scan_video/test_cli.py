@@ -74,3 +74,37 @@ def test_onnxruntime_scan_never_imports_torch(tmp_path, static_clip, models_dir)
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "out" / "static_12s.analytic.json")
+
+
+def test_several_videos_load_the_models_once_and_a_bad_one_stops_nothing(tmp_path, people_clip, static_clip,
+                                                                         models_dir):
+    """`vv scan A B C`: one model load; the bad middle video gets its own error line, A and C are written."""
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\0" * 1000)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(people_clip), str(bad), str(static_clip),
+                           "--output-dir", str(out), "--id", "first", "--id", "broken", "--id", "last"],
+                          cwd=tmp_path, env=cli_env(tmp_path, models_dir, SCAN_INTERVAL_S="3"),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [str(out / "first.analytic.json"), str(out / "last.analytic.json")]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {bad}: broken.mp4: not a readable video")
+    assert not (out / "broken.analytic.json").exists()
+    first = json.loads((out / "first.analytic.json").read_text())
+    last = json.loads((out / "last.analytic.json").read_text())
+    assert any(d["label"] == "person" for d in first["detections"])
+    assert last["video"]["duration_s"] == pytest.approx(12, abs=0.1) and last["source"] == str(static_clip)
+    # one engine served both: the same load, its measured time equal to the last digit
+    assert last["timings"]["model_load_ms"] == first["timings"]["model_load_ms"] > 0
+
+
+def test_ids_must_match_the_videos_one_to_one(tmp_path, static_clip, models_dir):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(static_clip), str(static_clip),
+                           "--output-dir", str(out), "--id", "only-one"], cwd=tmp_path,
+                          env=cli_env(tmp_path, models_dir), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr == "error: 1 --id values for 2 videos\n"
+    assert not out.exists()

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         "", description="Extra arguments appended to every `vv summarize` run, e.g. `--config FILE`."
     )
     stage_args_logline: str = Field("", description="Extra arguments appended to every `vv logline` run.")
-    stage_timeout_scan_s: float = Field(900.0, gt=0, description="Timeout of one `vv scan` run.")
+    stage_timeout_scan_s: float = Field(900.0, gt=0, description="Timeout of one video's `vv scan` (a batch: this × its videos).")
     stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
     stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
     stage_timeout_schedule_s: float = Field(120.0, gt=0, description="Timeout of `vv schedule --once`.")
@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     )
     max_processing_s: float = Field(
         3600.0, gt=0, description="A video still unfinished this long after discovery raises an alert."
+    )
+    orchestrator_scan_batch: int = Field(
+        8, ge=1, le=256, description="Videos scanned by one `vv scan` process (models load once per batch; "
+        "a video the batch could not scan is scanned alone); 1: one process per video."
     )
     orchestrator_trigger_schedule: bool = Field(
         True, description="Run `vv schedule --once` after a run that finished videos (else: the watcher)."
@@ -190,6 +194,9 @@ class Settings(BaseSettings):
     scan_iou: float = Field(0.45, ge=0, le=1, description="IoU above which NMS drops the weaker box.")
     scan_threads: int = Field(
         2, ge=1, le=64, description="CPU threads for inference (decode runs beside it in its own thread)."
+    )
+    scan_parallel_videos: int = Field(
+        2, ge=1, le=16, description="Videos of one `vv scan` batch decoded at once (inference takes turns)."
     )
     scan_class_rename: str = Field(
         "Normal=person,Fall=person_fallen",

@@ -7,6 +7,8 @@ schemas' own examples). The orchestrator's runner, failure classification, retry
 are tested against it; the end-to-end tests use the real stages.
 
 "Videos" for it are files starting with ``CONTRACTVIDEO``; anything else is "not a video" (exit 1).
+``scan A B … --id a --id b …`` scans each (as the real `vv scan` does for a batch): a bad one gets its
+own error line, the others are written, exit 1 if any failed.
 Failure injection: ``CONTRACT_CONTROL=<json file>`` ``{"<stage>": {"mode": M, "times": N}}`` makes
 the next N runs of that stage fail with mode M (exit1, exit2, sleep, kill9, invalid, wrong_hash,
 missing_model, no_path); the counter is kept in the same file.
@@ -71,24 +73,43 @@ def main(argv: list[str]) -> None:
     source = Path(args[0])
     out_dir = Path(args[args.index("--output-dir") + 1])
     if stage == "scan":
-        if not source.is_file() or not source.read_bytes().startswith(MAGIC):
-            fail(f"not a video: {source.name}", 1)
-        video_id = args[args.index("--id") + 1]
-        document, suffix = example("analytic"), ".analytic.json"
-        document["source_hash"] = compute_sha256(source)
-        document["source"] = str(source)
-    else:
-        upstream = json.loads(source.read_text())
-        video_id = upstream["id"]
-        document = example("summary" if stage == "summarize" else "logline")
-        suffix = ".summary.json" if stage == "summarize" else ".logline.json"
-        document["source_hash"] = upstream["source_hash"]
+        videos = [Path(a) for a in args[:args.index("--output-dir")]]
+        ids = [args[i + 1] for i, a in enumerate(args) if a == "--id"]
+        bad = [scan(video, video_id, out_dir, mode) for video, video_id in zip(videos, ids, strict=True)]
+        if any(bad):
+            raise SystemExit(1)
+        return
+    write_output(stage, source, out_dir, mode)
+
+
+def scan(source: Path, video_id: str, out_dir: Path, mode: str | None) -> bool:
+    """Write one analytic; True when the video was bad (its error line printed)."""
+    if not source.is_file() or not source.read_bytes().startswith(MAGIC):
+        print(f"error: not a video: {source.name}", file=sys.stderr)
+        return True
+    document = example("analytic")
+    document["source_hash"] = compute_sha256(source)
+    document["source"] = str(source)
+    finish(document, video_id, out_dir / f"{video_id}.analytic.json", mode)
+    return False
+
+
+def write_output(stage: str, source: Path, out_dir: Path, mode: str | None) -> None:
+    upstream = json.loads(source.read_text())
+    video_id = upstream["id"]
+    document = example("summary" if stage == "summarize" else "logline")
+    suffix = ".summary.json" if stage == "summarize" else ".logline.json"
+    document["source_hash"] = upstream["source_hash"]
+    finish(document, video_id, out_dir / f"{video_id}{suffix}", mode)
+
+
+def finish(document: dict, video_id: str, out: Path, mode: str | None) -> None:
     document["id"] = video_id
     if mode == "invalid":
         document["schema_version"] = "9.9"
     if mode == "wrong_hash":
         document["source_hash"] = "0" * 64
-    out = atomic_write_json(out_dir / f"{video_id}{suffix}", document)
+    atomic_write_json(out, document)
     if mode != "no_path":
         print(out)
 
