@@ -147,9 +147,9 @@ def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None
               config: ScanConfig | None = None) -> Iterator[tuple[Path, "ScanResult | Exception"]]:
     """Scan videos with the models loaded once; yield (video, result or error) in the given order.
 
-    ``config.parallel_videos`` videos are scanned at once: decoding (one thread each) runs side by side while
-    inference takes turns (:attr:`ScanEngine.lock`), so a decode-bound video (a static scene) no
-    longer leaves a core idle. One video's failure (bad input, or even an internal error) is
+    ``config.parallel_videos`` videos are scanned at once: their decoders (one thread each) run side
+    by side while inference takes turns (:attr:`ScanEngine.lock`), so a decode-bound video (a static
+    scene) no longer leaves a core idle. One video's failure (bad input, or even an internal error) is
     yielded and the others are scanned: a batch never loses the videos after a bad one. The models
     start loading at once, beside the first videos' probes.
     """

@@ -99,7 +99,9 @@ class Settings(BaseSettings):
         "", description="Extra arguments appended to every `vv summarize` run, e.g. `--config FILE`."
     )
     stage_args_logline: str = Field("", description="Extra arguments appended to every `vv logline` run.")
-    stage_timeout_scan_s: float = Field(900.0, gt=0, description="Timeout of one video's `vv scan` (a batch: this × its videos).")
+    stage_timeout_scan_s: float = Field(
+        900.0, gt=0, description="Timeout of one video's `vv scan` (a batch: this × its videos)."
+    )
     stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
     stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
     stage_timeout_schedule_s: float = Field(120.0, gt=0, description="Timeout of `vv schedule --once`.")
