@@ -116,6 +116,13 @@ class LocalRunner:
                            timed_out=timed_out)
 
 
+def longest_run_s(settings: Any) -> float:
+    """The longest one stage command may run: a scan batch gets the scan timeout once per video.
+    (The Docker client's HTTP timeout must outlast it, or a long batch would look like a dead engine.)"""
+    batch = settings.stage_timeout_s("scan") * settings.orchestrator_scan_batch
+    return max(batch, *(settings.stage_timeout_s(stage) for stage in ("summarize", "logline", "schedule")))
+
+
 class DockerRunner:
     """``docker exec`` into the stage containers through the Docker SDK."""
 
@@ -134,8 +141,7 @@ class DockerRunner:
         if client is None:  # pragma: no cover - needs a Docker engine; tests pass a client
             import docker
 
-            client = docker.from_env(timeout=int(max(settings.stage_timeout_s(s) for s in
-                                                     ("scan", "summarize", "logline", "schedule")) + 60))
+            client = docker.from_env(timeout=int(longest_run_s(settings)) + 60)
         containers = {stage: settings.container_for(stage) for stage in ("scan", "summarize", "logline",
                                                                            "schedule")}
         return cls(client, containers, settings.storage.root, settings.docker_container_storage_root)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scripts.pipeline.failures import backoff_delay, classify_result, invalid_output
-from scripts.pipeline.runners import DockerRunner, LocalRunner, StageResult, build_runner
+from scripts.pipeline.runners import DockerRunner, LocalRunner, StageResult, build_runner, longest_run_s
 from tests.helpers import repo_env
 from tests.scripts.engine_api_fake import EngineServer, FakeEngine, container_attrs
 
@@ -184,3 +184,11 @@ def test_docker_runner_engine_unreachable_is_transient(settings, tmp_path):
     result = DockerRunner.from_settings(settings, client=client).run("scan", ["/x"], timeout_s=10)
     assert "docker engine error" in result.infrastructure_error
     assert classify_result(result).kind == "transient"
+
+
+def test_the_docker_clients_timeout_outlasts_a_whole_scan_batch(settings):
+    """A batch of 8 scans may run 8 × the scan timeout; an HTTP timeout shorter than that would
+    report a live batch as a dead engine and start single scans beside it."""
+    assert longest_run_s(settings) == settings.stage_timeout_s("scan") * settings.orchestrator_scan_batch
+    single = settings.model_copy(update={"orchestrator_scan_batch": 1, "stage_timeout_summarize_s": 5000.0})
+    assert longest_run_s(single) == 5000.0
