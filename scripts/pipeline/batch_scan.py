@@ -5,7 +5,8 @@ The batch is only a faster way to the same outputs: every analytic it writes is 
 single scan's would be (schema, ``source_hash``) and recorded as that video's scan; a video it did
 not scan (bad input, a crash or timeout of the batch process) is simply left in ``discovered`` and
 the orchestrator scans it alone right after, with the usual failure classification, retries and
-quarantine. So a bad video costs one extra (fast-failing) scan, and never the batch's other videos.
+quarantine. So a bad video costs one extra (fast-failing) scan, and never the batch's other videos;
+once a video has failed a scan it is only ever retried alone.
 """
 
 import json
@@ -25,8 +26,11 @@ def batches(rows: list[sqlite3.Row], size: int) -> list[list[sqlite3.Row]]:
 
 
 def needs_scan(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
-    """A claimed video whose scan would run now (not adoptable, input present)."""
+    """A claimed video whose scan would run now (not adoptable, input present) and has not failed
+    before: a video that crashed or hung a scan once is retried alone, never again inside a batch."""
     if row["outcome"] is not None or row["state"] != "discovered" or row["current_path"] is None:
+        return False
+    if row["attempts"] > 0:
         return False
     if not (orchestrator.root / row["current_path"]).is_file():
         return False

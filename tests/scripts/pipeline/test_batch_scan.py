@@ -113,3 +113,25 @@ def test_a_video_with_its_analytic_already_written_is_adopted_not_rescanned(box)
         store.close()
     second, runner = run(box)
     assert runner.scans == [] and len(second.done) == 3
+
+
+def test_a_video_that_failed_a_scan_is_retried_alone_never_in_a_batch_again(box):
+    for minute in (10, 11, 12):
+        box.drop(f"cam1/20261121T10{minute}00Z.mp4")
+    box.inject("scan", "exit2", times=2)  # the batch fails, then the first single scan fails (retry later)
+    first, runner = run(box)
+    assert [len(call) for call in runner.scans] == [3, 1, 1, 1]
+    assert first.retrying == ["cam1_20261121T101000Z"] and len(first.done) == 2
+    store = StateStore(box.root / "state" / DB_NAME)
+    try:
+        for row in store.all_videos():
+            store.update(row["sha256"], next_attempt_at=0)
+    finally:
+        store.close()
+    box.drop("cam1/20261121T101300Z.mp4")
+    box.drop("cam1/20261121T101400Z.mp4")
+    second, runner = run(box)
+    # the two new videos are batched; the one that failed before is scanned on its own
+    assert sorted(map(sorted, runner.scans)) == [["20261121T101000Z.mp4"],
+                                                ["20261121T101300Z.mp4", "20261121T101400Z.mp4"]]
+    assert len(second.done) == 3
