@@ -39,8 +39,7 @@ def run_many(videos: Sequence[Path], output_dir: Path | None = None,
              video_ids: Sequence[str] | None = None) -> int:
     """Scan several videos with one model load; print paths and error lines; return the exit code."""
     from scan_video.scanner import scan_many
-    from vv_core.cli_support import EXIT_FAILURE, EXIT_INTERNAL
-    from vv_core.errors import VVError
+    from vv_core.cli_support import EXIT_FAILURE, one_line, reason_and_code
 
     if video_ids and len(video_ids) != len(videos):
         print(f"error: {len(video_ids)} --id values for {len(videos)} videos", file=sys.stderr)
@@ -50,11 +49,8 @@ def run_many(videos: Sequence[Path], output_dir: Path | None = None,
         if not isinstance(outcome, Exception):
             print(outcome.path, flush=True)  # written: the caller may act on it before the batch ends
             continue
-        if isinstance(outcome, VVError):
-            reason, worst = str(outcome), EXIT_FAILURE
-        else:
-            reason, worst = f"internal error: {type(outcome).__name__}: {outcome}", EXIT_INTERNAL
-        print(f"error: {video}: {' '.join(reason.split())}", file=sys.stderr, flush=True)
+        reason, worst = reason_and_code(outcome)
+        print(f"error: {video}: {one_line(reason)}", file=sys.stderr, flush=True)
         code = max(code, worst)
     return code
 

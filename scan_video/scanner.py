@@ -101,12 +101,11 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, counters, frame_timings, loaded = _run_frames(video, info, config, loading)
+            found, counters, frame_timings, engine = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
             loader.shutdown(wait=False)  # a probe error does not wait for the models
-    engine = loaded
     timings["model_load_ms"] = engine.load_ms
     timings.update(frame_timings)
 

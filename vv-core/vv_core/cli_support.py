@@ -14,23 +14,32 @@ EXIT_FAILURE = 1        # the input or its configuration is wrong (permanent for
 EXIT_INTERNAL = 2       # a bug or an environment fault (worth retrying / reporting)
 
 
+def one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     """Print one line to stderr and exit."""
-    one_line = " ".join(str(message).split())
-    print(f"error: {one_line}", file=sys.stderr)
+    print(f"error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def reason_and_code(exc: Exception) -> tuple[str, int]:
+    """What an error means for the command contract: our own errors are the input's or the
+    configuration's fault (exit 1); anything else is internal (exit 2)."""
+    if isinstance(exc, VVError):
+        return str(exc), EXIT_FAILURE
+    return f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL
 
 
 def guarded(action: Callable[[], T]) -> T:
     """Run ``action`` and return its result; any error becomes one stderr line and an exit code."""
     try:
         return action()
-    except VVError as exc:
-        fail(str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as exc:  # last line of defence: never a traceback as the only message
-        fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+        fail(*reason_and_code(exc))
 
 
 def run_stage(action: Callable[[], Path | list[Path]]) -> None:
