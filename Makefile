@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
 
-.PHONY: help setup demo test lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
+.PHONY: help setup demo test test-clock-ahead lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ demo: setup  ## set up, bootstrap the storage root, install the models, run the 
 test: setup  ## set up and run the whole test suite with coverage, plus lint
 	@$(VENV)/bin/ruff check .
 	@$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90
+
+# No test may depend on today's date: the same suite again with the clock a year ahead (libfaketime;
+# child processes inherit it). CI runs it after `make test`.
+CLOCK_AHEAD ?= +365d
+test-clock-ahead: setup  ## the whole test suite again with the clock moved a year ahead (faketime)
+	@faketime -f '$(CLOCK_AHEAD)' $(PY) -m pytest -p no:cacheprovider --no-cov -q
 
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .

@@ -1,11 +1,19 @@
 """Shared fixtures: an isolated storage root and settings that never read the developer's .env."""
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import repo_env
 from vv_core.settings import Settings
+
+
+def pytest_report_header() -> str:
+    # The clock-ahead run (make test-clock-ahead) shows here that the moved clock really took effect.
+    faked = f" (faketime {os.environ['FAKETIME']})" if os.environ.get("FAKETIME") else ""
+    return f"clock: {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}{faked}"
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from tests.stack.conftest import REPORT
 pytestmark = pytest.mark.slow
 SERVICES = ["video_capture", "scene_scanner", "scene_summarizer", "logline_writer", "playlist_manager",
             "tv_api", "mirror", "nginx"]
-VIDEO_ID = "cam1_20261121T120000Z"
 
 
 def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
@@ -51,8 +51,43 @@ def test_every_service_is_up_and_healthy(stack):
     assert "watchtower" not in stack.engine.docker("ps", "-a", "--format", "{{.Names}}").stdout  # opt-in
 
 
+def stack_clock(stack) -> float:
+    """Now, as the stack's scheduler sees it: the clock every window and expiry is judged by."""
+    out = stack.compose("exec", "-T", "playlist_manager", "date", "-u", "+%s", timeout=120).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def recording_name(closed_at: float) -> str:
+    """A DVR segment's name (its start time, UTC) for a segment that closed at `closed_at`."""
+    return datetime.fromtimestamp(closed_at - 60, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def why_not_on_a_playlist(stack, logline: Path, now: float) -> str:
+    """The scheduler's own rules, applied by hand: why this LogLine is on no TV's playlist."""
+    record = json.loads(logline.read_text())
+    when = datetime.fromisoformat(record["when"].replace("Z", "+00:00")).timestamp()
+    reasons = []
+    for path in sorted((stack.storage / "playlists").glob("*.json")):
+        rules = json.loads(path.read_text()).get("rules", {})
+        if "statuses" not in rules:
+            continue  # the combined playlist: the union of the TVs' lists
+        window_h = rules["window_hours"]
+        if record["status"] not in rules["statuses"]:
+            reasons.append(f"{path.stem}: status {record['status']!r} not in {rules['statuses']}")
+        elif not now - 3600 * window_h <= when:
+            reasons.append(f"{path.stem}: LogLine when={record['when']} is outside the {window_h:g} h window "
+                           f"ending at the stack's now={datetime.fromtimestamp(now, UTC).isoformat()}")
+        else:
+            reasons.append(f"{path.stem}: rules admit it (is the media missing from processed/?)")
+    return "; ".join(reasons) or "no per-TV playlist was written"
+
+
 def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
-    target = stack.storage / "input" / "cam1" / "20261121T120000Z.mp4"
+    # Named from the stack's own clock, never a date literal: the scheduler keeps only the last
+    # 24 h, so a fixed day ages out of every playlist (CI failed so, 15 days after it was written).
+    recording = recording_name(stack_clock(stack))
+    video_id = f"cam1_{recording}"
+    target = stack.storage / "input" / "cam1" / f"{recording}.mp4"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(sample_video(), target.with_suffix(".part"))
     os.replace(target.with_suffix(".part"), target)
@@ -64,7 +99,7 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
     started = time.monotonic()
     env = stack.host_env(ORCHESTRATOR_RUNNER="docker", DOCKER_CONTAINER_STORAGE_ROOT="/data", STABLE_WAIT_S="1",
                          RETRY_BACKOFF_S="3")
-    logline = stack.storage / "loglines" / f"{VIDEO_ID}.logline.json"
+    logline = stack.storage / "loglines" / f"{video_id}.logline.json"
     outputs = []
     for _ in range(4):
         run = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
@@ -82,15 +117,18 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
     verify = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(logline)], capture_output=True,
                             text=True, env=stack.host_env(), cwd=stack.root, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert (stack.storage / "processed").rglob("20261121T120000Z.mp4")
+    assert list((stack.storage / "processed").rglob(f"{recording}.mp4"))
 
     def playlist_with_video():
         for path in (stack.storage / "playlists").glob("*.json"):
-            if VIDEO_ID in path.read_text() or "20261121T120000Z" in path.read_text():
+            if video_id in path.read_text() or recording in path.read_text():
                 return path
         return None
 
-    assert wait_for(playlist_with_video, timeout=150, what="a playlist naming the video")
+    try:
+        wait_for(playlist_with_video, timeout=150, what="a playlist naming the video")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {why_not_on_a_playlist(stack, logline, stack_clock(stack))}") from None
 
 
 def admin_token(stack) -> str:
