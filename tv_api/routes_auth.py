@@ -1,5 +1,6 @@
 """Login, refresh, logout, TV pairing, and the auth_request check nginx calls."""
 
+import logging
 import time
 from typing import Annotated
 
@@ -9,11 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tv_api.auth.passwords import burn_equal_time, verify_password
-from tv_api.auth.policy import required_role, role_allows
+from tv_api.auth.policy import BadPath, normalise_path, required_role, role_allows
 from tv_api.auth.tokens import Principal, TokenError
 from tv_api.guard import ACCESS_COOKIE, DISPLAY_COOKIE, REFRESH_COOKIE, authenticate, cookies_of
 from tv_api.services import Services, client_ip, services
 
+log = logging.getLogger("tv_api.auth")
 router = APIRouter(tags=["auth"])
 
 
@@ -150,8 +152,17 @@ async def pair_device(request: Request, body: DeviceRequest) -> JSONResponse:
 
 @router.get("/api/auth/check", status_code=200, responses={401: {}, 403: {}})
 async def check(request: Request, x_original_uri: Annotated[str | None, Header()] = None) -> Response:
-    """For nginx auth_request: may these credentials fetch X-Original-URI? (200 / 401 / 403)."""
-    path = (x_original_uri or "/").split("?", 1)[0] or "/"
+    """For nginx auth_request: may these credentials fetch X-Original-URI? (200 / 401 / 403).
+
+    nginx sends the raw request URI and serves its normalised form, so the decision is made on
+    the normalised path; a path no server should act on (encoded slash, NUL, ``..`` above the
+    root...) is refused outright.
+    """
+    try:
+        path = normalise_path(x_original_uri or "/").path
+    except BadPath as exc:
+        log.info("auth check refused a path", extra={"reason": str(exc)})
+        return Response(status_code=403)
     needed = required_role(path)
     if needed is None:
         return Response(status_code=200)
