@@ -69,7 +69,9 @@ def _issue_session(svc: Services, subject: str, role: str) -> tuple[TokenPair, R
 
 
 def _throttled(svc: Services, ip: str) -> JSONResponse | None:
-    wait = svc.login_limiter.retry_after(ip)
+    """429 if this client used up its attempts; else the attempt is counted (before any hashing,
+    with no await in between, so concurrent guesses cannot overtake the count)."""
+    wait = svc.login_limiter.acquire(ip)
     if wait:
         return _error(429, "too many failed attempts; try later", {"Retry-After": str(wait)})
     return None
@@ -79,7 +81,7 @@ def _throttled(svc: Services, ip: str) -> JSONResponse | None:
              responses={401: {"description": "bad credentials"}, 429: {"description": "throttled"}})
 async def login(request: Request, credentials: LoginRequest):
     svc = services(request)
-    ip = client_ip(request)
+    ip = await client_ip(request)
     if (throttled := _throttled(svc, ip)) is not None:
         return throttled
     user = svc.users.get(credentials.username)
@@ -89,8 +91,7 @@ async def login(request: Request, credentials: LoginRequest):
     else:
         valid = await run_in_threadpool(verify_password, credentials.password, user.password_hash)
     if not valid or user is None:
-        svc.login_limiter.record_failure(ip)
-        return _error(401, "invalid user name or password")
+        return _error(401, "invalid user name or password")  # the attempt stays counted
     svc.login_limiter.record_success(ip)
     return _issue_session(svc, user.name, user.role)[1]
 
@@ -136,14 +137,14 @@ async def logout(request: Request, body: Annotated[RefreshRequest | None, Body()
 async def pair_device(request: Request, body: DeviceRequest) -> JSONResponse:
     """A TV trades the device token from its pairing URL for an httponly cookie."""
     svc = services(request)
-    ip = client_ip(request)
+    ip = await client_ip(request)
     if (throttled := _throttled(svc, ip)) is not None:
         return throttled
     try:
         principal = svc.tokens.verify(body.token, expected_types=("display",))
     except TokenError:
-        svc.login_limiter.record_failure(ip)
         return _error(401, "invalid device token")
+    svc.login_limiter.release(ip)  # a good token is no failure, but does not wipe earlier ones
     response = JSONResponse({"subject": principal.subject, "role": principal.role},
                             headers={"Cache-Control": "no-store"})
     _set_cookie(response, svc, DISPLAY_COOKIE, body.token, max(1, int(principal.expires_at - time.time())))
