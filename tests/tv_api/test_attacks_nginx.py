@@ -4,7 +4,9 @@ each in front of a live tv_api on loopback. Traversal through public prefixes wi
 paths (`curl --path-as-is`), the cache poisoning that followed, the same under concurrency, broken
 playlists, the login throttle per client behind the proxy, and oversized heads."""
 
+import http.client
 import json
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -133,3 +135,20 @@ def test_oversized_request_heads_are_refused_by_nginx(front):
     assert front.get("/healthz", {"X-Filler": "a" * 9000}).status in (400, 431)
     assert front.get("/healthz", {f"X-F{i}": "b" * 1000 for i in range(40)}).status in (400, 431)
     assert front.get("/healthz", {"X-Filler": "a" * 4000}).status == 200
+
+
+def test_the_mirror_stream_reaches_tv_api_with_its_path(front, tv):
+    """The compose front used to strip /mirror/, so the mirror got /cam1 and refused it."""
+    if front.tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", front.port, timeout=20, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=20)
+    try:
+        conn.request("GET", "/mirror/cam1", headers=tv)
+        response = conn.getresponse()  # headers only: the body is an endless MJPEG stream
+        assert response.status == 200
+        assert response.getheader("content-type").startswith("multipart/x-mixed-replace")
+    finally:
+        conn.close()
