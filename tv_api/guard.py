@@ -1,6 +1,9 @@
 """The ASGI layer in front of every route: authentication, authorization and request metrics.
 
 Pure ASGI (no BaseHTTPMiddleware) because it runs on every playlist poll and media range request.
+Paths are judged in normal form: a request whose path has dot segments, empty segments, encoded
+slashes, NUL or double encoding gets the same 404 as a missing file, before any route sees it, so
+no route or prefix rule ever has to reason about ``..``.
 Credentials, in order: ``Authorization: Bearer``, then the ``vv_access`` cookie (admin sessions),
 then the ``vv_display`` cookie (paired TVs: <video> and <img> cannot send headers).
 """
@@ -9,8 +12,9 @@ import json
 import logging
 import time
 from http.cookies import SimpleCookie
+from urllib.parse import quote
 
-from tv_api.auth.policy import required_role, role_allows
+from tv_api.auth.policy import BadPath, normalise_path, required_role, role_allows
 from tv_api.auth.tokens import Principal, TokenError, TokenService
 from tv_api.metrics import ApiMetrics
 from tv_api.playlists import PlaylistStore, playlist_answer
@@ -73,6 +77,15 @@ async def _deny(send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _is_normal(scope) -> bool:
+    raw = scope.get("raw_path")
+    try:
+        normal = normalise_path(raw.decode("utf-8") if raw else quote(scope["path"]))
+    except (BadPath, UnicodeDecodeError):
+        return False
+    return normal.canonical and normal.path == scope["path"]
+
+
 # tv_api must be safe without nginx too (nginx adds HSTS and the CSP on top).
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
@@ -112,6 +125,9 @@ class GuardMiddleware:
             await send(message)
 
         try:
+            if not _is_normal(scope):
+                await _deny(send_and_record, 404, "not found")
+                return
             needed = required_role(scope["path"])
             if needed is not None:
                 principal = authenticate(scope, self.tokens)

@@ -1,5 +1,6 @@
 """Login, refresh, logout, TV pairing, and the auth_request check nginx calls."""
 
+import logging
 import time
 from typing import Annotated
 
@@ -9,11 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tv_api.auth.passwords import burn_equal_time, verify_password
-from tv_api.auth.policy import required_role, role_allows
+from tv_api.auth.policy import BadPath, normalise_path, required_role, role_allows
 from tv_api.auth.tokens import Principal, TokenError
 from tv_api.guard import ACCESS_COOKIE, DISPLAY_COOKIE, REFRESH_COOKIE, authenticate, cookies_of
 from tv_api.services import Services, client_ip, services
 
+log = logging.getLogger("tv_api.auth")
 router = APIRouter(tags=["auth"])
 
 
@@ -67,7 +69,9 @@ def _issue_session(svc: Services, subject: str, role: str) -> tuple[TokenPair, R
 
 
 def _throttled(svc: Services, ip: str) -> JSONResponse | None:
-    wait = svc.login_limiter.retry_after(ip)
+    """429 if this client used up its attempts; else the attempt is counted (before any hashing,
+    with no await in between, so concurrent guesses cannot overtake the count)."""
+    wait = svc.login_limiter.acquire(ip)
     if wait:
         return _error(429, "too many failed attempts; try later", {"Retry-After": str(wait)})
     return None
@@ -77,7 +81,7 @@ def _throttled(svc: Services, ip: str) -> JSONResponse | None:
              responses={401: {"description": "bad credentials"}, 429: {"description": "throttled"}})
 async def login(request: Request, credentials: LoginRequest):
     svc = services(request)
-    ip = client_ip(request)
+    ip = await client_ip(request)
     if (throttled := _throttled(svc, ip)) is not None:
         return throttled
     user = svc.users.get(credentials.username)
@@ -87,8 +91,7 @@ async def login(request: Request, credentials: LoginRequest):
     else:
         valid = await run_in_threadpool(verify_password, credentials.password, user.password_hash)
     if not valid or user is None:
-        svc.login_limiter.record_failure(ip)
-        return _error(401, "invalid user name or password")
+        return _error(401, "invalid user name or password")  # the attempt stays counted
     svc.login_limiter.record_success(ip)
     return _issue_session(svc, user.name, user.role)[1]
 
@@ -134,14 +137,14 @@ async def logout(request: Request, body: Annotated[RefreshRequest | None, Body()
 async def pair_device(request: Request, body: DeviceRequest) -> JSONResponse:
     """A TV trades the device token from its pairing URL for an httponly cookie."""
     svc = services(request)
-    ip = client_ip(request)
+    ip = await client_ip(request)
     if (throttled := _throttled(svc, ip)) is not None:
         return throttled
     try:
         principal = svc.tokens.verify(body.token, expected_types=("display",))
     except TokenError:
-        svc.login_limiter.record_failure(ip)
         return _error(401, "invalid device token")
+    svc.login_limiter.release(ip)  # a good token is no failure, but does not wipe earlier ones
     response = JSONResponse({"subject": principal.subject, "role": principal.role},
                             headers={"Cache-Control": "no-store"})
     _set_cookie(response, svc, DISPLAY_COOKIE, body.token, max(1, int(principal.expires_at - time.time())))
@@ -150,8 +153,17 @@ async def pair_device(request: Request, body: DeviceRequest) -> JSONResponse:
 
 @router.get("/api/auth/check", status_code=200, responses={401: {}, 403: {}})
 async def check(request: Request, x_original_uri: Annotated[str | None, Header()] = None) -> Response:
-    """For nginx auth_request: may these credentials fetch X-Original-URI? (200 / 401 / 403)."""
-    path = (x_original_uri or "/").split("?", 1)[0] or "/"
+    """For nginx auth_request: may these credentials fetch X-Original-URI? (200 / 401 / 403).
+
+    nginx sends the raw request URI and serves its normalised form, so the decision is made on
+    the normalised path; a path no server should act on (encoded slash, NUL, ``..`` above the
+    root...) is refused outright.
+    """
+    try:
+        path = normalise_path(x_original_uri or "/").path
+    except BadPath as exc:
+        log.info("auth check refused a path", extra={"reason": str(exc)})
+        return Response(status_code=403)
     needed = required_role(path)
     if needed is None:
         return Response(status_code=200)

@@ -1,5 +1,10 @@
 """`vv serve`: run tv_api under uvicorn (uvloop + httptools when installed).
 
+Bounded for clients that do not play fair (tv_api must be safe without nginx in front): a request
+head of at most 32 KB / 100 fields, a whole request within TV_API_REQUEST_TIMEOUT_S, idle
+keep-alive connections closed after 5 s, at most TV_API_MAX_CONNECTIONS connections
+(tv_api/http_limits.py; h11's own head limit when httptools is missing).
+
 The listening socket is bound here, not by uvicorn, so port 0 works: the chosen address is logged
 as one JSON line ("listening", host, port) that tests and scripts can read.
 """
@@ -25,6 +30,20 @@ def _best(module: str, fast: str, fallback: str) -> str:
     return fast
 
 
+# Above nginx's upstream keepalive_timeout (4 s in nginx/templates), so nginx never reuses a
+# connection tv_api is closing.
+KEEP_ALIVE_S = 5
+H11_MAX_HEAD_BYTES = 32 * 1024  # = http_limits.MAX_HEAD_BYTES (that module needs httptools)
+
+
+def _http_protocol(request_timeout_s: float):
+    try:
+        from tv_api.http_limits import bounded_protocol
+    except ImportError:  # no httptools: h11, with its own cap on the request head (no deadline)
+        return "h11"
+    return bounded_protocol(request_timeout_s)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -41,9 +60,10 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     sock = bind_socket(host or settings.tv_api_host, settings.tv_api_port if port is None else port)
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        app, loop=_best("uvloop", "uvloop", "asyncio"), http=_best("httptools", "httptools", "h11"),
+        app, loop=_best("uvloop", "uvloop", "asyncio"), http=_http_protocol(settings.tv_api_request_timeout_s),
         access_log=False, log_config=None, server_header=False, proxy_headers=False,
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=settings.tv_api_max_connections, h11_max_incomplete_event_size=H11_MAX_HEAD_BYTES,
     )
     # Printed whatever LOG_LEVEL says: supervisors and tests read the port chosen for port 0 here.
     print(json.dumps({"message": "listening", "host": bound_host, "port": bound_port}), flush=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import Request
 
+from tv_api.auth.proxies import TrustedProxies
 from tv_api.auth.ratelimit import LoginRateLimiter
 from tv_api.auth.store import TokenRegistry, UserStore, load_jwt_secret
 from tv_api.auth.tokens import TokenService
@@ -24,24 +25,25 @@ class Services:
     playlists: PlaylistStore
     metrics: ApiMetrics
     placeholder_frame: bytes
-    trusted_proxies: frozenset[str]
+    trusted_proxies: TrustedProxies
     started_at: float = field(default_factory=time.time)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
         secrets_dir = Path(settings.tv_api_secrets_dir)
         registry = TokenRegistry(secrets_dir)
+        users = UserStore(secrets_dir)
         playlists = PlaylistStore(settings.storage.playlists)
         return cls(
             settings=settings,
-            tokens=TokenService(load_jwt_secret(settings), registry),
-            users=UserStore(secrets_dir),
+            tokens=TokenService(load_jwt_secret(settings), registry, users),
+            users=users,
             login_limiter=LoginRateLimiter(settings.tv_api_login_max_failures,
                                            settings.tv_api_login_window_seconds),
             playlists=playlists,
             metrics=ApiMetrics(settings, playlists),
             placeholder_frame=PLACEHOLDER.read_bytes(),
-            trusted_proxies=frozenset(p.strip() for p in settings.tv_api_trusted_proxies.split(",") if p.strip()),
+            trusted_proxies=TrustedProxies(settings.tv_api_trusted_proxies),
         )
 
 
@@ -49,10 +51,11 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address; X-Real-IP / X-Forwarded-For only when the peer is a trusted proxy."""
+async def client_ip(request: Request) -> str:
+    """The caller's address; X-Real-IP / X-Forwarded-For only when the peer is a trusted proxy
+    (the last X-Forwarded-For entry: the one that proxy added itself)."""
     peer = request.client.host if request.client else "unknown"
-    if peer in services(request).trusted_proxies:
+    if await services(request).trusted_proxies.trusts(peer):
         forwarded = request.headers.get("x-real-ip") or request.headers.get("x-forwarded-for", "")
         candidate = forwarded.split(",")[-1].strip()
         if candidate:

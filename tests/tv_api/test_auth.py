@@ -9,6 +9,7 @@ import pytest
 
 from tests.tv_api.support import ADMIN_PASSWORD, ADMIN_USER, DISPLAY_PASSWORD, DISPLAY_USER, write_playlist
 from tv_api.auth.passwords import ITERATIONS, hash_password, verify_password
+from tv_api.auth.proxies import TrustedProxies
 from tv_api.auth.ratelimit import LoginRateLimiter
 from tv_api.auth.store import TokenRegistry, UserStore, load_jwt_secret
 
@@ -58,7 +59,7 @@ def test_brute_force_is_throttled_per_client_ip(app, client):
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
     # Another client address (seen through the trusted proxy header) is not affected.
-    app.state.services.trusted_proxies = frozenset({"testclient"})
+    app.state.services.trusted_proxies = TrustedProxies("testclient")
     other = login(client, headers={"X-Real-IP": "192.0.2.7"})
     assert other.status_code == 200
 

@@ -6,6 +6,7 @@ import runpy
 import socket
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tv_api import server
 
@@ -23,8 +24,12 @@ def test_serve_binds_the_socket_and_prints_the_chosen_port(api_settings, monkeyp
     try:
         assert line == {"message": "listening", "host": "127.0.0.1", "port": sock.getsockname()[1]}
         assert line["port"] > 0
-        assert captured["config"].loop == "uvloop" and captured["config"].http == "httptools"
-        assert captured["config"].access_log is False
+        config = captured["config"]
+        assert config.loop == "uvloop" and issubclass(config.http, HttpToolsProtocol)  # httptools, bounded
+        assert config.http.request_timeout_s == api_settings.tv_api_request_timeout_s
+        assert config.limit_concurrency == api_settings.tv_api_max_connections
+        assert config.timeout_keep_alive == server.KEEP_ALIVE_S
+        assert config.access_log is False
     finally:
         sock.close()
     assert (api_settings.storage.logs / "app.log").exists()

@@ -4,7 +4,8 @@ Claims: ``sub`` (user or device name), ``role`` (admin | display), ``typ`` (acce
 display), ``jti`` (random id, for revocation), ``iat``, ``exp``, ``iss``. Only HS256 is accepted,
 so ``alg: none`` and algorithm-confusion tokens fail; ``exp`` and ``iat`` are required.
 A device token is valid only while the registry knows its ``jti`` and has not revoked it; an
-access or refresh token is valid unless its ``jti`` is on the revocation list (logout, rotation).
+access or refresh token is valid unless its ``jti`` is on the revocation list (logout, rotation)
+and only while its user still exists with the role the token names.
 """
 
 import secrets
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from tv_api.auth.store import ROLES, TokenRegistry
+from tv_api.auth.store import ROLES, TokenRegistry, UserStore
 
 ALGORITHM = "HS256"
 ISSUER = "vv-tv-api"
@@ -38,9 +39,10 @@ class TokenService:
     # (not the revocation check, which runs every time) for tokens seen recently.
     VERIFIED_CACHE_SIZE = 4096
 
-    def __init__(self, secret: bytes, registry: TokenRegistry) -> None:
+    def __init__(self, secret: bytes, registry: TokenRegistry, users: UserStore | None = None) -> None:
         self._secret = secret
         self.registry = registry
+        self.users = users
         self._verified: dict[str, Principal] = {}
 
     def issue(self, subject: str, role: str, token_type: str, ttl_seconds: float) -> tuple[str, Principal]:
@@ -88,4 +90,10 @@ class TokenService:
                 raise TokenError("unknown or revoked device token")
         elif self.registry.is_revoked(principal.jti):
             raise TokenError("revoked token")
+        elif self.users is not None:
+            # A session belongs to a user: removed or given another role, the session ends now,
+            # not when its access token expires (the users file is read each time; it is tiny).
+            user = self.users.get(principal.subject)
+            if user is None or user.role != principal.role:
+                raise TokenError("user removed or role changed")
         return principal

@@ -340,8 +340,19 @@ class Settings(BaseSettings):
         300, ge=1, description="Sliding window of the login rate limit, in seconds."
     )
     tv_api_trusted_proxies: str = Field(
-        "127.0.0.1,::1",
-        description="Comma-separated peer addresses whose X-Real-IP / X-Forwarded-For is trusted (nginx).",
+        "",
+        description="Reverse proxies (nginx) whose X-Real-IP / X-Forwarded-For names the client for the "
+        "login throttle: comma-separated addresses, CIDR networks or host names (resolved when needed). "
+        "Empty: none, every peer is the client (loopback is not trusted by default). "
+        "The compose stack sets `nginx`.",
+    )
+    tv_api_request_timeout_s: float = Field(
+        10.0, gt=0, description="A client must send a whole request (head and body) within this many "
+        "seconds of its first byte or of connecting, else the connection is closed (slow or half-open "
+        "clients). Idle keep-alive connections close after 5 s.",
+    )
+    tv_api_max_connections: int = Field(
+        512, ge=1, description="Open connections `vv serve` keeps; a request beyond them gets 503 at once.",
     )
     tv_api_dvr_port: int = Field(
         554, ge=1, le=65535, description="TCP port of the DVR probed by /status (RTSP), at DVR_IP."
