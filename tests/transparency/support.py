@@ -14,7 +14,7 @@ from vv_core.keystore import KeyStore, create_key_store, load_key_store
 from vv_core.loglines import GENESIS_HASH, ChainHead, encode_logline, head_document, logline_filename, seal_logline
 from vv_core.merkle import root_of
 from vv_core.notes import Checkpoint, VerifierKey, sign_note, signers_from_key_store
-from vv_core.tlog import TLOG_DIR, logline_paths, read_checkpoint, read_leaf
+from vv_core.tlog import TLOG_DIR, TreeStore, logline_paths, read_checkpoint, read_leaf
 
 ORIGIN = "vv.test/loglines"
 WHEN = "2030-01-01T00:00:00Z"   # content only; nothing compares it with the clock
@@ -41,12 +41,12 @@ class Log:
         return note
 
 
-def make_log(tmp_path: Path, count: int) -> Log:
-    keys = make_key_store(tmp_path / "secrets" / "keys.json")
-    checkpoint_keys = tmp_path / "secrets" / "checkpoint_keys.json"
+def make_log(tmp_path: Path, count: int, directory: Path | None = None) -> Log:
+    keys = make_key_store(tmp_path / "log-secrets" / "keys.json")
+    checkpoint_keys = tmp_path / "log-secrets" / "checkpoint_keys.json"
     create_key_store(checkpoint_keys, "c1")
     signer, _ = signers_from_key_store(load_key_store(checkpoint_keys), ORIGIN)
-    log = Log(tmp_path / "loglines", keys, CheckpointSigning(ORIGIN, signer), checkpoint_keys)
+    log = Log(directory or tmp_path / "loglines", keys, CheckpointSigning(ORIGIN, signer), checkpoint_keys)
     for index in range(count):
         log.append(index)
     return log
@@ -73,8 +73,8 @@ def rewrite_history(log: Log, fields: list[dict], *, resign_checkpoint: bool = T
     (log.directory / ".chain_head.json").write_bytes(pretty_json(head_document(head, log.keys)))
     shutil.rmtree(log.directory / TLOG_DIR)
     if resign_checkpoint:
-        leaves = [read_leaf(p) for p in logline_paths(log.directory)]
-        root = root_of(leaf.hash for leaf in sorted(leaves, key=lambda leaf: leaf.seq))
+        leaves = sorted((read_leaf(p) for p in logline_paths(log.directory)), key=lambda leaf: leaf.seq)
+        TreeStore(log.directory).rewrite([leaf.hash for leaf in leaves])
+        root = root_of(leaf.hash for leaf in leaves)
         note = sign_note(Checkpoint(ORIGIN, len(fields), root).text(), log.signing.signer)
-        (log.directory / TLOG_DIR).mkdir()
         (log.directory / TLOG_DIR / "checkpoint").write_text(note)
