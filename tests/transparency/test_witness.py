@@ -1,5 +1,6 @@
 """The C2SP witness on a real loopback HTTP server, and the box pushing its checkpoints to it."""
 
+import json
 import logging
 import threading
 
@@ -72,7 +73,7 @@ def test_the_witness_refuses_an_inconsistent_tree_and_keeps_the_evidence(setup, 
                "source": {"video": f"input/cam1/{i}.mp4", "duration_s": 1.0}, "source_hash": f"{i:064x}"}
               for i in range(6)]
     rewrite_history(log, fields)                  # the key holder signs another history of size 6
-    (log.directory / TLOG_DIR / "witnesses.json").write_text('{"%s": {"size": 5}}' % target.key)
+    (log.directory / TLOG_DIR / "witnesses.json").write_text(json.dumps({str(target.key): {"size": 5}}))
     with caplog.at_level(logging.WARNING):
         assert push_checkpoint(log.directory, [target], 3, 60) == []
     assert "possible split view" in caplog.text
@@ -105,7 +106,7 @@ def test_the_witness_answers_by_the_protocol(setup):
 
 
 def test_a_dead_witness_never_blocks_and_is_retried_later(setup, tmp_path, caplog):
-    log, _witness, url, target = setup
+    log, _witness, _url, target = setup
     spare = socket_port()
     dead = PushTarget(f"http://127.0.0.1:{spare}", target.key)
     clock = Clock()
