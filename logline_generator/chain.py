@@ -10,6 +10,9 @@ Protocol (all under the cross-process lock ``loglines/.chain.lock``):
 2. idempotency: ``<id>.logline.json`` already there for the same ``source_hash`` → return it.
 3. write the head with ``pending`` (intent), then the record, then its .md, then the head without
    ``pending``. Every write is atomic and fsynced, so each crash point lands in case 1.
+4. the Merkle tree and the signed checkpoint follow the head (transparency.py): the leaf is
+   appended and a checkpoint signed after the head commits; step 1 also brings a tree left behind
+   by a crash up to the head before anything else is written.
 """
 
 import logging
@@ -20,6 +23,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from logline_generator.content import render_markdown
+from logline_generator.transparency import CheckpointSigning, crash_point, extend_tree, recover_tree
 from vv_core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.keystore import KeyStore
@@ -51,12 +55,16 @@ class ChainError(VVError):
 
 
 def append_logline(directory: Path, fields: dict[str, Any], key_store: KeyStore,
-                   lock_timeout_s: float = LOCK_TIMEOUT_S) -> Path:
-    """Seal ``fields`` as the next LogLine in ``directory``; return its path (idempotent)."""
+                   lock_timeout_s: float = LOCK_TIMEOUT_S,
+                   signing: CheckpointSigning | None = None) -> Path:
+    """Seal ``fields`` as the next LogLine in ``directory``; return its path (idempotent).
+
+    With ``signing``, a checkpoint over the new tree is signed after the append."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(directory / LOCK_FILE, timeout=lock_timeout_s):
             head = recover_head(directory, key_store)
+            recover_tree(directory, head, signing)
             target = directory / logline_filename(fields["id"])
             if target.exists():
                 return _existing_record(target, fields, head, key_store)
@@ -66,8 +74,11 @@ def append_logline(directory: Path, fields: dict[str, Any], key_store: KeyStore,
             pending = {"seq": record["seq"], "id": record["id"], "prev_hash": head.hash}
             write_head(directory, ChainHead(head.seq, head.hash, head.id, pending), key_store)
             atomic_write_bytes(target, raw)
+            crash_point("after-record")
             atomic_write_text(target.with_name(record["id"] + MARKDOWN_SUFFIX), render_markdown(record))
             write_head(directory, ChainHead(record["seq"], link_hash(record), record["id"]), key_store)
+            crash_point("after-head")
+            extend_tree(directory, raw, record["seq"], signing)
     except Timeout:
         raise ChainError(f"chain lock {directory / LOCK_FILE} busy for {lock_timeout_s:g} s") from None
     logger.info("LogLine appended", extra={"video_id": record["id"], "seq": record["seq"]})

@@ -4,7 +4,9 @@
     vv logline SUMMARY.json [--output-dir DIR]
 
 The record is sealed with the key store's active key and appended to the hash chain of the output
-directory (see chain.py). Running it again for the same summary returns the existing LogLine.
+directory (see chain.py), the Merkle tree follows and a checkpoint is signed (transparency.py),
+then the checkpoint is pushed to the configured witnesses (witness_push.py; failures only logged).
+Running it again for the same summary returns the existing LogLine.
 """
 
 import argparse
@@ -13,6 +15,8 @@ from pathlib import Path
 
 from logline_generator.chain import append_logline
 from logline_generator.content import logline_fields
+from logline_generator.transparency import load_signing
+from logline_generator.witness_push import parse_witnesses, push_checkpoint
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
@@ -40,7 +44,12 @@ def generate_logline(summary_path: str | Path, output_dir: str | Path | None = N
     fields = logline_fields(summary, summary_path, settings.video_storage_root)
     out_dir = Path(output_dir) if output_dir is not None else settings.storage.loglines
     key_store = load_key_store(settings.key_store_path)
-    return append_logline(out_dir, fields, key_store)
+    witnesses = parse_witnesses(settings.transparency_witnesses)
+    signing = load_signing(settings.checkpoint_key_store_path, settings.transparency_origin)
+    path = append_logline(out_dir, fields, key_store, signing=signing)
+    push_checkpoint(out_dir, witnesses, settings.transparency_witness_timeout_s,
+                    settings.transparency_witness_retry_s)
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 Steps, each reported as created or kept:
 1. the storage tree under VIDEO_STORAGE_ROOT;
-2. the HMAC key store (0600) if none exists;
+2. the HMAC key store and the Ed25519 checkpoint key store (0600) if none exists;
 3. ``.env`` from ``.env.example`` with fresh secrets (0600), when an env file is asked for;
 4. the fallback assets (``fallback/loop_silencioso.mp4``, ``placeholder.png``) rendered with ffmpeg;
 5. models from the manifest (each kind's default, or ``--models a,b``), fetched, sha256-verified and
@@ -54,6 +54,7 @@ def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
     paths = {
         "VIDEO_STORAGE_ROOT": settings.storage.root,
         "KEY_STORE_PATH": settings.key_store_path.expanduser().absolute(),
+        "CHECKPOINT_KEY_STORE_PATH": settings.checkpoint_key_store_path.expanduser().absolute(),
         "MODELS_DIR": _models_dir(settings).expanduser().absolute(),
     }
     known = example_names(example.read_text(encoding="utf-8")) if example.is_file() else set()
@@ -105,14 +106,15 @@ def bootstrap(
     report.created.extend(created)
     report.kept.extend(d for d in layout.directories() if d not in created)
 
-    key_store = settings.key_store_path
-    if key_store.exists():
-        load_key_store(key_store)  # refuse to go on with a key store we could not use
-        report.kept.append(key_store)
-    else:
-        key_store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        create_key_store(key_store, datetime.now(UTC).strftime("k%Y%m%d"))
-        report.created.append(key_store)
+    # The HMAC keys that seal LogLines, and the Ed25519 keys that sign checkpoints (same format).
+    for key_store in (settings.key_store_path, settings.checkpoint_key_store_path):
+        if key_store.exists():
+            load_key_store(key_store)  # refuse to go on with a key store we could not use
+            report.kept.append(key_store)
+        else:
+            key_store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            create_key_store(key_store, datetime.now(UTC).strftime("k%Y%m%d"))
+            report.created.append(key_store)
 
     if env_file is not None:
         overrides = absolute_paths(settings, env_example) if env_overrides is None else env_overrides

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from transparency import cli as transparency_cli  # light too
 from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
 from vv_core import __version__
 from vv_core.cli_support import run_stage
@@ -420,18 +421,44 @@ def verify(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
     jobs: Annotated[int | None, typer.Option(help="Processes for big chains (default: cores).")] = None,
+    public_key: Annotated[list[str] | None, typer.Option(
+        help="Audit without the HMAC key: the log's verifier key (`vv keys public`), repeatable.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="With --public-key: the signed checkpoint.")] = None,
+    since: Annotated[Path | None, typer.Option(help="An older checkpoint you kept: prove the log extends it.")
+                     ] = None,
+    consistency_proof: Annotated[Path | None, typer.Option(
+        help="`vv proof --consistency` output: check --since against --checkpoint without the files.")] = None,
+    witness: Annotated[list[str] | None, typer.Option(help="A witness's verifier key, repeatable.")] = None,
+    min_witnesses: Annotated[int, typer.Option(help="Cosignatures required from --witness keys.")] = 0,
 ) -> None:
-    """Verify LogLines: signature, key, schema, chain continuity. Exit 1 on any problem."""
+    """Verify LogLines: signature, key, schema, chain continuity. Exit 1 on any problem.
+
+    With --public-key and --checkpoint: an outsider's audit (no HMAC secret), see docs/transparency.md."""
+    settings = Settings()
+    if public_key or checkpoint:
+        from transparency.audit import run_audit
+        from vv_core.cli_support import fail
+
+        if not (public_key and checkpoint):
+            fail("an audit needs both --public-key and --checkpoint")
+        raise typer.Exit(run_audit(
+            paths or [], json_output, public_keys=public_key, checkpoint=checkpoint, since=since,  # type: ignore[arg-type]
+            consistency_proof=consistency_proof, witness_keys=witness or [], min_witnesses=min_witnesses,
+            default_dir=settings.storage.loglines, jobs=jobs))
     from scripts.logline_verifier import run_verify
 
-    settings = Settings()
     raise typer.Exit(
         run_verify(paths or [], json_output, settings.key_store_path, settings.storage.loglines, jobs)
     )
 
 
-keys_app = typer.Typer(help="HMAC key store for LogLines.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key stores: HMAC keys for LogLines, Ed25519 keys for checkpoints.",
+                       no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+keys_app.command("public")(transparency_cli.keys_public)
+keys_app.command("rotate-checkpoint")(transparency_cli.keys_rotate_checkpoint)
+app.command()(transparency_cli.proof)
+app.add_typer(transparency_cli.witness_app, name="witness")
 
 
 @keys_app.command("rotate")

@@ -33,12 +33,14 @@ def storage_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(storage_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.chdir(tmp_path)  # no stray .env from the repo is read
-    return Settings(video_storage_root=storage_root, key_store_path=tmp_path / "secrets" / "keys.json")
+    return Settings(video_storage_root=storage_root, key_store_path=tmp_path / "secrets" / "keys.json",
+                    checkpoint_key_store_path=tmp_path / "secrets" / "checkpoint_keys.json")
 
 
 @pytest.fixture
 def cli_env(storage_root: Path, tmp_path: Path) -> dict[str, str]:
     """Environment for running `vv …` as a subprocess against the temp storage root."""
     return repo_env(
-        VIDEO_STORAGE_ROOT=str(storage_root), KEY_STORE_PATH=str(tmp_path / "secrets" / "keys.json")
+        VIDEO_STORAGE_ROOT=str(storage_root), KEY_STORE_PATH=str(tmp_path / "secrets" / "keys.json"),
+        CHECKPOINT_KEY_STORE_PATH=str(tmp_path / "secrets" / "checkpoint_keys.json"),
     )

@@ -106,6 +106,8 @@ def test_bootstrap_creates_everything_once(settings, tmp_path):
     env_file.parent.mkdir()
     report = bootstrap(settings, env_file=env_file, env_example=example)
     assert env_file in report.created and settings.key_store_path in report.created
+    assert settings.checkpoint_key_store_path in report.created        # Ed25519 keys for checkpoints
+    assert stat.S_IMODE(settings.checkpoint_key_store_path.stat().st_mode) == 0o600
     assert (settings.storage.fallback / LOOP_NAME) in report.created
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line and line[0] != "#")
     assert values["VIDEO_STORAGE_ROOT"] == str(settings.storage.root)

@@ -56,9 +56,11 @@ def test_storage_root_is_shared_at_the_same_path_and_secrets_are_docker_secrets(
         assert (environment["VIDEO_STORAGE_ROOT"], environment["MODELS_DIR"]) == ("/data", "/models")
         assert environment["KEY_STORE_PATH"] == "/run/secrets/logline_keys"
         assert services[name]["container_name"] == name  # the docker runner addresses them by name
-    for name in ("logline_writer", "playlist_manager"):  # signs / verifies LogLines
-        assert [s["source"] for s in services[name]["secrets"]] == ["logline_keys"]
-    assert "logline_keys" in compose["secrets"]
+    # the writer signs LogLines and checkpoints; the scheduler verifies LogLines
+    assert [s["source"] for s in services["logline_writer"]["secrets"]] == ["logline_keys", "checkpoint_keys"]
+    assert services["logline_writer"]["environment"]["CHECKPOINT_KEY_STORE_PATH"] == "/run/secrets/checkpoint_keys"
+    assert [s["source"] for s in services["playlist_manager"]["secrets"]] == ["logline_keys"]
+    assert {"logline_keys", "checkpoint_keys"} <= set(compose["secrets"])
 
 
 def tmp_path_storage(compose):

@@ -31,9 +31,12 @@ def compose_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     import os
 
     storage, models, keys = tmp_path / "storage", tmp_path / "models", tmp_path / "keys.json"
+    checkpoint_keys = tmp_path / "checkpoint_keys.json"
     storage.mkdir(exist_ok=True)
     models.mkdir(exist_ok=True)
     keys.write_text("{}")
+    checkpoint_keys.write_text("{}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VV_", "COMPOSE_", "DOCKER_"))}
-    env.update(VIDEO_STORAGE_ROOT=str(storage), MODELS_DIR=str(models), KEY_STORE_PATH=str(keys), **extra)
+    env.update(VIDEO_STORAGE_ROOT=str(storage), MODELS_DIR=str(models), KEY_STORE_PATH=str(keys),
+               CHECKPOINT_KEY_STORE_PATH=str(checkpoint_keys), **extra)
     return env

@@ -141,6 +141,8 @@ def test_display_role_cannot_reach_admin_routes(client, api_settings, display_he
 def test_every_route_is_protected_unless_listed_public(app, client):
     public = {"/healthz", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/device",
               "/api/auth/check"}
+    public |= {"/transparency/checkpoint", "/transparency/checkpoint/witnessed",   # hashes only (issue 20)
+               "/transparency/proof/inclusion", "/transparency/proof/consistency"}
     for path, methods in app.openapi()["paths"].items():
         concrete = path.replace("{tv}", "tv1").replace("{relative}", "processed/x.mp4").replace(
             "{camera}", "cam1").replace("{name_or_jti}", "x")

@@ -17,7 +17,7 @@ PUBLIC_PATHS = frozenset({
     "/healthz", "/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
     "/api/auth/device", "/api/auth/check", "/tv.html", "/tv_mirror.html", "/favicon.ico",
 })
-PUBLIC_PREFIXES = ("/ui/", "/media/fallback/")
+PUBLIC_PREFIXES = ("/ui/", "/media/fallback/", "/transparency/")  # hashes only: routes_transparency
 DISPLAY_PREFIXES = ("/api/playlists/", "/media/", "/thumbnails/", "/mirror/")
 DISPLAY_PATHS = frozenset({"/api/auth/me"})
 

@@ -388,6 +388,38 @@ class Settings(BaseSettings):
         0.5, gt=0, description="Quiet time after new LogLines before the playlists are rebuilt."
     )
 
+    # --- transparency: Merkle tree, signed checkpoints, witnesses (issue 20) ------------------------
+    checkpoint_key_store_path: Path = Field(
+        Path("secrets/checkpoint_keys.json"),
+        description="Ed25519 checkpoint-signing key store (the HMAC key store's format, mode 0600).",
+    )
+    transparency_origin: str = Field(
+        "vv.local/loglines", pattern=r"^[^\s+]+$",
+        description="Checkpoint origin line and signing key name: unique to this box (no spaces or '+').",
+    )
+    transparency_witnesses: str = Field(
+        "", description="Witnesses that cosign checkpoints: 'URL VERIFIER_KEY' pairs, comma-separated.",
+    )
+    transparency_witness_timeout_s: float = Field(
+        3.0, gt=0, description="Timeout of one push to a witness (the pipeline never waits longer).",
+    )
+    transparency_witness_retry_s: float = Field(
+        60.0, ge=0, description="After a failed push, a witness is skipped for this many seconds.",
+    )
+    witness_key_store_path: Path = Field(
+        Path("secrets/witness_keys.json"),
+        description="`vv witness serve`: its Ed25519 cosigning key store (created if missing, mode 0600).",
+    )
+    witness_name: str = Field(
+        "vv-witness", pattern=r"^[^\s+]+$", description="`vv witness serve`: the witness's key name.",
+    )
+    witness_logs: str = Field(
+        "", description="`vv witness serve`: verifier keys of the logs it cosigns, comma-separated.",
+    )
+    witness_state_dir: Path = Field(
+        Path("witness"), description="`vv witness serve`: where the last cosigned checkpoint of each log is kept.",
+    )
+
     @property
     def storage(self) -> StorageLayout:
         return StorageLayout(self.video_storage_root)

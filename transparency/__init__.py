@@ -1,0 +1,1 @@
+"""Auditing the LogLines from outside the box: keyless verification, proofs and the witness."""
