@@ -12,7 +12,8 @@ from vv_core.settings import Settings
 
 def pytest_report_header() -> str:
     # The clock-ahead run (make test-clock-ahead) shows here that the moved clock really took effect.
-    faked = f" (faketime {os.environ['FAKETIME']})" if os.environ.get("FAKETIME") else ""
+    ahead = os.environ.get("VV_TEST_CLOCK_AHEAD_S")
+    faked = f" (moved {float(ahead) / 86400:g} days ahead: tests/clock_ahead)" if ahead else ""
     return f"clock: {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}{faked}"
 
 

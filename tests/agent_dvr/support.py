@@ -17,12 +17,6 @@ SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 SYSTEM_PYTHON = "/usr/bin/python3"   # absolute: the PID we signal must be the server itself
 
 
-def device_env() -> dict[str, str]:
-    """The environment of a stand-in for an outside device (a camera): its own, real clock. The
-    clock-ahead run (libfaketime, inherited through LD_PRELOAD) moves only the box's clock."""
-    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
-
-
 def gst_rtsp_available() -> bool:
     if not Path(SYSTEM_PYTHON).exists():
         return False
@@ -52,8 +46,7 @@ class RtspCamera:
         deadline = time.monotonic() + 20
         while True:  # after a SIGKILL the port can take a moment to be bindable again
             self.process = subprocess.Popen([SYSTEM_PYTHON, str(SERVER_SCRIPT), str(self.port)],
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                            env=device_env())
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             line = self.process.stdout.readline().strip()
             if line == "READY":
                 return self
