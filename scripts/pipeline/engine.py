@@ -6,11 +6,17 @@ Crash safety rests on three rules:
 2. before running a stage, an existing output for the same video (same id and ``source_hash``) is
    adopted instead of re-running it: a run killed between a stage finishing and the DB recording
    it does not produce a second LogLine on restart;
-3. moves record their destination first and are completed on restart (:mod:`.moves`).
+3. moves record their destination first and are completed on restart (:mod:`.moves`); so is the
+   rename of a file whose name is unsafe (:mod:`.names`) to its safe name at claim time.
+
+One file never stops the others: an unexpected error while claiming or processing one video is
+logged, counted as a failed attempt of that video (retried with backoff, quarantined after
+MAX_ATTEMPTS) and the run goes on. Only a broken state DB ends the run.
 """
 
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import time
@@ -21,7 +27,7 @@ from typing import Any
 
 from scripts.pipeline import NEXT_STAGE, STATE_AFTER, TERMINAL_STATES
 from scripts.pipeline.batch_scan import batches, scan_ahead
-from scripts.pipeline.discovery import StableFile, look
+from scripts.pipeline.discovery import Ignored, StableFile, look
 from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
 from scripts.pipeline.moves import (
     VideoVanished,
@@ -29,12 +35,13 @@ from scripts.pipeline.moves import (
     destination_for,
     write_error_record,
 )
+from scripts.pipeline.names import printable, safe_relative
 from scripts.pipeline.runners import Runner, StageResult
 from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import write_status
+from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
 from vv_core.errors import SchemaValidationError
-from vv_core.naming import artifact_id, camera_of
+from vv_core.naming import artifact_id, camera_of, sanitize_id
 from vv_core.schema import validate_schema
 
 DB_NAME = "orchestrator.sqlite3"
@@ -81,22 +88,40 @@ class Orchestrator:
         run_id = self.store.start_run(self.clock())
         self.check_disk()
         self.sweep_stale_temp_files()
+        ignored: list[Ignored] = []
         stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                       self.settings.stable_wait_s)
+                                       self.settings.stable_wait_s, ignored=ignored)
         if report.settling and wait_for_settling:
             # Second look within this run, so a file copied in just now is not left for the next cron.
             self.sleep(self.settings.stable_wait_s)
+            ignored = []
             stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                           self.settings.stable_wait_s)
+                                           self.settings.stable_wait_s, ignored=ignored)
+        self.record_ignored(ignored)
         for found in stable:
-            self.claim(found, report)
+            try:
+                self.claim(found, report)
+            except sqlite3.Error:
+                raise
+            except Exception:  # this file only: left where it is, tried again next run
+                logger.exception("could not claim %s", printable(found.relative))
         report.seen = len(stable)
         # Videos go through in batches: the batch's scans run in one process (models load once),
         # then each video goes on alone, so its summary does not wait for the whole backlog.
         for batch in batches(self.store.due_videos(self.clock()), self.settings.orchestrator_scan_batch):
-            scan_ahead(self, batch)
+            try:
+                scan_ahead(self, batch)
+            except sqlite3.Error:
+                raise
+            except Exception:  # the videos are scanned one by one below
+                logger.exception("batch scan failed")
             for row in batch:
-                self.process(row, report)
+                try:
+                    self.process(row, report)
+                except sqlite3.Error:
+                    raise
+                except Exception as exc:
+                    self.internal_failure(row["sha256"], exc, report)
         self.check_processing_time()
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = self.trigger_schedule()
@@ -107,21 +132,37 @@ class Orchestrator:
 
     # --- discovery → claim -----------------------------------------------------------------------
     def claim(self, found: StableFile, report: RunReport) -> None:
+        original = printable(found.relative)
         known = self.store.get(found.sha256)
         if known is None:
-            video_id = artifact_id(found.path, self.root)
+            # An unsafe name (not UTF-8, too long, control characters, leading "-") is replaced by
+            # a safe one; the row records both before the rename, so a crash mid-way is finished below.
+            target = safe_relative(found.relative, found.sha256)
+            if target != found.relative and os.path.lexists(self.root / target):
+                raise FileExistsError(f"safe name {target} for {original} is taken")
+            video_id = artifact_id(self.root / target, self.root)
             if self.store.video_id_taken(video_id):  # same name, different content: keep ids unique
-                video_id = f"{video_id}-{found.sha256[:8]}"
+                video_id = sanitize_id(f"{video_id[:190]}-{found.sha256[:8]}")
             self.store.add_video(sha256=found.sha256, video_id=video_id,
-                                 camera=camera_of(found.path, self.root), name=found.path.name,
-                                 path=found.relative, size=found.size, now=self.clock())
-            logger.info("claimed %s", found.relative, extra={"video_id": video_id, "sha256": found.sha256})
+                                 camera=camera_of(self.root / target, self.root),
+                                 name=printable(found.path.name), path=original, current_path=target,
+                                 size=found.size, now=self.clock())
+            if target != found.relative:
+                self.rename_unsafe(found.relative, target, video_id)
+            logger.info("claimed %s", original, extra={"video_id": video_id, "sha256": found.sha256})
             return
         if known["current_path"] == found.relative:
             return  # resuming a video already claimed
         if known["state"] not in TERMINAL_STATES:
-            return  # identical content still in progress under another name: decide when it ends
+            if known["input_path"] == original and not os.path.lexists(self.root / known["current_path"]):
+                self.rename_unsafe(found.relative, known["current_path"], known["video_id"])  # finish it
+            return  # else identical content still in progress under another name: decide when it ends
         self.set_aside_duplicate(found, known, report)
+
+    def rename_unsafe(self, relative: str, target: str, video_id: str) -> None:
+        complete_move(self.root, relative, target)
+        logger.warning("unsafe name %s replaced by %s", printable(relative), target,
+                       extra={"video_id": video_id, "original_name": printable(relative)})
 
     def set_aside_duplicate(self, found: StableFile, known: sqlite3.Row, report: RunReport) -> None:
         """A re-dropped identical file: never processed again, never deleted; moved next to the original."""
@@ -130,12 +171,14 @@ class Orchestrator:
         if target_dir == "corrupted":
             write_error_record(self.root, final, known, stage=known["last_error_stage"] or "discovery",
                                error=f"duplicate of {known['input_path']}: {known['last_error']}",
-                               kind="duplicate", attempts=0, extra={"duplicate_of": known["final_path"]})
+                               kind="duplicate", attempts=0,
+                               extra={"duplicate_of": known["final_path"],
+                                      "duplicate_path": printable(found.relative)})
         complete_move(self.root, found.relative, final)
         self.store.update(known["sha256"], duplicates=known["duplicates"] + 1)
-        report.duplicates.append(found.relative)
+        report.duplicates.append(printable(found.relative))
         logger.warning("duplicate of an already %s video set aside: %s → %s", known["state"],
-                       found.relative, final, extra={"video_id": known["video_id"]})
+                       printable(found.relative), final, extra={"video_id": known["video_id"]})
 
     # --- one video through the stages ----------------------------------------------------------------
     def process(self, row: sqlite3.Row, report: RunReport) -> None:
@@ -164,6 +207,7 @@ class Orchestrator:
                         extra={"video_id": row["video_id"]})
             self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0,
                               **{OUTPUT_COLUMN[stage]: expected.relative_to(self.root).as_posix()})
+            self.note_logline(stage, expected)
             return True
         stage_input = row[input_column]
         if stage_input is None or not (self.root / stage_input).is_file():
@@ -203,8 +247,19 @@ class Orchestrator:
         assert output is not None
         self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0, last_error=None,
                           **{OUTPUT_COLUMN[stage]: output.relative_to(self.root).as_posix()})
+        self.note_logline(stage, output)
         logger.info("%s done in %.2f s", stage, finished - started, extra={"video_id": row["video_id"]})
         return True
+
+    def note_logline(self, stage: str, path: Path) -> None:
+        """Remember the newest LogLine seq this box has recorded: `vv verify` compares it with the
+        chain, so a chain whose tail was deleted (and head rolled back) does not pass unnoticed."""
+        if stage != "logline":
+            return
+        seq = json.loads(path.read_text(encoding="utf-8")).get("seq")
+        newest = self.store.get_flag(NEWEST_LOGLINE_SEQ)
+        if isinstance(seq, int) and (newest is None or seq > int(newest)):
+            self.store.set_flag(NEWEST_LOGLINE_SEQ, str(seq))
 
     def expected_output(self, stage: str, row: sqlite3.Row) -> Path:
         out_dir, suffix = STAGE_IO[stage][:2]
@@ -272,6 +327,40 @@ class Orchestrator:
         refreshed = self.store.get(row["sha256"])
         assert refreshed is not None
         self.finish_move(refreshed, report)
+
+    def internal_failure(self, sha256: str, exc: Exception, report: RunReport) -> None:
+        """The orchestrator itself failed on this video (a bug, an unexpected OS error): count it
+        as a failed attempt, so the video is retried with backoff and, after MAX_ATTEMPTS,
+        quarantined (or at least marked failed) instead of failing every run."""
+        row = self.store.get(sha256)
+        assert row is not None
+        reason = printable(f"internal error: {type(exc).__name__}: {exc}")
+        logger.error("orchestrator error on this video: %s", reason, exc_info=exc,
+                     extra={"video_id": row["video_id"]})
+        attempts = row["attempts"] + 1
+        if attempts < self.settings.max_attempts:
+            delay = backoff_delay(attempts, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
+            self.store.update(sha256, attempts=attempts, total_attempts=row["total_attempts"] + 1,
+                              last_error=reason, last_error_stage="orchestrator",
+                              last_failure_kind="transient", next_attempt_at=self.clock() + delay)
+            report.retrying.append(row["video_id"])
+            return
+        try:
+            self.quarantine(row, "orchestrator", Failure("transient", reason), report, attempts=attempts)
+        except sqlite3.Error:
+            raise
+        except Exception:  # cannot even move it: stop trying, say where it is
+            logger.exception("could not quarantine; marked failed in place", extra={"video_id": row["video_id"]})
+            self.store.update(sha256, state="failed", outcome=None, attempts=attempts, last_error=reason,
+                              last_error_stage="orchestrator", last_failure_kind="transient",
+                              finished_at=self.clock(), next_attempt_at=0)
+            report.failed.append(row["video_id"])
+
+    def record_ignored(self, ignored: list[Ignored]) -> None:
+        """Log what input/ holds that can never be taken: once per entry, not on every run."""
+        entries = {printable(entry.relative): entry.kind for entry in ignored}
+        for path, kind in self.store.note_ignored(entries, self.clock()):
+            logger.warning("ignored in input/ (%s): %s", kind, path, extra={"path": path, "kind": kind})
 
     # --- final placement ---------------------------------------------------------------------------
     def mark_done(self, row: sqlite3.Row) -> None:

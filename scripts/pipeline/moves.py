@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from scripts.pipeline.names import safe_relative
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.jsonlog import utc_timestamp
 
@@ -20,9 +21,14 @@ class VideoVanished(RuntimeError):
 
 
 def destination_for(root: Path, relative_input: str, target_dir: str, sha256: str) -> str:
-    """Free destination path (relative to root) for a video from input/ in ``target_dir``."""
+    """Free destination path (relative to root) for a video from input/ in ``target_dir``.
+
+    The name is made safe first (:func:`safe_relative`), so ``<name>.<hash>`` and
+    ``<name>.error.json`` always fit, whatever name the video arrived with.
+    """
     parts = Path(relative_input).parts
     inner = Path(*parts[1:]) if parts and parts[0] == "input" and len(parts) > 1 else Path(parts[-1])
+    inner = Path(safe_relative(inner.as_posix(), sha256))
     candidate = Path(target_dir) / inner
     if not (root / candidate).exists() and not (root / f"{candidate}.error.json").exists():
         return candidate.as_posix()
