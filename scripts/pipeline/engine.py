@@ -40,6 +40,7 @@ from scripts.pipeline.runners import Runner, StageResult
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
+from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
 from vv_core.naming import artifact_id, camera_of, sanitize_id
 from vv_core.schema import validate_schema
@@ -408,20 +409,18 @@ class Orchestrator:
     def sweep_stale_temp_files(self) -> list[Path]:
         """Remove temp files a killed stage left behind (``.<name>.<random>.tmp`` from atomic writes).
 
-        Only hidden ``*.tmp`` files older than the longest stage timeout: no live writer can own them.
+        Only those whose writer is provably dead (nobody holds its lock: see
+        :func:`vv_core.atomic.remove_orphan_temp`), at once, whatever their age; a live writer's
+        temp file is never touched, however old.
         """
-        age_limit = max(self.settings.stage_timeout_s(s) for s in (*STAGE_IO, "schedule"))
         removed = []
         for directory in ("analytic", "summaries", "loglines", "playlists"):
-            for temp in (self.root / directory).glob(".*.tmp"):
-                try:
-                    if self.clock() - temp.stat().st_mtime > age_limit:
-                        temp.unlink()
-                        removed.append(temp)
-                except FileNotFoundError:  # pragma: no cover - raced with another cleaner
-                    continue
+            for temp in sorted((self.root / directory).glob(".*.tmp")):
+                if remove_orphan_temp(temp):
+                    removed.append(temp)
         if removed:
-            logger.warning("removed %d stale temp files left by killed stages", len(removed))
+            logger.warning("removed %d temp files left by killed stages", len(removed),
+                           extra={"files": [p.relative_to(self.root).as_posix() for p in removed]})
         return removed
 
     def check_disk(self) -> float:
