@@ -31,8 +31,10 @@ from scripts.pipeline.discovery import Ignored, StableFile, look
 from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
 from scripts.pipeline.moves import (
     VideoVanished,
+    backfill_placements,
     complete_move,
     destination_for,
+    record_placement,
     write_error_record,
 )
 from scripts.pipeline.names import printable, safe_relative
@@ -47,6 +49,7 @@ from vv_core.schema import validate_schema
 
 DB_NAME = "orchestrator.sqlite3"
 SCHEDULE_PENDING = "schedule_pending"
+PLACEMENTS_BACKFILLED = "placements_backfilled"
 # stage → (output directory, output suffix, schema, input column, state before it)
 STAGE_IO = {
     "scan": ("analytic", ".analytic.json", "analytic", "current_path", "discovered"),
@@ -89,6 +92,9 @@ class Orchestrator:
         run_id = self.store.start_run(self.clock())
         self.check_disk()
         self.sweep_stale_temp_files()
+        if self.store.get_flag(PLACEMENTS_BACKFILLED) != "1":
+            backfill_placements(self.root, self.layout.state, self.store.all_videos())
+            self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
         ignored: list[Ignored] = []
         stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
                                        self.settings.stable_wait_s, ignored=ignored)
@@ -374,6 +380,8 @@ class Orchestrator:
         except VideoVanished as exc:
             logger.error("%s", exc, extra={"video_id": row["video_id"]})
         state = "done" if row["outcome"] == "done" else "failed"
+        if state == "done":
+            record_placement(self.root, self.layout.state, row)
         self.store.update(row["sha256"], state=state, current_path=row["final_path"], outcome=None,
                           finished_at=self.clock(), next_attempt_at=0)
         if state == "done":

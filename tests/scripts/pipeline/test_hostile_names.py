@@ -18,6 +18,8 @@ from scripts.pipeline.engine import Orchestrator
 from scripts.pipeline.names import MAX_NAME_BYTES, is_safe_name, printable, safe_name
 from scripts.pipeline.state import StateStore
 from tests.scripts.pipeline.conftest import contract_command
+from vv_core.hashing import compute_sha256
+from vv_core.placement import read_placement, still_placed
 
 NON_UTF8 = os.fsdecode(b"bad\xff\xfe name.mp4")
 
@@ -171,16 +173,44 @@ def test_a_non_utf8_camera_folder(box):
     assert rows(box)["input/cam\\xe9/a.mp4"]["camera"] == camera
 
 
-def test_same_name_different_content_gets_its_own_id_and_place(box):
-    box.drop("good3.mp4", b"CONTRACTVIDEO first")
+def test_same_name_different_content_gets_its_own_id_place_and_placement_record(box):
+    """Issue 23 item 4: the second good3.mp4 is stored as processed/good3.<sha12>.mp4, and the
+    placement record (what the scheduler reads) says so, with the sha256 of the bytes placed."""
+    first = box.drop("good3.mp4", b"CONTRACTVIDEO first")
+    first_sha = compute_sha256(first)
     box.run()
-    box.drop("good3.mp4", b"CONTRACTVIDEO second")
+    second = box.drop("good3.mp4", b"CONTRACTVIDEO second")
+    second_sha = compute_sha256(second)
     box.run()
     processed = box.files("processed")
-    assert len(processed) == 2 and "good3.mp4" in processed
+    assert processed == sorted(["good3.mp4", f"good3.{second_sha[:12]}.mp4"])
     with sqlite3.connect(box.root / "state/orchestrator.sqlite3") as db:
         ids = sorted(r[0] for r in db.execute("SELECT video_id FROM videos"))
-    assert ids[0] == "good3" and ids[1].startswith("good3-")
+    assert ids == ["good3", f"good3-{second_sha[:8]}"]
+    state = box.settings.storage.state
+    assert read_placement(state, first_sha).path == "processed/good3.mp4"
+    placed = read_placement(state, second_sha)
+    assert placed.path == f"processed/good3.{second_sha[:12]}.mp4"
+    assert compute_sha256(box.root / placed.path) == second_sha and still_placed(placed, box.root)
+
+
+def test_placements_of_videos_done_before_the_records_existed_are_backfilled_once(box):
+    box.drop("a.mp4")
+    box.drop("b.mp4")
+    box.run()
+    media = box.settings.storage.state / "media"
+    before = sorted(p.name for p in media.iterdir())
+    assert len(before) == 2
+    for record in media.iterdir():         # as on a box upgraded from before placement records
+        record.unlink()
+    store = StateStore(box.root / "state/orchestrator.sqlite3")
+    store.db.execute("DELETE FROM meta WHERE key = 'placements_backfilled'")
+    store.close()
+    box.run()
+    assert sorted(p.name for p in media.iterdir()) == before
+    next(media.iterdir()).unlink()
+    box.run()                               # once: a record removed later is not rewritten
+    assert len(list(media.iterdir())) == 1
 
 
 def test_an_interrupted_rename_is_finished_by_the_next_run(box, monkeypatch):
