@@ -264,8 +264,11 @@ class Orchestrator:
         if stage != "logline":
             return
         seq = json.loads(path.read_text(encoding="utf-8")).get("seq")
+        if not isinstance(seq, int):
+            return
+        logger.info("LogLine recorded", extra={"logline": path.name, "logline_seq": seq})  # a witness too
         newest = self.store.get_flag(NEWEST_LOGLINE_SEQ)
-        if isinstance(seq, int) and (newest is None or seq > int(newest)):
+        if newest is None or seq > int(newest):
             self.store.set_flag(NEWEST_LOGLINE_SEQ, str(seq))
 
     def expected_output(self, stage: str, row: sqlite3.Row) -> Path:
