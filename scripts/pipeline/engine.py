@@ -16,7 +16,6 @@ MAX_ATTEMPTS) and the run goes on. Only a broken state DB ends the run.
 
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import time
@@ -25,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline import NEXT_STAGE, STATE_AFTER, TERMINAL_STATES
+from scripts.pipeline import NEXT_STAGE, STATE_AFTER
 from scripts.pipeline.batch_scan import batches, scan_ahead
-from scripts.pipeline.discovery import Ignored, StableFile, look
+from scripts.pipeline.claims import claim, record_ignored
+from scripts.pipeline.discovery import Ignored, look
 from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
 from scripts.pipeline.moves import (
     VideoVanished,
@@ -37,14 +37,13 @@ from scripts.pipeline.moves import (
     record_placement,
     write_error_record,
 )
-from scripts.pipeline.names import printable, safe_relative
+from scripts.pipeline.names import printable
 from scripts.pipeline.runners import Runner, StageResult
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
 from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
-from vv_core.naming import artifact_id, camera_of, sanitize_id
 from vv_core.schema import validate_schema
 
 DB_NAME = "orchestrator.sqlite3"
@@ -104,10 +103,10 @@ class Orchestrator:
             ignored = []
             stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
                                            self.settings.stable_wait_s, ignored=ignored)
-        self.record_ignored(ignored)
+        record_ignored(self, ignored)
         for found in stable:
             try:
-                self.claim(found, report)
+                claim(self, found, report)
             except sqlite3.Error:
                 raise
             except Exception:  # this file only: left where it is, tried again next run
@@ -136,56 +135,6 @@ class Orchestrator:
                               failed=len(report.failed))
         write_status(self.store, self.layout.state, waiting_in_input=report.settling)
         return report
-
-    # --- discovery → claim -----------------------------------------------------------------------
-    def claim(self, found: StableFile, report: RunReport) -> None:
-        original = printable(found.relative)
-        known = self.store.get(found.sha256)
-        if known is None:
-            # An unsafe name (not UTF-8, too long, control characters, leading "-") is replaced by
-            # a safe one; the row records both before the rename, so a crash mid-way is finished below.
-            target = safe_relative(found.relative, found.sha256)
-            if target != found.relative and os.path.lexists(self.root / target):
-                raise FileExistsError(f"safe name {target} for {original} is taken")
-            video_id = artifact_id(self.root / target, self.root)
-            if self.store.video_id_taken(video_id):  # same name, different content: keep ids unique
-                video_id = sanitize_id(f"{video_id[:190]}-{found.sha256[:8]}")
-            self.store.add_video(sha256=found.sha256, video_id=video_id,
-                                 camera=camera_of(self.root / target, self.root),
-                                 name=printable(found.path.name), path=original, current_path=target,
-                                 size=found.size, now=self.clock())
-            if target != found.relative:
-                self.rename_unsafe(found.relative, target, video_id)
-            logger.info("claimed %s", original, extra={"video_id": video_id, "sha256": found.sha256})
-            return
-        if known["current_path"] == found.relative:
-            return  # resuming a video already claimed
-        if known["state"] not in TERMINAL_STATES:
-            if known["input_path"] == original and not os.path.lexists(self.root / known["current_path"]):
-                self.rename_unsafe(found.relative, known["current_path"], known["video_id"])  # finish it
-            return  # else identical content still in progress under another name: decide when it ends
-        self.set_aside_duplicate(found, known, report)
-
-    def rename_unsafe(self, relative: str, target: str, video_id: str) -> None:
-        complete_move(self.root, relative, target)
-        logger.warning("unsafe name %s replaced by %s", printable(relative), target,
-                       extra={"video_id": video_id, "original_name": printable(relative)})
-
-    def set_aside_duplicate(self, found: StableFile, known: sqlite3.Row, report: RunReport) -> None:
-        """A re-dropped identical file: never processed again, never deleted; moved next to the original."""
-        target_dir = "processed" if known["state"] == "done" else "corrupted"
-        final = destination_for(self.root, found.relative, target_dir, found.sha256)
-        if target_dir == "corrupted":
-            write_error_record(self.root, final, known, stage=known["last_error_stage"] or "discovery",
-                               error=f"duplicate of {known['input_path']}: {known['last_error']}",
-                               kind="duplicate", attempts=0,
-                               extra={"duplicate_of": known["final_path"],
-                                      "duplicate_path": printable(found.relative)})
-        complete_move(self.root, found.relative, final)
-        self.store.update(known["sha256"], duplicates=known["duplicates"] + 1)
-        report.duplicates.append(printable(found.relative))
-        logger.warning("duplicate of an already %s video set aside: %s → %s", known["state"],
-                       printable(found.relative), final, extra={"video_id": known["video_id"]})
 
     # --- one video through the stages ----------------------------------------------------------------
     def process(self, row: sqlite3.Row, report: RunReport) -> None:
@@ -365,12 +314,6 @@ class Orchestrator:
                               last_error_stage="orchestrator", last_failure_kind="transient",
                               finished_at=self.clock(), next_attempt_at=0)
             report.failed.append(row["video_id"])
-
-    def record_ignored(self, ignored: list[Ignored]) -> None:
-        """Log what input/ holds that can never be taken: once per entry, not on every run."""
-        entries = {printable(entry.relative): entry.kind for entry in ignored}
-        for path, kind in self.store.note_ignored(entries, self.clock()):
-            logger.warning("ignored in input/ (%s): %s", kind, path, extra={"path": path, "kind": kind})
 
     # --- final placement ---------------------------------------------------------------------------
     def mark_done(self, row: sqlite3.Row) -> None:

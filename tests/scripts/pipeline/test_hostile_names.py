@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from scripts.pipeline.engine import Orchestrator
+from scripts.pipeline import claims
 from scripts.pipeline.names import MAX_NAME_BYTES, is_safe_name, printable, safe_name
 from scripts.pipeline.state import StateStore
 from tests.scripts.pipeline.conftest import contract_command
@@ -217,11 +217,11 @@ def test_an_interrupted_rename_is_finished_by_the_next_run(box, monkeypatch):
     box.drop(NON_UTF8)
     calls = []
 
-    def killed(self, relative, target, video_id):
+    def killed(root, relative, target, video_id):
         calls.append(target)
         raise KeyboardInterrupt  # as if SIGKILLed after the row was written, before the rename
 
-    monkeypatch.setattr(Orchestrator, "rename_unsafe", killed)
+    monkeypatch.setattr(claims, "rename_unsafe", killed)
     with pytest.raises(KeyboardInterrupt):
         box.run()
     monkeypatch.undo()
