@@ -2,7 +2,8 @@
 
     python benchmarks/bench_schedule.py [SIZES...]     (default: 1000 10000 100000)
 
-Per size, on a real storage root (signed LogLines, media files, config.yaml rules):
+Per size, on a real storage root (signed LogLines, media files with the orchestrator's placement
+records, config.yaml rules):
 - cold index: verify every LogLine from scratch (a first start without cache);
 - full build: every playlist (tv1, tv2, tv3, playlist.json) from the verified index, written;
 - incremental: one new LogLine lands → re-check that file, rebuild, write what changed;
@@ -33,6 +34,7 @@ from vv_core.loglines import (  # noqa: E402
     head_document,
     seal_logline,
 )
+from vv_core.placement import write_placement  # noqa: E402
 from vv_core.settings import Settings  # noqa: E402
 
 STATUSES = ("confirmado", "alerta", "experimental", "curado")
@@ -40,8 +42,12 @@ VIDEOS = 50
 
 
 def video_of(index: int) -> str:
-    """LogLines share VIDEOS media files (the scheduler only needs them to exist)."""
+    """LogLines share VIDEOS media files (each LogLine's source_hash is its file's sha256)."""
     return f"processed/cam{index % VIDEOS % 4}/{index % VIDEOS:05d}.mp4"
+
+
+def media_content(index: int) -> bytes:
+    return f"media {index % VIDEOS}".encode()
 
 
 class Chain:
@@ -58,7 +64,7 @@ class Chain:
                   "status": STATUSES[index % 4], "title": f"Event {index}",
                   "summary": "Two people ride bicycles past the front gate in daylight.",
                   "source": {"video": video_of(index), "duration_s": 60.0},
-                  "source_hash": hashlib.sha256(str(index).encode()).hexdigest()}
+                  "source_hash": hashlib.sha256(media_content(index)).hexdigest()}
         record = seal_logline(fields, seq=self.seq + 1, prev_hash=self.prev, key_store=self.key_store)
         raw = encode_logline(record)
         name = f"{record['id']}.logline.json"
@@ -84,7 +90,8 @@ def run_size(count: int, scratch: Path) -> dict[str, float]:
     for index in range(VIDEOS):
         media = root / video_of(index)
         media.parent.mkdir(parents=True, exist_ok=True)
-        media.touch()
+        media.write_bytes(media_content(index))
+        write_placement(settings.storage.state, root, video_of(index), hashlib.sha256(media_content(index)).hexdigest())
     now = datetime.now(UTC)
     chain = Chain(settings.storage.loglines, key_store)
     spacing = timedelta(seconds=23 * 3600 / count)  # all inside the 24 h window

@@ -5,7 +5,13 @@ validate → atomic write (:func:`scan_video.scanner.scan`). Importing this pack
 OpenCV, onnxruntime and torch are imported only where they are used.
 """
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# onnxruntime (1.2x+) sends usage telemetry and writes a device id under $HOME/.cache (or
+# $XDG_CACHE_HOME)/Microsoft/DeveloperTools: an edge box neither phones home nor writes outside the
+# storage root and its image. Set before any submodule can import onnxruntime.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 if TYPE_CHECKING:  # pragma: no cover
     from scan_video.scanner import ScanResult, scan

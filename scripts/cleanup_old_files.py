@@ -11,17 +11,21 @@ Never deleted, in either mode:
 * the audit trail and live state: loglines/, state/, playlists/, fallback/ cannot be named in --dirs;
 * a file a current playlist references (``playlists/*.json`` ``media_url`` / ``thumbnail_url`` /
   fallback URLs, ``/media/<path under the root>``);
-* alert footage: a video whose LogLine (``loglines/<id>.logline.json``) has status ``alerta`` and
-  which is younger than ALERT_FOOTAGE_RETENTION_DAYS.
+* alert footage: a video whose LogLine has status ``alerta`` and which is younger than
+  ALERT_FOOTAGE_RETENTION_DAYS. The LogLine of a video the orchestrator placed comes from its state
+  DB (a second video under a taken name is ``<stem>.<sha12>.<ext>``, with a LogLine of its own);
+  other videos are matched by name (``loglines/<id>.logline.json``).
 
 Output: one line per file (``would delete``/``deleted``, size, path) and a total; exit 0.
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import time
 import urllib.parse
@@ -101,9 +105,23 @@ def playlist_references(root: Path) -> set[Path]:
     return referenced
 
 
-def is_alert_footage(root: Path, video: Path) -> bool:
-    """True when the video's LogLine has status ``alerta``."""
-    logline = root / "loglines" / f"{artifact_id(video, root)}.logline.json"
+def loglines_of_placed_videos(root: Path) -> dict[str, str]:
+    """final path → LogLine path of every video the orchestrator placed (its state DB, read-only)."""
+    db = root / "state" / "orchestrator.sqlite3"
+    if not db.is_file():
+        return {}
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(
+            sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as connection:
+        return dict(connection.execute("SELECT final_path, logline_path FROM videos"
+                                       " WHERE final_path IS NOT NULL AND logline_path IS NOT NULL"))
+    return {}
+
+
+def is_alert_footage(root: Path, video: Path, placed: dict[str, str] | None = None) -> bool:
+    """True when the video's LogLine has status ``alerta`` (``placed``: see loglines_of_placed_videos)."""
+    relative = video.relative_to(root).as_posix() if video.is_relative_to(root) else None
+    recorded = (placed or {}).get(relative) if relative else None
+    logline = root / recorded if recorded else root / "loglines" / f"{artifact_id(video, root)}.logline.json"
     try:
         return json.loads(logline.read_text(encoding="utf-8")).get("status") == "alerta"
     except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError):
@@ -133,6 +151,7 @@ def plan_cleanup(root: Path, dirs: list[Path], *, older_than_s: float | None, no
     """Everything deletable in ``dirs`` (older than the cutoff when given), oldest first."""
     plan = CleanupPlan()
     referenced = playlist_references(root)
+    placed = loglines_of_placed_videos(root)
     real_root = root.resolve()
     candidates: list[Candidate] = []
     for directory in dirs:
@@ -146,7 +165,7 @@ def plan_cleanup(root: Path, dirs: list[Path], *, older_than_s: float | None, no
             if real in referenced:
                 plan.protected.append((candidate.path, "referenced by a playlist"))
                 continue
-            if age < alert_retention_s and is_alert_footage(root, candidate.path):
+            if age < alert_retention_s and is_alert_footage(root, candidate.path, placed):
                 plan.protected.append((candidate.path, "alert footage within its retention"))
                 continue
             candidates.append(candidate)

@@ -5,8 +5,10 @@
 
 A PATH that is a file is checked on its own (schema, key, signature, canonical bytes, file name);
 a directory is checked as a chain (plus its signed head, which reveals a deleted tail). Without a
-PATH the storage root's loglines/ is checked. Exit 0 when everything verifies, 1 when anything
-does not (or a PATH is missing), 2 on an internal error.
+PATH the storage root's loglines/ is checked; that chain is also compared with the box's other
+records of the newest LogLine (:mod:`scripts.chain_witnesses`), which reveal a tail deleted
+together with a rolled-back head. Exit 0 when everything verifies, 1 when anything does not (or a
+PATH is missing), 2 on an internal error.
 """
 
 import argparse
@@ -23,6 +25,7 @@ if __package__ in (None, ""):  # run as a file: make the repository and vv-core 
     _REPO = Path(__file__).resolve().parents[1]
     sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
 
+from scripts.chain_witnesses import Witness, cross_check
 from vv_core.cli_support import EXIT_FAILURE, EXIT_INTERNAL, fail
 from vv_core.errors import VVError
 from vv_core.keystore import KeyStore, load_key_store
@@ -46,14 +49,18 @@ from vv_core.loglines import (
 class VerifyReport:
     checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    witnesses: list[Witness] | None = None    # None: the chain was not cross-checked
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "checked": self.checked, "problem_count": len(self.problems),
-                "problems": [asdict(p) for p in self.problems]}
+        document = {"ok": self.ok, "checked": self.checked, "problem_count": len(self.problems),
+                    "problems": [asdict(p) for p in self.problems]}
+        if self.witnesses is not None:
+            document["witnesses"] = [asdict(w) for w in self.witnesses]
+        return document
 
 
 def check_file(path: str | Path, key_store: KeyStore) -> tuple[CheckedLogLine, list[Problem]]:
@@ -112,8 +119,10 @@ def _check_in_parallel(paths: list[str], key_store: KeyStore, jobs: int):
         _WORKER_KEY_STORE = None
 
 
-def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = None) -> VerifyReport:
-    """Every LogLine in ``directory`` as one chain, checked against the directory's signed head."""
+def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = None,
+                     storage_root: Path | None = None) -> VerifyReport:
+    """Every LogLine in ``directory`` as one chain, checked against the directory's signed head
+    and, with ``storage_root``, against the box's other records of the newest LogLine."""
     report = VerifyReport()
     try:  # head first: records appended while we read are newer than it and still must link up
         head: object = read_head(directory, key_store)
@@ -134,26 +143,43 @@ def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = No
         report.problems.extend(problems)
     report.checked = len(entries)
     report.problems.extend(analyze_chain(entries, head, str(directory / HEAD_FILE)))  # type: ignore[arg-type]
+    if storage_root is not None:
+        newest = max((c.seq for _, c in entries if c.reason is None and c.seq is not None), default=-1)
+        problems, report.witnesses = cross_check(storage_root, directory, key_store, newest,
+                                                 {os.path.basename(path) for path, _ in entries})
+        report.problems.extend(problems)
     return report
 
 
-def verify_paths(paths: list[Path], key_store: KeyStore, jobs: int | None = None) -> VerifyReport:
-    """Verify each path (file or chain directory); one combined report."""
+def verify_paths(paths: list[Path], key_store: KeyStore, jobs: int | None = None,
+                 storage_loglines: Path | None = None) -> VerifyReport:
+    """Verify each path (file or chain directory); one combined report. The storage root's own
+    ``storage_loglines`` directory is also cross-checked with the box's other records."""
     report = VerifyReport()
     for path in paths:
         if path.is_dir():
-            part = verify_directory(path, key_store, jobs)
+            own = storage_loglines is not None and path.resolve() == storage_loglines.resolve()
+            part = verify_directory(path, key_store, jobs, storage_loglines.parent if own else None)
         elif path.is_file():
             part = VerifyReport(1, check_file(path, key_store)[1])
         else:
             part = VerifyReport(0, [Problem(str(path), UNREADABLE, "no such file or directory")])
         report.checked += part.checked
         report.problems.extend(part.problems)
+        if part.witnesses is not None:
+            report.witnesses = (report.witnesses or []) + part.witnesses
     return report
 
 
 def render_text(report: VerifyReport) -> str:
     lines = [f"{p.file}: {p.reason}: {p.detail}" for p in report.problems]
+    if report.witnesses is not None:
+        seen = [f"{w.what} (seq {w.newest_seq})" for w in report.witnesses if w.newest_seq is not None]
+        lines.append("cross-checked with " + ", ".join(seen) if seen else
+                     "warning: no other record of the newest LogLine on this box: a deleted tail with a "
+                     "rolled-back head could not be noticed")
+        lines.append("note: records on this box can be rolled back too; only a checkpoint kept off the box "
+                     "proves nothing was removed (docs/disaster-recovery.md)")
     if report.ok:
         lines.append(f"OK: {report.checked} LogLine(s) verified")
     else:
@@ -166,7 +192,7 @@ def run_verify(paths: list[Path], as_json: bool, key_store_path: Path, default_d
     """The CLI body shared by ``vv verify`` and this script; returns the exit code."""
     try:
         key_store = load_key_store(key_store_path)
-        report = verify_paths(paths or [default_dir], key_store, jobs)
+        report = verify_paths(paths or [default_dir], key_store, jobs, storage_loglines=default_dir)
     except VVError as exc:
         fail(str(exc), EXIT_FAILURE)
     except Exception as exc:  # never a traceback as the only message

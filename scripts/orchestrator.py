@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # pragma: no cover - run as a file: make `scripts
 
 from scripts.pipeline.engine import DB_NAME, Orchestrator, RunReport
 from scripts.pipeline.lock import AlreadyRunning, run_lock
+from scripts.pipeline.names import printable
 from scripts.pipeline.runners import Runner, build_runner
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import STATUS_NAME
@@ -94,7 +95,12 @@ def status_summary(settings: Settings) -> str:
             if row["state"] != "failed" and row["next_attempt_at"]:
                 retry = f" next attempt {utc_timestamp(row['next_attempt_at'])}"
             lines.append(f"{row['video_id']}  {row['state']}  attempts={row['attempts']}"
-                         f"{retry}  {row['current_path']}  {row['last_error'] or ''}".rstrip())
+                         f"{retry}  {printable(row['current_path'])}  {printable(row['last_error'] or '')}"
+                         .rstrip())
+        ignored = store.ignored_entries()
+        if ignored:
+            lines.append("# ignored in input/ (never taken: remove them or fix them)")
+        lines += [f"{row['path']}  {row['kind']}  since {utc_timestamp(row['first_seen'])}" for row in ignored]
     finally:
         store.close()
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from vv_core.loglines import (
     logline_filename,
     seal_logline,
 )
+from vv_core.placement import write_placement
 
 STATUSES = ("confirmado", "alerta", "experimental", "curado")
 
@@ -48,17 +49,19 @@ def write_summary(storage_root: Path, doc: dict[str, Any]) -> Path:
     return atomic_write_json(storage_root / "summaries" / f"{doc['id']}.summary.json", doc)
 
 
-def record_fields(index: int, *, when: str, status: str, video: str | None = None) -> dict[str, Any]:
+def record_fields(index: int, *, when: str, status: str, video: str | None = None,
+                  source_hash: str | None = None) -> dict[str, Any]:
     logline_id = f"cam{index % 3}_{index:07d}"
     return {"schema_version": "1.0", "id": logline_id, "who": f"cam{index % 3}", "did": "detected",
             "this": f"{index % 5 + 1} persons", "when": when, "status": status, "title": f"Event {index}",
             "summary": f"Something happened ({index}).",
             "source": {"video": video or f"input/cam{index % 3}/{logline_id}.mp4", "duration_s": 10.0},
-            "source_hash": hashlib.sha256(str(index).encode()).hexdigest()}
+            "source_hash": source_hash or hashlib.sha256(str(index).encode()).hexdigest()}
 
 
 def fast_chain(directory: Path, count: int, key_store: KeyStore, *, now: datetime | None = None,
-               spacing_s: float = 1.0, video_for=None, write_head: bool = True) -> list[dict]:
+               spacing_s: float = 1.0, video_for=None, write_head: bool = True,
+               source_hash_for=None) -> list[dict]:
     """Seal and write ``count`` LogLines directly (no lock, no fsync): fixtures only."""
     directory.mkdir(parents=True, exist_ok=True)
     start = (now or datetime.now(UTC)) - timedelta(seconds=spacing_s * count)
@@ -66,7 +69,8 @@ def fast_chain(directory: Path, count: int, key_store: KeyStore, *, now: datetim
     for index in range(count):
         when = utc(start + timedelta(seconds=spacing_s * index))
         fields = record_fields(index, when=when, status=STATUSES[index % 4],
-                               video=video_for(index) if video_for else None)
+                               video=video_for(index) if video_for else None,
+                               source_hash=source_hash_for(index) if source_hash_for else None)
         record = seal_logline(fields, seq=index, prev_hash=prev, key_store=key_store)
         raw = encode_logline(record)
         (directory / logline_filename(record["id"])).write_bytes(raw)
@@ -76,3 +80,14 @@ def fast_chain(directory: Path, count: int, key_store: KeyStore, *, now: datetim
         head = ChainHead(records[-1]["seq"], prev, records[-1]["id"])
         (directory / ".chain_head.json").write_bytes(pretty_json(head_document(head, key_store)))
     return records
+
+
+def place_media(root: Path, record: dict[str, Any], relative: str | None = None, content: bytes = b"") -> Path:
+    """The media of ``record`` at ``relative`` (default: the path its LogLine names) plus the
+    placement record the orchestrator writes for it (fixture bytes cannot hash to source_hash)."""
+    relative = relative or record["source"]["video"]
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    write_placement(root / "state", root, relative, record["source_hash"])
+    return path

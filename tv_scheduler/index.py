@@ -33,7 +33,7 @@ from vv_core.loglines import (
 )
 
 logger = logging.getLogger("vv.tv_scheduler")
-CACHE_FORMAT = "vv.tv-scheduler-cache/1"
+CACHE_FORMAT = "vv.tv-scheduler-cache/2"   # /2: carries media hashes (tv_scheduler.media)
 Stamp = tuple[int, int, int, int]
 
 
@@ -63,7 +63,7 @@ def item_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {"logline_id": record["id"], "seq": record["seq"], "title": record.get("title") or record["this"],
             "summary": record.get("summary", ""), "duration_s": source.get("duration_s"),
             "status": record["status"], "when": record["when"], "who": record["who"],
-            "video": source["video"]}
+            "video": source["video"], "source_hash": record["source_hash"]}
 
 
 def epoch_of(when: str) -> float:
@@ -250,31 +250,33 @@ class LogLineIndex:
         return entry.item
 
     # --- the signed cache file -------------------------------------------------------------------
-    def save_cache(self, path: Path) -> None:
+    def save_cache(self, path: Path, media: list[list] | None = None) -> None:
+        """Write the signed cache; ``media``: rows the scheduler's media resolver keeps with it."""
         rows = [[name, *e.stamp, e.reason, e.seq, e.prev_hash, e.link_hash, e.when_epoch, e.when, e.status]
                 for name, e in self.entries.items()]
         payload = canonical_json({"format": CACHE_FORMAT, "directory": str(self.directory.absolute()),
-                                  "keys": sorted(self.key_store.keys), "rows": rows})
+                                  "keys": sorted(self.key_store.keys), "rows": rows, "media": media or []})
         mac = hmac.digest(self.key_store.active_secret, payload, "sha256").hex().encode()
         atomic_write_bytes(path, mac + b"\n" + payload)
         self.dirty = False
 
-    def load_cache(self, path: Path) -> bool:
-        """Adopt a cache written by an earlier run with the same key store; False if unusable."""
+    def load_cache(self, path: Path) -> list[list] | None:
+        """Adopt a cache written by an earlier run with the same key store; return its media rows,
+        None if unusable."""
         try:
             mac, payload = path.read_bytes().split(b"\n", 1)
         except (FileNotFoundError, ValueError):
-            return False
+            return None
         expected = hmac.digest(self.key_store.active_secret, payload, "sha256").hex().encode()
         if not hmac.compare_digest(mac, expected):
             logger.warning("scheduler cache ignored: signature does not match", extra={"cache": str(path)})
-            return False
+            return None
         document = json.loads(payload)
         if (document.get("format") != CACHE_FORMAT or document.get("keys") != sorted(self.key_store.keys)
                 or document.get("directory") != str(self.directory.absolute())):
-            return False
+            return None
         for name, ino, size, mtime, ctime, reason, seq, prev, link, epoch, when, status in document["rows"]:
             self._add(name, Entry((ino, size, mtime, ctime), reason, seq, prev, link, epoch, when, status))
         self._retrust(set(self.entries))
         self.dirty = False
-        return True
+        return document.get("media", [])

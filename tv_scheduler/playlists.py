@@ -6,12 +6,13 @@ import heapq
 import json
 import random
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from tv_scheduler.config import SchedulerConfig, TvRules
 from tv_scheduler.index import LogLineIndex
+from tv_scheduler.media import MediaResolver
 from vv_core.atomic import atomic_write_json
 from vv_core.canonical import canonical_json
 from vv_core.jsonlog import utc_timestamp
@@ -21,18 +22,6 @@ COMBINED_NAME = "playlist"
 COMBINED_TV = "all"
 
 
-def media_path(video: str, storage_root: Path) -> str | None:
-    """Where the video is now: as recorded, or in processed/ once the orchestrator moved it there."""
-    recorded = PurePosixPath(video)
-    candidates = [recorded]
-    if recorded.parts and recorded.parts[0] == "input":
-        candidates.append(PurePosixPath("processed", *recorded.parts[1:]))
-    for candidate in candidates:
-        if (storage_root / candidate).is_file():
-            return str(candidate)
-    return None
-
-
 def _newest_first(ordered: list[tuple[float, int, str]], start: float) -> Iterator[tuple[float, int, str]]:
     low = bisect.bisect_left(ordered, (start,))
     for position in range(len(ordered) - 1, low - 1, -1):
@@ -40,7 +29,7 @@ def _newest_first(ordered: list[tuple[float, int, str]], start: float) -> Iterat
 
 
 def select_names(index: LogLineIndex, tv: str, rules: TvRules, config: SchedulerConfig,
-                 now: float, storage_root: Path) -> list[tuple[str, str]]:
+                 now: float, media: MediaResolver) -> list[tuple[str, str]]:
     """(file name, media path) of the items this TV plays now, in play order."""
     start = now - 3600 * (rules.window_hours or config.window_hours)
     limit = rules.max_items or config.max_items
@@ -57,7 +46,8 @@ def select_names(index: LogLineIndex, tv: str, rules: TvRules, config: Scheduler
         candidates = heapq.merge(*(_newest_first(o, start) for o in lists), reverse=True)
     for _when, _seq, name in candidates:
         item = index.item(name)
-        where = media_path(item["video"], storage_root) if item else None
+        # Where the video is comes from a record, and its sha256 must be the LogLine's source_hash.
+        where = media.locate(item["video"], item["source_hash"]) if item else None
         if where is not None:
             chosen.append((name, where))
             if len(chosen) == limit:
@@ -74,16 +64,17 @@ def playlist_item(fields: dict[str, Any], where: str) -> dict[str, Any]:
             "who": fields["who"]}
 
 
-def build_playlists(index: LogLineIndex, config: SchedulerConfig, storage_root: Path,
+def build_playlists(index: LogLineIndex, config: SchedulerConfig, media: MediaResolver,
                     now: float) -> dict[str, dict[str, Any]]:
     """Every TV's playlist plus the combined one, keyed by file stem."""
+    media.begin_build()
     generated_at = utc_timestamp(now)
     fallback = config.fallback.model_dump(exclude_none=True)
     documents: dict[str, dict[str, Any]] = {}
     combined: dict[str, dict[str, Any]] = {}
     for tv, rules in config.tvs.items():
         items = []
-        for name, where in select_names(index, tv, rules, config, now, storage_root):
+        for name, where in select_names(index, tv, rules, config, now, media):
             item = playlist_item(index.item(name), where)  # type: ignore[arg-type]
             items.append(item)
             combined[item["logline_id"]] = item

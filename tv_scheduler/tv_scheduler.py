@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tv_scheduler.config import SchedulerConfig, load_config
 from tv_scheduler.index import LogLineIndex
+from tv_scheduler.media import MediaResolver
 from tv_scheduler.playlists import PlaylistWriter, build_playlists
 from vv_core.alerts import Alert, raise_alert
 from vv_core.cli_support import run_stage
@@ -46,6 +47,8 @@ class Scheduler:
         self.layout = settings.storage
         self.cache_path = self.layout.state / CACHE_NAME
         self.writer = PlaylistWriter(self.layout.playlists)
+        self.media = MediaResolver(self.layout.root, self.layout.state)
+        self._saved_media: list[list] | None = None
         self.alerted: set[tuple[str, str]] = set()
         self._alert_state: tuple[int, int, int] | None = None
         self._key_store_stamp: tuple[int, int] | None = None
@@ -64,11 +67,18 @@ class Scheduler:
         return (stat.st_mtime_ns, stat.st_ino) != self._key_store_stamp
 
     def load_cache(self) -> bool:
-        return self.index.load_cache(self.cache_path)
+        media = self.index.load_cache(self.cache_path)
+        if media is None:
+            return False
+        self.media.load_cache_rows(media)
+        self._saved_media = self.media.cache_rows()
+        return True
 
     def save_cache(self) -> None:
-        if self.index.dirty:
-            self.index.save_cache(self.cache_path)
+        media = self.media.cache_rows()
+        if self.index.dirty or media != self._saved_media:
+            self.index.save_cache(self.cache_path, media)
+            self._saved_media = media
 
     def refresh_all(self) -> bool:
         """Full rescan (and a fresh index after a key rotation: unknown keys may now be known)."""
@@ -85,7 +95,7 @@ class Scheduler:
     def build(self, now: float | None = None) -> list[Path]:
         """Rebuild every playlist from the index; write the ones whose content changed."""
         started = time.perf_counter()
-        documents = build_playlists(self.index, self.config, self.layout.root,
+        documents = build_playlists(self.index, self.config, self.media,
                                     time.time() if now is None else now)
         written = self.writer.write_changed(documents)
         self._alert_untrusted()

@@ -6,7 +6,12 @@ Crash safety rests on three rules:
 2. before running a stage, an existing output for the same video (same id and ``source_hash``) is
    adopted instead of re-running it: a run killed between a stage finishing and the DB recording
    it does not produce a second LogLine on restart;
-3. moves record their destination first and are completed on restart (:mod:`.moves`).
+3. moves record their destination first and are completed on restart (:mod:`.moves`); so is the
+   rename of a file whose name is unsafe (:mod:`.names`) to its safe name at claim time.
+
+One file never stops the others: an unexpected error while claiming or processing one video is
+logged, counted as a failed attempt of that video (retried with backoff, quarantined after
+MAX_ATTEMPTS) and the run goes on. Only a broken state DB ends the run.
 """
 
 import json
@@ -19,26 +24,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline import NEXT_STAGE, STATE_AFTER, TERMINAL_STATES
+from scripts.pipeline import NEXT_STAGE, STATE_AFTER
 from scripts.pipeline.batch_scan import batches, scan_ahead
-from scripts.pipeline.discovery import StableFile, look
+from scripts.pipeline.claims import claim, record_ignored
+from scripts.pipeline.discovery import Ignored, look
 from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
 from scripts.pipeline.moves import (
     VideoVanished,
+    backfill_placements,
     complete_move,
     destination_for,
+    record_placement,
     write_error_record,
 )
+from scripts.pipeline.names import printable
 from scripts.pipeline.runners import Runner, StageResult
 from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import write_status
+from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
+from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
-from vv_core.naming import artifact_id, camera_of
 from vv_core.schema import validate_schema
 
 DB_NAME = "orchestrator.sqlite3"
 SCHEDULE_PENDING = "schedule_pending"
+PLACEMENTS_BACKFILLED = "placements_backfilled"
 # stage → (output directory, output suffix, schema, input column, state before it)
 STAGE_IO = {
     "scan": ("analytic", ".analytic.json", "analytic", "current_path", "discovered"),
@@ -81,22 +91,43 @@ class Orchestrator:
         run_id = self.store.start_run(self.clock())
         self.check_disk()
         self.sweep_stale_temp_files()
+        if self.store.get_flag(PLACEMENTS_BACKFILLED) != "1":
+            backfill_placements(self.root, self.layout.state, self.store.all_videos())
+            self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
+        ignored: list[Ignored] = []
         stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                       self.settings.stable_wait_s)
+                                       self.settings.stable_wait_s, ignored=ignored)
         if report.settling and wait_for_settling:
             # Second look within this run, so a file copied in just now is not left for the next cron.
             self.sleep(self.settings.stable_wait_s)
+            ignored = []
             stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                           self.settings.stable_wait_s)
+                                           self.settings.stable_wait_s, ignored=ignored)
+        record_ignored(self, ignored)
         for found in stable:
-            self.claim(found, report)
+            try:
+                claim(self, found, report)
+            except sqlite3.Error:
+                raise
+            except Exception:  # this file only: left where it is, tried again next run
+                logger.exception("could not claim %s", printable(found.relative))
         report.seen = len(stable)
         # Videos go through in batches: the batch's scans run in one process (models load once),
         # then each video goes on alone, so its summary does not wait for the whole backlog.
         for batch in batches(self.store.due_videos(self.clock()), self.settings.orchestrator_scan_batch):
-            scan_ahead(self, batch)
+            try:
+                scan_ahead(self, batch)
+            except sqlite3.Error:
+                raise
+            except Exception:  # the videos are scanned one by one below
+                logger.exception("batch scan failed")
             for row in batch:
-                self.process(row, report)
+                try:
+                    self.process(row, report)
+                except sqlite3.Error:
+                    raise
+                except Exception as exc:
+                    self.internal_failure(row["sha256"], exc, report)
         self.check_processing_time()
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = self.trigger_schedule()
@@ -104,38 +135,6 @@ class Orchestrator:
                               failed=len(report.failed))
         write_status(self.store, self.layout.state, waiting_in_input=report.settling)
         return report
-
-    # --- discovery → claim -----------------------------------------------------------------------
-    def claim(self, found: StableFile, report: RunReport) -> None:
-        known = self.store.get(found.sha256)
-        if known is None:
-            video_id = artifact_id(found.path, self.root)
-            if self.store.video_id_taken(video_id):  # same name, different content: keep ids unique
-                video_id = f"{video_id}-{found.sha256[:8]}"
-            self.store.add_video(sha256=found.sha256, video_id=video_id,
-                                 camera=camera_of(found.path, self.root), name=found.path.name,
-                                 path=found.relative, size=found.size, now=self.clock())
-            logger.info("claimed %s", found.relative, extra={"video_id": video_id, "sha256": found.sha256})
-            return
-        if known["current_path"] == found.relative:
-            return  # resuming a video already claimed
-        if known["state"] not in TERMINAL_STATES:
-            return  # identical content still in progress under another name: decide when it ends
-        self.set_aside_duplicate(found, known, report)
-
-    def set_aside_duplicate(self, found: StableFile, known: sqlite3.Row, report: RunReport) -> None:
-        """A re-dropped identical file: never processed again, never deleted; moved next to the original."""
-        target_dir = "processed" if known["state"] == "done" else "corrupted"
-        final = destination_for(self.root, found.relative, target_dir, found.sha256)
-        if target_dir == "corrupted":
-            write_error_record(self.root, final, known, stage=known["last_error_stage"] or "discovery",
-                               error=f"duplicate of {known['input_path']}: {known['last_error']}",
-                               kind="duplicate", attempts=0, extra={"duplicate_of": known["final_path"]})
-        complete_move(self.root, found.relative, final)
-        self.store.update(known["sha256"], duplicates=known["duplicates"] + 1)
-        report.duplicates.append(found.relative)
-        logger.warning("duplicate of an already %s video set aside: %s → %s", known["state"],
-                       found.relative, final, extra={"video_id": known["video_id"]})
 
     # --- one video through the stages ----------------------------------------------------------------
     def process(self, row: sqlite3.Row, report: RunReport) -> None:
@@ -164,6 +163,7 @@ class Orchestrator:
                         extra={"video_id": row["video_id"]})
             self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0,
                               **{OUTPUT_COLUMN[stage]: expected.relative_to(self.root).as_posix()})
+            self.note_logline(stage, expected)
             return True
         stage_input = row[input_column]
         if stage_input is None or not (self.root / stage_input).is_file():
@@ -203,8 +203,22 @@ class Orchestrator:
         assert output is not None
         self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0, last_error=None,
                           **{OUTPUT_COLUMN[stage]: output.relative_to(self.root).as_posix()})
+        self.note_logline(stage, output)
         logger.info("%s done in %.2f s", stage, finished - started, extra={"video_id": row["video_id"]})
         return True
+
+    def note_logline(self, stage: str, path: Path) -> None:
+        """Remember the newest LogLine seq this box has recorded: `vv verify` compares it with the
+        chain, so a chain whose tail was deleted (and head rolled back) does not pass unnoticed."""
+        if stage != "logline":
+            return
+        seq = json.loads(path.read_text(encoding="utf-8")).get("seq")
+        if not isinstance(seq, int):
+            return
+        logger.info("LogLine recorded", extra={"logline": path.name, "logline_seq": seq})  # a witness too
+        newest = self.store.get_flag(NEWEST_LOGLINE_SEQ)
+        if newest is None or seq > int(newest):
+            self.store.set_flag(NEWEST_LOGLINE_SEQ, str(seq))
 
     def expected_output(self, stage: str, row: sqlite3.Row) -> Path:
         out_dir, suffix = STAGE_IO[stage][:2]
@@ -273,6 +287,34 @@ class Orchestrator:
         assert refreshed is not None
         self.finish_move(refreshed, report)
 
+    def internal_failure(self, sha256: str, exc: Exception, report: RunReport) -> None:
+        """The orchestrator itself failed on this video (a bug, an unexpected OS error): count it
+        as a failed attempt, so the video is retried with backoff and, after MAX_ATTEMPTS,
+        quarantined (or at least marked failed) instead of failing every run."""
+        row = self.store.get(sha256)
+        assert row is not None
+        reason = printable(f"internal error: {type(exc).__name__}: {exc}")
+        logger.error("orchestrator error on this video: %s", reason, exc_info=exc,
+                     extra={"video_id": row["video_id"]})
+        attempts = row["attempts"] + 1
+        if attempts < self.settings.max_attempts:
+            delay = backoff_delay(attempts, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
+            self.store.update(sha256, attempts=attempts, total_attempts=row["total_attempts"] + 1,
+                              last_error=reason, last_error_stage="orchestrator",
+                              last_failure_kind="transient", next_attempt_at=self.clock() + delay)
+            report.retrying.append(row["video_id"])
+            return
+        try:
+            self.quarantine(row, "orchestrator", Failure("transient", reason), report, attempts=attempts)
+        except sqlite3.Error:
+            raise
+        except Exception:  # cannot even move it: stop trying, say where it is
+            logger.exception("could not quarantine; marked failed in place", extra={"video_id": row["video_id"]})
+            self.store.update(sha256, state="failed", outcome=None, attempts=attempts, last_error=reason,
+                              last_error_stage="orchestrator", last_failure_kind="transient",
+                              finished_at=self.clock(), next_attempt_at=0)
+            report.failed.append(row["video_id"])
+
     # --- final placement ---------------------------------------------------------------------------
     def mark_done(self, row: sqlite3.Row) -> None:
         final = destination_for(self.root, row["current_path"], "processed", row["sha256"])
@@ -284,6 +326,8 @@ class Orchestrator:
         except VideoVanished as exc:
             logger.error("%s", exc, extra={"video_id": row["video_id"]})
         state = "done" if row["outcome"] == "done" else "failed"
+        if state == "done":
+            record_placement(self.root, self.layout.state, row)
         self.store.update(row["sha256"], state=state, current_path=row["final_path"], outcome=None,
                           finished_at=self.clock(), next_attempt_at=0)
         if state == "done":
@@ -319,20 +363,18 @@ class Orchestrator:
     def sweep_stale_temp_files(self) -> list[Path]:
         """Remove temp files a killed stage left behind (``.<name>.<random>.tmp`` from atomic writes).
 
-        Only hidden ``*.tmp`` files older than the longest stage timeout: no live writer can own them.
+        Only those whose writer is provably dead (nobody holds its lock: see
+        :func:`vv_core.atomic.remove_orphan_temp`), at once, whatever their age; a live writer's
+        temp file is never touched, however old.
         """
-        age_limit = max(self.settings.stage_timeout_s(s) for s in (*STAGE_IO, "schedule"))
         removed = []
         for directory in ("analytic", "summaries", "loglines", "playlists"):
-            for temp in (self.root / directory).glob(".*.tmp"):
-                try:
-                    if self.clock() - temp.stat().st_mtime > age_limit:
-                        temp.unlink()
-                        removed.append(temp)
-                except FileNotFoundError:  # pragma: no cover - raced with another cleaner
-                    continue
+            for temp in sorted((self.root / directory).glob(".*.tmp")):
+                if remove_orphan_temp(temp):
+                    removed.append(temp)
         if removed:
-            logger.warning("removed %d stale temp files left by killed stages", len(removed))
+            logger.warning("removed %d temp files left by killed stages", len(removed),
+                           extra={"files": [p.relative_to(self.root).as_posix() for p in removed]})
         return removed
 
     def check_disk(self) -> float:

@@ -9,7 +9,9 @@ storage root (the same tree is mounted elsewhere inside containers).
 Tables: ``videos`` (progress), ``stage_runs`` (one row per stage execution: metrics and audit),
 ``sightings`` (size/mtime of files seen in input/, for the stability check across runs and as a
 sha256 cache), ``runs`` (one row per orchestrator run), ``meta`` (flags such as a pending
-playlist rebuild).
+playlist rebuild, the newest LogLine seq recorded), ``ignored`` (what input/ holds that can never
+be taken, recorded once). Paths that came from input/ are stored as
+:func:`scripts.pipeline.names.printable` text (a name need not be valid UTF-8).
 """
 
 import sqlite3
@@ -72,6 +74,11 @@ CREATE TABLE IF NOT EXISTS sightings (
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ignored (
+    path       TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    first_seen REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -138,12 +145,14 @@ class StateStore:
         return self.db.execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone() is not None
 
     def add_video(self, *, sha256: str, video_id: str, camera: str | None, name: str, path: str,
-                  size: int, now: float) -> sqlite3.Row:
+                  size: int, now: float, current_path: str | None = None) -> sqlite3.Row:
+        """``name``/``path``: where the video was found (printable text); ``current_path``: where it
+        is taken from (its safe name, when the found name had to be replaced; default ``path``)."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO videos (sha256, video_id, camera, name, input_path, current_path, size, state,"
                 " discovered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'discovered', ?, ?)",
-                (sha256, video_id, camera, name, path, path, size, now, now),
+                (sha256, video_id, camera, name, path, current_path or path, size, now, now),
             )
         row = self.get(sha256)
         assert row is not None
@@ -216,6 +225,23 @@ class StateStore:
         if gone:
             with self.transaction() as db:
                 db.executemany("DELETE FROM sightings WHERE path = ?", [(p,) for p in gone])
+
+    # --- ignored entries in input/ ------------------------------------------------------------------
+    def note_ignored(self, entries: dict[str, str], now: float) -> list[tuple[str, str]]:
+        """Make the table hold exactly ``entries`` (path → kind); return the ones not recorded before
+        (or recorded with another kind), so each is reported once, not on every run."""
+        known = {row["path"]: row["kind"] for row in self.db.execute("SELECT path, kind FROM ignored")}
+        fresh = [(path, kind) for path, kind in sorted(entries.items()) if known.get(path) != kind]
+        gone = [path for path in known if path not in entries]
+        if fresh or gone:
+            with self.transaction() as db:
+                db.executemany("DELETE FROM ignored WHERE path = ?", [(p,) for p in gone])
+                db.executemany("INSERT OR REPLACE INTO ignored (path, kind, first_seen) VALUES (?, ?, ?)",
+                               [(path, kind, now) for path, kind in fresh])
+        return fresh
+
+    def ignored_entries(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM ignored ORDER BY path").fetchall()
 
     # --- meta flags ----------------------------------------------------------------------------------
     def get_flag(self, key: str) -> str | None:

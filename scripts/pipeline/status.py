@@ -17,6 +17,7 @@ from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
 
 STATUS_NAME = "pipeline_status.json"
+NEWEST_LOGLINE_SEQ = "newest_logline_seq"   # meta flag: the newest LogLine seq recorded
 DURATION_BUCKETS_S = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
@@ -45,11 +46,14 @@ def build_status(store: StateStore, waiting_in_input: int = 0) -> dict[str, Any]
     counts = store.counts_by_state()
     in_progress = sum(n for state, n in counts.items() if state not in TERMINAL_STATES)
     last = store.last_finished_run()
+    newest = store.get_flag(NEWEST_LOGLINE_SEQ)
     status = {
         "schema_version": "1.0",
         "updated_at": utc_timestamp(),
         # Queue: claimed but unfinished videos plus files still settling in input/.
         "queue_length": in_progress + waiting_in_input,
+        "ignored_in_input": len(store.ignored_entries()),
+        "newest_logline_seq": None if newest is None else int(newest),
         "last_run": None if last is None else {
             "started_at": utc_timestamp(last["started_at"]),
             "finished_at": utc_timestamp(last["finished_at"]),

@@ -108,3 +108,19 @@ def test_ids_must_match_the_videos_one_to_one(tmp_path, static_clip, models_dir)
     assert done.returncode == 1
     assert done.stdout == "" and done.stderr == "error: 1 --id values for 2 videos\n"
     assert not out.exists()
+
+
+def test_a_scan_writes_nothing_under_home(tmp_path, static_clip, models_dir):
+    """Issue 23: onnxruntime wrote a telemetry device id under $HOME/.cache (and would send usage
+    telemetry); every write must stay inside the storage root or the image."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "out"
+    env = cli_env(tmp_path, models_dir, HOME=str(home), SCAN_FACE_ENGINE="disabled", SCAN_INTERVAL_S="4")
+    for name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "ORT_DISABLE_TELEMETRY"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(static_clip), "--output-dir", str(out),
+                           "--id", "home-1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []

@@ -126,3 +126,27 @@ def test_vv_cleanup_cli(tree, cli_env):
                             capture_output=True, text=True, env=cli_env, check=False)
     assert result.returncode == 0, result.stderr
     assert str(files["corrupt_old"]) in result.stdout and files["corrupt_old"].exists()
+
+
+def test_alert_footage_under_a_taken_name_is_matched_to_its_own_logline(settings):
+    """Issue 23: a second video dropped as good3.mp4 is placed as good3.<sha12>.mp4 with its own
+    LogLine; guessing by name found the first video's LogLine, so alert footage could go early."""
+    from scripts.pipeline.state import StateStore
+
+    root = settings.storage.root
+    settings.storage.ensure()
+    first = put(root / "processed/cam1/good3.mp4", 100, 40)
+    second = put(root / "processed/cam1/good3.0123456789ab.mp4", 100, 40)
+    (root / "loglines/cam1_good3.logline.json").write_text(json.dumps({"status": "confirmado"}))
+    (root / "loglines/cam1_good3-01234567.logline.json").write_text(json.dumps({"status": "alerta"}))
+    store = StateStore(root / "state/orchestrator.sqlite3")
+    for sha, video_id, final in (("a" * 64, "cam1_good3", first), ("b" * 64, "cam1_good3-01234567", second)):
+        store.add_video(sha256=sha, video_id=video_id, camera="cam1", name="good3.mp4", path="input/cam1/good3.mp4",
+                        size=100, now=0.0)
+        store.update(sha, state="done", final_path=final.relative_to(root).as_posix(),
+                     logline_path=f"loglines/{video_id}.logline.json")
+    store.close()
+    plan = plan_cleanup(root, resolve_dirs(root, ["processed"]), older_than_s=30 * DAY, now=time.time(),
+                        alert_retention_s=90 * DAY)
+    assert deleted_by(plan) == {first}
+    assert dict(plan.protected)[second] == "alert footage within its retention"

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.logline_fixtures import fast_chain, make_key_store
+from tests.logline_fixtures import fast_chain, make_key_store, place_media
 from tv_scheduler.config import load_config
 from tv_scheduler.tv_scheduler import Scheduler
 
@@ -18,15 +18,14 @@ def keys(settings):
 
 @pytest.fixture
 def populate(settings, keys):
-    """populate(count, spacing_s=60) → records; every referenced video exists (empty file)."""
+    """populate(count, spacing_s=60) → records; every referenced video exists (an empty file with the
+    orchestrator's placement record vouching for it)."""
 
     def make(count, spacing_s=60.0, now=NOW, create_media=True):
         records = fast_chain(settings.storage.loglines, count, keys, now=now, spacing_s=spacing_s)
         if create_media:
             for record in records:
-                media = settings.video_storage_root / record["source"]["video"]
-                media.parent.mkdir(parents=True, exist_ok=True)
-                media.touch()
+                place_media(settings.video_storage_root, record)
         return records
 
     return make

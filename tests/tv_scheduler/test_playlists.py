@@ -4,10 +4,10 @@ import json
 import logging
 from datetime import timedelta
 
-from tests.logline_fixtures import fast_chain, make_key_store
+from tests.logline_fixtures import fast_chain, make_key_store, place_media
 from tests.tv_scheduler.conftest import NOW
 from tv_scheduler.config import SchedulerConfig, load_config
-from tv_scheduler.playlists import media_path
+from tv_scheduler.media import MediaResolver
 from tv_scheduler.tv_scheduler import Scheduler
 from vv_core.schema import validate_schema
 
@@ -57,7 +57,7 @@ def _tv3_items(settings, now):
     fresh.index.refresh_all()
     from tv_scheduler.playlists import build_playlists
 
-    return build_playlists(fresh.index, fresh.config, settings.video_storage_root, now)["tv3"]["items"]
+    return build_playlists(fresh.index, fresh.config, fresh.media, now)["tv3"]["items"]
 
 
 def test_window_and_max_items(settings, keys, populate):
@@ -123,14 +123,63 @@ def test_playlists_are_rewritten_only_when_content_changes(settings, scheduler, 
     assert [p.name for p in restarted.build(now=T + 10)] == ["tv2.json"]
 
 
-def test_media_moved_to_processed_and_missing_media(settings, scheduler, populate):
+def test_media_comes_from_the_placement_record_never_from_the_name(settings, scheduler, populate):
+    """Issue 23: the place of a video was guessed from its input name (input/x → processed/x), so a
+    second video dropped under the same name played the first one's footage."""
     records = populate(8, create_media=False)
     root = settings.video_storage_root
-    moved = records[0]["source"]["video"].replace("input/", "processed/", 1)
-    (root / moved).parent.mkdir(parents=True)
-    (root / moved).touch()
-    assert media_path(records[0]["source"]["video"], root) == moved
-    assert media_path(records[1]["source"]["video"], root) is None
+    first, second = records[0], records[1]
+    # First: moved by the orchestrator under a tagged name, with its placement record.
+    tagged = first["source"]["video"].replace("input/", "processed/", 1).replace(".mp4", ".0123456789ab.mp4")
+    place_media(root, first, tagged)
+    # Second: a file sits where the old guess would look (processed/<same name>), but no record says
+    # it is this video and its bytes do not hash to the LogLine's source_hash.
+    guess = root / second["source"]["video"].replace("input/", "processed/", 1)
+    guess.parent.mkdir(parents=True, exist_ok=True)
+    guess.write_bytes(b"another video")
+    media = MediaResolver(root, settings.storage.state)
+    assert media.locate(first["source"]["video"], first["source_hash"]) == tagged
+    assert media.locate(second["source"]["video"], second["source_hash"]) is None
     scheduler.run_once(now=T)
     items = playlist(settings, "playlist")["items"]
-    assert [i["media_url"] for i in items] == ["/media/" + moved]   # unplayable items are left out
+    assert [i["media_url"] for i in items] == ["/media/" + tagged]   # unplayable items are left out
+
+
+def test_media_whose_bytes_do_not_match_stay_off_the_tvs(settings, scheduler, populate, caplog):
+    records = populate(4)
+    root = settings.video_storage_root
+    replaced = root / records[3]["source"]["video"]
+    replaced.write_bytes(b"swapped footage")             # size and mtime no longer as recorded
+    with caplog.at_level(logging.WARNING, logger="vv.tv_scheduler"):
+        scheduler.run_once(now=T)
+    ids = [i["logline_id"] for i in playlist(settings, "playlist")["items"]]
+    assert records[3]["id"] not in ids and len(ids) == 3
+    assert "source_hash" in caplog.text and caplog.text.count("media kept off the TVs") == 1
+
+
+def test_in_place_media_is_hashed_once_and_the_hash_is_cached_across_runs(settings, keys):
+    """Curated videos have no placement record: their bytes are hashed, once per file version."""
+    import hashlib
+
+    content = b"curated video bytes"
+    digest = hashlib.sha256(content).hexdigest()
+    records = fast_chain(settings.storage.loglines, 2, keys, now=NOW, spacing_s=60,
+                         video_for=lambda i: f"tv_curado/item{i}.mp4",
+                         source_hash_for=lambda i: digest if i == 0 else None)
+    for record in records:
+        path = settings.video_storage_root / record["source"]["video"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if record["seq"] == 0 else b"not the video of LogLine 1")
+    first = Scheduler(settings, load_config())
+    first.run_once(now=T)
+    assert [i["media_url"] for i in playlist(settings, "playlist")["items"]] == ["/media/tv_curado/item0.mp4"]
+    assert first.media.hashed_files == 2
+    second = Scheduler(settings, load_config())          # a new `vv schedule --once`
+    second.run_once(now=T + 1)
+    assert second.media.hashed_files == 0                # from the signed cache
+    (settings.video_storage_root / "tv_curado/item0.mp4").write_bytes(b"edited in place")
+    third = Scheduler(settings, load_config())
+    third.run_once(now=T + 2)
+    assert third.media.hashed_files == 1 and playlist(settings, "playlist")["items"] == []
+
+

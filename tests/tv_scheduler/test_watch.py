@@ -10,16 +10,14 @@ import time
 import pytest
 
 from logline_generator.logline_generator import generate_logline
-from tests.logline_fixtures import summary_doc, write_summary
+from tests.logline_fixtures import place_media, summary_doc, write_summary
 from tv_scheduler.config import load_config
 from tv_scheduler.tv_scheduler import Scheduler
 from tv_scheduler.watch import LogLineEvents, wait_for_quiet, watch_loglines
 
 
 def media_for(root, doc):
-    path = root / doc["source"]["video"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
+    place_media(root, doc)   # the file, and the orchestrator's record vouching it is this video
     return doc
 
 

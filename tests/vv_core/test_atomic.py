@@ -1,8 +1,12 @@
 import json
+import os
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +67,50 @@ def test_nan_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError):
         atomic_write_json(target, {"v": float("nan")})
     assert not target.exists()
+
+
+def start_writer(target, tmp_path):
+    """A real writer process paused inside atomic_output (its temp file written, not renamed)."""
+    ready = tmp_path / f"{target.name}.ready"
+    child = textwrap.dedent(
+        f"""
+        import pathlib, time
+        from vv_core.atomic import atomic_output
+        with atomic_output({str(target)!r}) as temp:
+            temp.write_bytes(b"{{partial")
+            pathlib.Path({str(ready)!r}).write_text(str(temp))
+            time.sleep(120)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", child], env=repo_env())
+    for _ in range(200):
+        if ready.exists() and ready.read_text():
+            return process, Path(ready.read_text())
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("writer did not start")
+
+
+def test_orphan_temp_of_a_killed_writer_is_removed_and_a_live_ones_never(tmp_path):
+    process, temp = start_writer(tmp_path / "out.json", tmp_path)
+    try:
+        os.utime(temp, (1, 1))                              # "old" by any age rule
+        assert atomic.remove_orphan_temp(temp) is False     # but its writer holds the lock
+        assert temp.exists()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    os.utime(temp)                                              # just written …
+    assert atomic.remove_orphan_temp(temp, grace_s=5) is False   # … younger than the grace: left
+    os.utime(temp, (time.time() - 10, time.time() - 10))
+    assert atomic.remove_orphan_temp(temp) is True              # writer dead: removed at once
+    assert not temp.exists() and not (tmp_path / "out.json").exists()
+
+
+def test_orphan_check_leaves_symlinks_and_missing_files_alone(tmp_path):
+    target = tmp_path / "keep.json"
+    target.write_text("{}")
+    link = tmp_path / ".x.json.abc.tmp"
+    link.symlink_to(target)
+    assert atomic.remove_orphan_temp(link, grace_s=0) is False and link.is_symlink() and target.exists()
+    assert atomic.remove_orphan_temp(tmp_path / "missing.tmp", grace_s=0) is False

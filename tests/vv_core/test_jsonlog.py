@@ -50,3 +50,13 @@ def test_setup_is_idempotent_and_respects_level():
 
 def test_utc_timestamp_of_epoch():
     assert utc_timestamp(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_a_name_that_is_not_utf8_is_logged_escaped_not_lost(tmp_path):
+    """os.fsdecode keeps undecodable bytes as lone surrogates, which UTF-8 cannot encode: the line
+    used to be dropped with a '--- Logging error ---' traceback on stderr."""
+    log_file = tmp_path / "app.log"
+    logger = setup_logging("x", log_file=log_file, stream=io.StringIO())
+    logger.warning("ignored %s", "input/bad\udcff.mp4", extra={"path": "input/bad\udcff.mp4"})
+    entry = json.loads(log_file.read_text(encoding="utf-8"))
+    assert entry["message"] == "ignored input/bad\udcff.mp4" and entry["path"] == "input/bad\udcff.mp4"

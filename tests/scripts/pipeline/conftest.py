@@ -1,6 +1,7 @@
 """Fixtures for orchestrator tests against the contract test double (tests/.../contract_stages.py)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class Box:
     def drop(self, relative: str, content: bytes | None = None, *, seed: str = "") -> Path:
         path = self.root / "input" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"CONTRACTVIDEO" + (seed or relative).encode() if content is None else content)
+        path.write_bytes(b"CONTRACTVIDEO" + os.fsencode(seed or relative) if content is None else content)
         return path
 
     def files(self, directory: str) -> list[str]:

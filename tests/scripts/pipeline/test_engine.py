@@ -264,3 +264,29 @@ def test_stale_temp_files_of_killed_stages_are_swept(box):
     os.utime(stale, (1, 1))
     box.run()
     assert not stale.exists() and fresh.exists()
+
+
+def test_temp_files_are_swept_when_their_writer_is_dead_not_by_age(box, tmp_path, monkeypatch):
+    """Issue 23: a killed stage's temp file used to stay up to the longest stage timeout (15 min),
+    and an old-looking one was removed even if its writer was still alive."""
+    import os
+    import signal
+    import time
+
+    from tests.vv_core.test_atomic import start_writer
+    from vv_core import atomic
+
+    killed, killed_temp = start_writer(box.root / "analytic/cam1_a.analytic.json", tmp_path)
+    live, live_temp = start_writer(box.root / "loglines/cam1_b.logline.json", tmp_path)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        os.utime(live_temp, (1, 1))                       # looks ancient, but its writer is alive
+        monkeypatch.setattr(atomic, "TEMP_GRACE_S", 0.0, raising=False)  # the killed one is a second old, not 15 min
+        time.sleep(0.01)
+        box.run()
+        assert not killed_temp.exists()
+        assert live_temp.exists()
+    finally:
+        live.send_signal(signal.SIGKILL)
+        live.wait()
