@@ -32,6 +32,7 @@ def utc_of(segment):
     return calendar.timegm(time.strptime(segment.name[:16], "%Y%m%dT%H%M%SZ"))
 
 
+@pytest.mark.real_clock  # file ages: kernel mtimes against the wall clock
 def test_records_segments_survives_camera_loss_and_restart(dvr_settings, rtsp_camera, webhook):
     launched = time.time()
     agent = CaptureAgent(dvr_settings, load_cameras(dvr_settings)).start()

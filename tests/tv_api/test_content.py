@@ -133,6 +133,7 @@ def _frames(client, headers, camera, count):
     return frames
 
 
+@pytest.mark.real_clock  # file ages: kernel mtimes against the wall clock
 def test_mirror_streams_the_fresh_snapshot_and_the_placeholder_when_stale(app, client, api_settings,
                                                                            display_headers, clips):
     placeholder = app.state.services.placeholder_frame

@@ -49,6 +49,7 @@ def test_status_has_the_blueprint_shape_and_is_degraded_without_signals(client, 
         assert {"status", "last_activity"} <= set(component)
 
 
+@pytest.mark.real_clock  # file ages: kernel mtimes against the wall clock
 def test_status_is_healthy_when_every_signal_is_good(client, admin_headers, api_settings, tmp_path):
     atomic_write_json(api_settings.storage.state / "pipeline_status.json", PIPELINE_EXAMPLE)
     write_playlist(api_settings.storage.root, "tv1", [])
@@ -67,6 +68,7 @@ def test_status_is_healthy_when_every_signal_is_good(client, admin_headers, api_
     assert str(tmp_path) not in json.dumps(doc)
 
 
+@pytest.mark.real_clock  # file ages: kernel mtimes against the wall clock
 def test_snapshot_freshness_counts_as_dvr_connectivity(api_settings):
     now = time.time()
     assert status_module.dvr_check(api_settings, now)["status"] == "failed"

@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from scripts.pipeline.engine import DB_NAME, STAGE_IO
 from scripts.pipeline.state import StateStore
 from vv_core.schema import validate_schema
@@ -254,6 +256,7 @@ def test_disk_below_threshold_alerts(box, caplog):
     assert any("disk space low" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.real_clock  # file ages: kernel mtimes against the wall clock
 def test_stale_temp_files_of_killed_stages_are_swept(box):
     import os
 
