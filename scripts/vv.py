@@ -235,7 +235,7 @@ model_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(model_app, name="model")
-KindOption = Annotated[str, typer.Option(help="llm or detector.")]
+KindOption = Annotated[str, typer.Option(help="llm, detector, face or embedder.")]
 ManifestOption = Annotated[Path | None, typer.Option(help="Default: <models-dir>/model_manifest.json.")]
 ModelsDirOption = Annotated[Path | None, typer.Option(help="Default: MODELS_DIR.")]
 
@@ -247,8 +247,8 @@ def _models_dir(option: Path | None) -> Path:
 def _kind(value: str) -> str:
     from vv_core.cli_support import fail
 
-    if value not in ("llm", "detector", "face"):
-        fail(f"--kind must be llm, detector or face, not {value!r}")
+    if value not in ("llm", "detector", "face", "embedder"):
+        fail(f"--kind must be llm, detector, face or embedder, not {value!r}")
     return value
 
 
