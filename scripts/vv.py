@@ -12,6 +12,7 @@ import typer
 
 from transparency import cli as transparency_cli  # light too
 from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
+from tv_api.console import cli as console_cli  # light too
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
@@ -401,6 +402,7 @@ def serve(
 
 app.add_typer(tv_api_cli.users_app, name="users")
 app.add_typer(tv_api_cli.tokens_app, name="tokens")
+app.command("search")(console_cli.search)
 
 
 @app.command()

@@ -183,7 +183,7 @@ def test_index_keeps_up_with_new_loglines_and_rebuilds(api_settings, events):
     assert index.rebuild() == 2 and index.get("cam1_a") is None
 
 
-def Filters_any():  # noqa: N802 - reads like a constant at the call site
+def Filters_any():
     from tv_api.console.index import Filters
 
     return Filters()
