@@ -28,6 +28,13 @@ def events(api_settings):
     ])
 
 
+@pytest.fixture
+def playlist(api_settings):
+    from tests.tv_api.support import MEDIA_URLS, item, write_playlist
+
+    return write_playlist(api_settings.storage.root, "lobby", [item("cam1_a", MEDIA_URLS["clip_a"], title="Gate")])
+
+
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html).group(1)
 
@@ -39,7 +46,8 @@ def test_root_sends_visitors_to_login_and_admins_to_the_console(client, admin_he
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_display_token_cannot_open_any_console_page(client, display_headers, admin_headers, events, path):
+def test_display_token_cannot_open_any_console_page(client, display_headers, admin_headers, events, playlist,
+                                                    path):
     assert client.get(path, headers=display_headers).status_code == 403
     assert client.get(path, headers=admin_headers).status_code == 200
 
@@ -118,6 +126,9 @@ def test_audit_page_verifies_and_then_reports_a_tampered_file(api_settings, clie
     path.write_bytes(path.read_bytes().replace(b"Person at the gate", b"Nobody at the gate"))
     tampered = client.get("/console/audit/cam1_a", headers=admin_headers).text
     assert "Does not verify" in tampered and "bad_signature" in tampered
+    summary = client.get("/console/artifact/summaries/cam1_a.summary.json", headers=admin_headers)
+    assert summary.status_code == 200 and "A person walks past the front gate." in summary.text
+    assert client.get("/console/artifact/loglines/cam1_a.logline.json", headers=admin_headers).status_code == 404
     # its successor's link now points at other bytes too
     assert "Does not verify" in client.get("/console/audit/cam2_b", headers=admin_headers).text
 

@@ -48,6 +48,7 @@ def test_semantic_search_finds_the_event_by_meaning(indexed):
     # none of these words is in the cyclist's title or summary
     top = index.search_semantic("someone on a bike in the dark", Filters(), embedder, limit=4)
     assert top[0]["id"] == "cam1_bike" and top[0]["score"] > top[1]["score"] + 0.1
+    assert all(-1.0 <= r["score"] <= 1.0 for r in top)  # cosines
     assert index.search_text("someone on a bike in the dark", Filters()) == []
     assert index.search_semantic("a puppy playing in the garden", Filters(), embedder)[0]["id"] == "cam2_dog"
     only_cam2 = index.search_semantic("someone on a bike in the dark", Filters(camera="cam2"), embedder)

@@ -279,7 +279,7 @@ class SearchIndex:
         matrix, shas = self._vectors(embedder.name)
         if not shas or not query.strip():
             return []
-        probe = embedder.embed([query])[0]
+        probe = embedder.embed([query])[0] / np.float32(127.0)  # undo the int8 scale: scores are cosines
         scores = np.empty(len(shas), dtype=np.float32)
         for start in range(0, len(shas), 16384):  # int8 → float32 a block at a time: bounded memory
             scores[start:start + 16384] = matrix[start:start + 16384].astype(np.float32) @ probe

@@ -1,5 +1,6 @@
 """The console's pages (GET): dashboard, live, review, search, audit, quarantine, faces, TVs."""
 
+import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -186,6 +187,23 @@ async def audit_page(request: Request, logline_id: str) -> Response:
     if not result.found:
         return render(request, "message.html", 404, title="No such LogLine", message="That LogLine is not on disk.")
     return render(request, "audit.html", page="review", result=result, event=event)
+
+
+ARTIFACT_DIRS = ("summaries", "analytic")
+
+
+@router.get("/console/artifact/{top}/{name}")
+async def artifact(request: Request, top: str, name: str) -> Response:
+    """A LogLine's source document (summary or analytic JSON), pretty-printed."""
+    path = services(request).settings.storage.root / top / name
+    if top not in ARTIFACT_DIRS or "/" in name or name.startswith(".") or not name.endswith(".json"):
+        return Response(status_code=404)
+    try:
+        document = json.loads(await run_in_threadpool(path.read_bytes))
+    except (OSError, ValueError):
+        return render(request, "message.html", 404, title="Not found", message="That file is missing or unreadable.")
+    return render(request, "artifact.html", page="review", name=f"{top}/{name}",
+                  text=json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @router.get("/console/quarantine")
