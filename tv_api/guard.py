@@ -133,7 +133,7 @@ class GuardMiddleware:
             if needed is not None:
                 principal = authenticate(scope, self.tokens)
                 if principal is None:
-                    if scope["method"] == "GET" and scope["path"].startswith(CONSOLE_PREFIX):
+                    if scope["method"] == "GET" and (scope["path"] == "/" or scope["path"].startswith(CONSOLE_PREFIX)):
                         await _send_bytes(send_and_record, 303, {"Location": "/login", "Cache-Control": "no-store"},
                                           b"")
                         return  # a person with a browser: to the login page, not a JSON error

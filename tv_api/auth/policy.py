@@ -1,7 +1,6 @@
 """Who may call what. Every route is admin-only unless listed here: deny by default.
 
-Public: the health probe, ``/`` (it only redirects: to the console or the login page), the login
-page and auth endpoints (they check credentials themselves),
+Public: the health probe, the login page and auth endpoints (they check credentials themselves),
 the static HTML/JS shells of the TV pages (they hold no data), and the fallback assets, so a TV
 that has lost its pairing still shows the silent loop instead of a black screen.
 Display (TV device tokens) and admin: playlists, media, thumbnails, the mirror stream.
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 PUBLIC_PATHS = frozenset({
-    "/", "/healthz", "/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
+    "/healthz", "/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
     "/api/auth/device", "/api/auth/check", "/tv.html", "/tv_mirror.html", "/favicon.ico",
 })
 PUBLIC_PREFIXES = ("/ui/", "/media/fallback/", "/transparency/")  # hashes only: routes_transparency

@@ -39,7 +39,10 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_when ON events(when_ts DESC);
 CREATE INDEX IF NOT EXISTS events_seq ON events(seq);
-CREATE INDEX IF NOT EXISTS events_text ON events(text_sha);
+CREATE INDEX IF NOT EXISTS events_camera_when ON events(camera, when_ts DESC);
+CREATE INDEX IF NOT EXISTS events_status_when ON events(status, when_ts DESC);
+CREATE INDEX IF NOT EXISTS events_camera_status_when ON events(camera, status, when_ts DESC);
+CREATE INDEX IF NOT EXISTS events_text_when ON events(text_sha, when_ts DESC);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
     title, summary, labels, persons, camera, tokenize = 'unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS vectors (text_sha TEXT PRIMARY KEY, model TEXT NOT NULL, vec BLOB NOT NULL);
@@ -107,6 +110,9 @@ class SearchIndex:
         self._dir_key: int | None = None
         self._known: dict[str, tuple[int, int]] | None = None
         self._matrix: tuple[str, int, np.ndarray, list[str]] | None = None  # (model, count, int8, shas)
+        self._generation = 0          # bumped on every change: caches below are keyed by it
+        self._choices: tuple[int, dict[str, list[str]]] | None = None
+        self._embedded_generation = -1  # texts of this generation all have vectors
         state_dir.mkdir(parents=True, exist_ok=True)
         with self._write_lock:
             self.db.executescript(SCHEMA)
@@ -123,8 +129,11 @@ class SearchIndex:
         return connection
 
     # --- keeping up with loglines/ ------------------------------------------------------------
-    def refresh(self, *, full: bool = False) -> int:
-        """Index new, changed and removed LogLine files; returns how many rows changed."""
+    def refresh(self, *, full: bool = False, embed_limit: int | None = EMBED_BATCH) -> int:
+        """Index new, changed and removed LogLine files; returns how many rows changed.
+
+        Embeds at most ``embed_limit`` new texts (a request must not wait for a backlog: the
+        console's background thread and `vv search` embed the rest)."""
         try:
             dir_key = os.stat(self.loglines).st_mtime_ns
         except FileNotFoundError:
@@ -136,7 +145,9 @@ class SearchIndex:
                 self._known = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT file, mtime_ns, size FROM events")}
             changed = self._sync(full)
             self._dir_key = dir_key
-        self.embed_pending()
+            if changed:
+                self._generation += 1
+        self.embed_pending(embed_limit)
         return changed
 
     def _sync(self, full: bool) -> int:
@@ -220,16 +231,19 @@ class SearchIndex:
     # --- vectors ------------------------------------------------------------------------------------
     def embed_pending(self, limit: int | None = None) -> int:
         """Embed the texts that have no vector yet (newest first); 0 without an embedder."""
+        if self._embedded_generation == self._generation:
+            return 0  # nothing new since the last pass found every text embedded
         embedder = self._embedder()
         if embedder is None:
             return 0
-        done = 0
+        generation, done = self._generation, 0
         while limit is None or done < limit:
             rows = self.db.execute(
                 "SELECT e.text_sha, e.title, e.summary, e.labels, e.this FROM events e LEFT JOIN vectors v"
                 " ON v.text_sha = e.text_sha AND v.model = ? WHERE v.text_sha IS NULL GROUP BY e.text_sha"
                 " ORDER BY max(e.when_ts) DESC LIMIT ?", (embedder.name, EMBED_BATCH)).fetchall()
             if not rows:
+                self._embedded_generation = generation
                 break
             texts = [EventRecord(id="", file="", seq=None, camera="", status="", when_utc="", when_ts=0, title=r[1],
                                  summary=r[2], did="", this=r[4], video="", source_hash="",
@@ -284,21 +298,15 @@ class SearchIndex:
         for start in range(0, len(shas), 16384):  # int8 → float32 a block at a time: bounded memory
             scores[start:start + 16384] = matrix[start:start + 16384].astype(np.float32) @ probe
         where, args = filters.sql()
-        take = min(len(shas), max(limit * 4, 200))
-        while True:
-            best = np.argpartition(-scores, take - 1)[:take] if take < len(shas) else np.arange(len(shas))
-            score_of = {shas[i]: float(scores[i]) for i in best}
-            marks = ",".join("?" * len(score_of))
-            sql = (f"{SELECT}, e.text_sha FROM events e"
-                   f" WHERE e.text_sha IN ({marks}) AND {where} ORDER BY e.when_ts DESC")
-            rows = self._rows(sql, [*score_of, *args])
-            if len(rows) >= limit or take >= len(shas):
+        sql = f"{SELECT} FROM events e WHERE e.text_sha = ? AND {where} ORDER BY e.when_ts DESC LIMIT ?"
+        rows: list[dict[str, Any]] = []
+        for position in np.argsort(-scores)[:max(limit * 20, 1000)]:  # best texts first
+            for row in self._rows(sql, [shas[position], *args, limit - len(rows)]):
+                row["score"] = float(scores[position])
+                rows.append(row)
+            if len(rows) >= limit:
                 break
-            take = min(len(shas), take * 8)
-        for row in rows:
-            row["score"] = score_of[row.pop("text_sha")]
-        rows.sort(key=lambda r: (-round(r["score"], 4), -r["when_ts"]))
-        return rows[:limit]
+        return rows
 
     def get(self, logline_id: str) -> dict[str, Any] | None:
         rows = self._rows(f"{SELECT} FROM events e WHERE e.id = ?", [logline_id])
@@ -308,14 +316,18 @@ class SearchIndex:
         return self._rows(f"{SELECT} FROM events e WHERE e.seq = ?", [seq])
 
     def choices(self) -> dict[str, list[str]]:
-        """Values for the filter menus (distinct cameras, labels, persons)."""
+        """Values for the filter menus (distinct cameras, labels, persons), recomputed after changes."""
+        if self._choices is not None and self._choices[0] == self._generation:
+            return self._choices[1]
+        generation = self._generation
         cameras = [r[0] for r in self.db.execute("SELECT DISTINCT camera FROM events ORDER BY camera")]
         labels: set[str] = set()
         persons: set[str] = set()
         for row in self.db.execute("SELECT DISTINCT labels, persons FROM events"):
             labels.update(row[0].split())
             persons.update(row[1].split())
-        return {"cameras": cameras, "labels": sorted(labels), "persons": sorted(persons)}
+        self._choices = (generation, {"cameras": cameras, "labels": sorted(labels), "persons": sorted(persons)})
+        return self._choices[1]
 
     def stats(self) -> dict[str, int]:
         events = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
