@@ -201,6 +201,11 @@ def load_embedder(models_dir: Path, manifest: Path, name: str) -> Embedder:
         raise
     except ModelIntegrityError as exc:
         raise EmbedderUnavailable(str(exc)) from None
+    # One BLAS thread: a query is a few small matrix products, and on a box whose cores are busy
+    # scanning, BLAS threads spin-waiting for each other made p95 20x worse (bench_console.py).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     vocab = vocab_entry.install_path(models_dir).read_text(encoding="utf-8").splitlines()
     weights = read_safetensors(weights_entry.install_path(models_dir))
     return Embedder(weights_entry.name, weights_entry.version, weights, WordPiece(vocab))
