@@ -12,6 +12,7 @@ import typer
 
 from transparency import cli as transparency_cli  # light too
 from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
+from tv_api.console import cli as console_cli  # light too
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
@@ -235,7 +236,7 @@ model_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(model_app, name="model")
-KindOption = Annotated[str, typer.Option(help="llm or detector.")]
+KindOption = Annotated[str, typer.Option(help="llm, detector, face or embedder.")]
 ManifestOption = Annotated[Path | None, typer.Option(help="Default: <models-dir>/model_manifest.json.")]
 ModelsDirOption = Annotated[Path | None, typer.Option(help="Default: MODELS_DIR.")]
 
@@ -247,8 +248,8 @@ def _models_dir(option: Path | None) -> Path:
 def _kind(value: str) -> str:
     from vv_core.cli_support import fail
 
-    if value not in ("llm", "detector", "face"):
-        fail(f"--kind must be llm, detector or face, not {value!r}")
+    if value not in ("llm", "detector", "face", "embedder"):
+        fail(f"--kind must be llm, detector, face or embedder, not {value!r}")
     return value
 
 
@@ -401,6 +402,7 @@ def serve(
 
 app.add_typer(tv_api_cli.users_app, name="users")
 app.add_typer(tv_api_cli.tokens_app, name="tokens")
+app.command("search")(console_cli.search)
 
 
 @app.command()

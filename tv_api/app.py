@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tv_api import routes_auth, routes_content, routes_ops, routes_transparency
+from tv_api import console, routes_auth, routes_content, routes_ops, routes_transparency
 from tv_api.guard import GuardMiddleware
 from tv_api.services import Services
 from vv_core import __version__
@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_content.router)
     app.include_router(routes_transparency.router)
+    console.register(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

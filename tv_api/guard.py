@@ -94,6 +94,7 @@ SECURITY_HEADERS = (
 )
 PLAYLIST_PREFIX = "/api/playlists/"
 PLAYLIST_ROUTE = PLAYLIST_PREFIX + "{tv}"
+CONSOLE_PREFIX = "/console/"
 
 
 async def _send_bytes(send, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -132,6 +133,10 @@ class GuardMiddleware:
             if needed is not None:
                 principal = authenticate(scope, self.tokens)
                 if principal is None:
+                    if scope["method"] == "GET" and (scope["path"] == "/" or scope["path"].startswith(CONSOLE_PREFIX)):
+                        await _send_bytes(send_and_record, 303, {"Location": "/login", "Cache-Control": "no-store"},
+                                          b"")
+                        return  # a person with a browser: to the login page, not a JSON error
                     await _deny(send_and_record, 401, "authentication required")
                     return
                 if not role_allows(principal.role, needed):

@@ -21,7 +21,7 @@ class ThumbnailError(Exception):
     pass
 
 
-def _grab_frame(video: Path, seek_seconds: float) -> bytes:
+def grab_frame(video: Path, seek_seconds: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="vv-thumb-") as scratch:
         out = Path(scratch) / "frame.jpg"
         command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{seek_seconds:.2f}",
@@ -44,7 +44,7 @@ def thumbnail_for(media: Path, cache_dir: Path) -> Path:
     if cached.is_file():
         return cached
     # 1 s in skips a black first frame; very short clips fall back to their first frame.
-    data = _grab_frame(media, 1.0) or _grab_frame(media, 0.0)
+    data = grab_frame(media, 1.0) or grab_frame(media, 0.0)
     if not data:
         raise ThumbnailError("ffmpeg could not decode a frame")
     return atomic_write_bytes(cached, data)

@@ -167,8 +167,8 @@ def test_pointer_that_is_not_json_is_an_error(tmp_path):
 def test_repo_manifest_loads_and_every_model_is_pinned():
     manifest = load_manifest(REPO_ROOT / "models" / "model_manifest.json")
     assert manifest.models
-    assert {m.kind for m in manifest.models} == {"detector", "llm", "face"}
-    assert all(manifest.default(kind).default for kind in ("detector", "llm", "face"))
+    assert {m.kind for m in manifest.models} == {"detector", "llm", "face", "embedder"}
+    assert all(manifest.default(kind).default for kind in ("detector", "llm", "face", "embedder"))
 
 
 def test_manifest_errors_name_the_field(tmp_path):

@@ -1,4 +1,4 @@
-/* Sign in: POST /api/auth/login sets httponly session cookies; then go to /status. */
+/* Sign in: POST /api/auth/login sets httponly session cookies; then go to / (the console). */
 (function () {
   'use strict';
   var form = document.getElementById('login');
@@ -10,7 +10,7 @@
       method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(data)
     }).then(function (response) {
-      if (response.ok) { location.href = '/status'; return; }
+      if (response.ok) { location.href = '/'; return; }
       message.textContent = response.status === 429 ? 'Too many attempts: wait and try again.'
         : 'Wrong user name or password.';
     }, function () { message.textContent = 'Server unreachable.'; });

@@ -33,9 +33,9 @@ from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 
-ModelKind = Literal["detector", "llm", "face"]
+ModelKind = Literal["detector", "llm", "face", "embedder"]
 POINTER_FILES = {"llm": ".current_model_info.json", "detector": ".current_detector_info.json",
-                 "face": ".current_face_info.json"}
+                 "face": ".current_face_info.json", "embedder": ".current_embedder_info.json"}
 DOWNLOAD_TIMEOUT_S = 60
 
 
@@ -48,7 +48,8 @@ class ModelEntry(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="Model name (directory).")
     kind: ModelKind = Field(
-        description="detector (scan_video objects), face (scan_video faces) or llm (summarize_scene)."
+        description="detector (scan_video objects), face (scan_video faces), llm (summarize_scene) or "
+        "embedder (the console's semantic search)."
     )
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$", description="Version (directory).")
     file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", description="File name once installed.")

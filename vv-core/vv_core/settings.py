@@ -375,6 +375,15 @@ class Settings(BaseSettings):
     tv_api_mirror_max_seconds: int = Field(
         3600, ge=1, description="An MJPEG mirror stream ends after this; the page reconnects by itself."
     )
+    console_timezone: str = Field(
+        "", description="IANA time zone of the times on the operator console, e.g. Europe/Madrid "
+        "(empty: the box's local time zone)."
+    )
+    console_embedder_model: str = Field(
+        "all-minilm-l6-v2",
+        description="Text-embedding model (model manifest name, kind embedder) for the console's semantic "
+        "search; empty or not installed: full-text search only.",
+    )
 
     # --- tv_scheduler -------------------------------------------------------------------------
     tv_scheduler_config: Path = Field(
