@@ -163,13 +163,14 @@ class NginxProcess:
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
         cert, key = self_signed_cert(prefix)
-        self.https_port, self.http_port = free_port(), free_port()
-        render_site(prefix / "conf", {
+        self._render = lambda: render_site(prefix / "conf", {
             "VV_STORAGE_ROOT": str(storage_root), "VV_TV_API_UPSTREAM": upstream, "VV_TLS_CERT": str(cert),
             "VV_TLS_KEY": str(key), "VV_NGINX_CACHE_DIR": str(prefix / "cache"),
             "VV_HTTPS_PORT": str(self.https_port), "VV_HTTP_PORT": str(self.http_port),
             "VV_SERVER_NAME": "localhost",
         })
+        self.https_port, self.http_port = free_port(), free_port()
+        self._render()
         if extra_conf:
             (prefix / "conf" / "conf.d" / "zz_extra.conf").write_text(extra_conf)
         self.process: subprocess.Popen | None = None
@@ -187,18 +188,29 @@ class NginxProcess:
         return f"https://127.0.0.1:{self.https_port}"
 
     def start(self) -> "NginxProcess":
-        command = self.command()
-        command[-1] += " daemon off;"
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.base_url + "/healthz", verify=False, timeout=1)  # noqa: S501 - self-signed test cert
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"nginx did not start; see {self.prefix}/error.log")
+        # free_port() only finds a port that was free a moment ago: another process on a busy box can
+        # take it before nginx binds. Then nginx exits at once; take new ports and try again.
+        errors = ""
+        for _attempt in range(3):
+            command = self.command()
+            command[-1] += " daemon off;"
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    httpx.get(self.base_url + "/healthz", verify=False, timeout=1)  # noqa: S501 - self-signed test cert
+                    return self
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            log = self.prefix / "error.log"
+            errors = log.read_text(errors="replace") if log.exists() else ""
+            if self.process.poll() is None or "Address already in use" not in errors:
+                break
+            self.https_port, self.http_port = free_port(), free_port()
+            self._render()
+        self.stop()
+        raise RuntimeError(f"nginx did not start; {self.prefix}/error.log: {errors[-1500:]}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
