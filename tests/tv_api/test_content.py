@@ -25,12 +25,15 @@ def test_playlist_is_served_with_an_etag_and_revalidates_to_304(client, api_sett
     assert changed.json()["items"][0]["logline_id"] == "cam1_b"
 
 
-@pytest.mark.parametrize("tv", ["tv9", "..%2Fsecrets", "a" * 40, "tv1.json", "%00"])
-def test_unknown_or_malformed_tv_is_a_plain_404(client, api_settings, display_headers, tv):
+@pytest.mark.parametrize(("tv", "detail"), [("tv9", "unknown TV"), ("a" * 40, "unknown TV"),
+                                            ("tv1.json", "unknown TV"), ("..%2Fsecrets", "not found"),
+                                            ("%00", "not found")])
+def test_unknown_or_malformed_tv_is_a_404_that_says_unknown_tv(client, api_settings, display_headers, tv, detail):
+    """The TV page shows "unknown TV" on screen: the API says so distinctly (a bad path stays a plain 404)."""
     write_playlist(api_settings.storage.root, "tv1", [])
     response = client.get(f"/api/playlists/{tv}", headers=display_headers)
     assert response.status_code == 404
-    assert response.json() == {"detail": "not found"}
+    assert response.json() == {"detail": detail}
     assert str(api_settings.storage.root) not in response.text
 
 
