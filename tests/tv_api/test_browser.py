@@ -130,7 +130,9 @@ def test_plays_in_order_with_a_real_cross_fade_and_alert_overlay(browser, stack)
     assert first["overlay"] and first["title"] == "Person at the gate at night"
     assert_shows_video(browser, "tv_playing_alert")
     wait_for(lambda: state(browser)["current"] == MEDIA_URLS["clip_b"], what="clip b after clip a")
-    assert not state(browser)["overlay"]  # not an alert
+    # every item has its caption (display.captions defaults to "all"); only alerts are styled as such
+    assert state(browser)["overlay"] and state(browser)["title"] == "Person at the gate"
+    assert not browser.execute_script("return document.getElementById('overlay').classList.contains('alert')")
     # With a cut the smaller opacity is always 0; during a cross-fade both players are partly visible.
     wait_for(lambda: browser.execute_script("return window.vvOverlap") > 0.2, timeout=5, what="both players visible")
     # ... and it loops back to the first item.
