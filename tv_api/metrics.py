@@ -1,5 +1,6 @@
 """Prometheus metrics: tv_api's own HTTP traffic, plus gauges read from files at scrape time
-(playlist age, the scheduler's last build, disk free) and the orchestrator's pipeline metrics from state/pipeline_status.json.
+(playlist age, the scheduler's last build, disk free) and the orchestrator's pipeline metrics from
+state/pipeline_status.json.
 
 Each app gets its own registry (tests build several apps in one process).
 """

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from fastapi import Request
 
-from tv_api.boxclock import box_timezone
 from tv_api.auth.proxies import TrustedProxies
 from tv_api.auth.ratelimit import LoginRateLimiter
 from tv_api.auth.store import TokenRegistry, UserStore, load_jwt_secret
 from tv_api.auth.tokens import TokenService
+from tv_api.boxclock import box_timezone
 from tv_api.metrics import ApiMetrics
 from tv_api.mirror import PLACEHOLDER
 from tv_api.playlists import PlaylistStore

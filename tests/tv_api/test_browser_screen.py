@@ -15,14 +15,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.tv_api.support import MEDIA_URLS, item, write_playlist
-from tests.tv_api.test_browser import (  # noqa: F401 - module fixtures reused (own tv_api, own Chromium)
-    ARTIFACTS, BRIGHTNESS_JS, CHROMEDRIVER, CHROMIUM, PLAYER, assert_shows_video, browser, open_tv, stack,
-    state, wait_for,
+from tests.tv_api.browser import (
+    ARTIFACTS,
+    BRIGHTNESS_JS,
+    BROWSER_MARKS,
+    assert_shows_video,
+    open_tv,
+    wait_for,
 )
+from tests.tv_api.support import MEDIA_URLS, item, write_playlist
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium + chromium-driver needed")]
+pytestmark = BROWSER_MARKS
 
 SCREEN_JS = """
 const t = (id) => document.getElementById(id);
@@ -35,7 +38,8 @@ return {mode: s.mode, current: s.current && s.current.url, apiOk: s.apiOk, offli
   clock: t('clock').textContent, clockShown: !t('clock').hidden, dot: !t('status-dot').hidden,
   idle: !t('idle').hidden, idleName: t('idle-name').textContent, idleClock: t('idle-clock').textContent,
   idleDate: t('idle-date').textContent, idleMessage: t('idle-message').textContent,
-  logo: !t('idle-logo').hidden && t('idle-logo').naturalWidth, notice: t('notice').hidden ? '' : t('notice').textContent};
+  logo: !t('idle-logo').hidden && t('idle-logo').naturalWidth,
+  notice: t('notice').hidden ? '' : t('notice').textContent};
 """
 CACHED_JS = """
 const done = arguments[arguments.length - 1];
