@@ -67,6 +67,10 @@ def tokens_issue(
     name: Annotated[str, typer.Argument(help="Device name, e.g. tv-lobby.")],
     days: Annotated[int | None, typer.Option(help="Lifetime (default TV_API_DISPLAY_TOKEN_DAYS).")] = None,
     role: Annotated[str, typer.Option(help="display (TVs) or admin (e.g. a Prometheus scraper).")] = "display",
+    tv: Annotated[str | None, typer.Option(help="The TV whose playlist a display token may read "
+                                                "(default: the device name).")] = None,
+    any_tv: Annotated[bool, typer.Option(help="A display token for every TV's playlist (e.g. a test "
+                                              "screen); not bound to one TV.")] = False,
 ) -> None:
     """Issue a device token and print it. Pair a TV by opening tv.html?tv=<tv>#token=<token> once."""
     from tv_api.auth.store import load_jwt_secret
@@ -76,14 +80,18 @@ def tokens_issue(
     _, registry, error = _stores()
     if role not in ("display", "admin"):
         fail("role must be display or admin")
+    bound = None if any_tv or role != "display" else (tv or name)
     try:
         service = TokenService(load_jwt_secret(settings), registry)
         token, principal = service.issue_device_token(
-            name, (days or settings.tv_api_display_token_days) * 86400, role=role
+            name, (days or settings.tv_api_display_token_days) * 86400, role=role, tv=bound
         )
+    except ValueError:
+        fail(f"{bound!r} is not a TV name (letters, digits, _ -): pass the TV this device shows with --tv")
     except error as exc:
         fail(str(exc))
-    print(f"device token id {principal.jti} for {name!r}", file=sys.stderr)
+    scope = f"TV {bound!r}" if bound else ("every TV" if role == "display" else "admin")
+    print(f"device token id {principal.jti} for {name!r} ({scope})", file=sys.stderr)
     print(token)
 
 
@@ -93,7 +101,9 @@ def tokens_list() -> None:
     try:
         for entry in registry.devices():
             state = f"revoked {entry['revoked_at']}" if entry.get("revoked_at") else "live"
-            print(f"{entry['jti']}\t{entry['name']}\t{entry['role']}\texpires {entry['expires_at']}\t{state}")
+            scope = f"tv {entry['tv']}" if entry.get("tv") else "any tv"
+            print(f"{entry['jti']}\t{entry['name']}\t{entry['role']}\t{scope}\t"
+                  f"expires {entry['expires_at']}\t{state}")
     except error as exc:
         fail(str(exc))
 

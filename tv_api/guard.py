@@ -97,6 +97,13 @@ PLAYLIST_ROUTE = PLAYLIST_PREFIX + "{tv}"
 CONSOLE_PREFIX = "/console/"
 
 
+def playlist_tv(path: str) -> str | None:
+    """The TV named by a playlist path (``/api/playlists/<tv>``), else None."""
+    if path.startswith(PLAYLIST_PREFIX) and "/" not in path[len(PLAYLIST_PREFIX):]:
+        return path[len(PLAYLIST_PREFIX):]
+    return None
+
+
 async def _send_bytes(send, status: int, headers: dict[str, str], body: bytes) -> None:
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw.append((b"content-length", str(len(body)).encode()))
@@ -143,13 +150,16 @@ class GuardMiddleware:
                     await _deny(send_and_record, 403, "not allowed for this role")
                     return
                 scope.setdefault("state", {})["principal"] = principal
-            path = scope["path"]
-            if scope["method"] == "GET" and path.startswith(PLAYLIST_PREFIX) and "/" not in path[len(PLAYLIST_PREFIX):]:
+            tv = playlist_tv(scope["path"])
+            if scope["method"] == "GET" and tv is not None:
                 # The hot path (every TV polls it): same answer as the FastAPI route, without the
                 # framework's routing and parameter machinery. The route stays for the OpenAPI spec.
                 fast_route = PLAYLIST_ROUTE
-                answer = playlist_answer(self.playlists, path[len(PLAYLIST_PREFIX):],
-                                         _header(scope, b"if-none-match"))
+                principal = scope["state"]["principal"]
+                if not principal.may_read_playlist(tv):
+                    await _deny(send_and_record, 403, "this device token is paired with another TV")
+                    return
+                answer = playlist_answer(self.playlists, tv, _header(scope, b"if-none-match"))
                 await _send_bytes(send_and_record, *answer)
                 return
             await self.app(scope, receive, send_and_record)

@@ -1,5 +1,6 @@
 """Prometheus metrics: tv_api's own HTTP traffic, plus gauges read from files at scrape time
-(playlist age, disk free) and the orchestrator's pipeline metrics from state/pipeline_status.json.
+(playlist age, the scheduler's last build, disk free) and the orchestrator's pipeline metrics from
+state/pipeline_status.json.
 
 Each app gets its own registry (tests build several apps in one process).
 """
@@ -14,9 +15,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from tv_api.playlists import PlaylistStore
-from tv_api.status import read_pipeline_status
+from tv_api.status import read_heartbeat, read_pipeline_status
 from vv_core.settings import Settings
 
+COMBINED_PLAYLIST = "playlist"  # tv_scheduler's all-TVs document: not a TV, no freshness series
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -35,8 +37,10 @@ class FileSignalsCollector(Collector):
         ages = GaugeMetricFamily("vv_playlist_age_seconds", "Seconds since the TV's playlist was written",
                                  labels=["tv"])
         for tv, age in self.playlists.ages(now).items():
-            ages.add_metric([tv], age)
+            if tv != COMBINED_PLAYLIST:
+                ages.add_metric([tv], age)
         yield ages
+        yield from self._scheduler(now)
         try:
             usage = shutil.disk_usage(self.settings.storage.root)
             free, total = usage.free, usage.total
@@ -45,6 +49,23 @@ class FileSignalsCollector(Collector):
         yield GaugeMetricFamily("vv_storage_free_bytes", "Free bytes on the storage root", value=free)
         yield GaugeMetricFamily("vv_storage_total_bytes", "Size of the storage root's filesystem", value=total)
         yield from self._pipeline(now)
+
+    def _scheduler(self, now: float) -> Iterator:
+        # A playlist file is rewritten only when its content changes, so its age grows on an idle
+        # box; what says "this TV's playlist is current" is the scheduler's last successful build.
+        heartbeat = read_heartbeat(self.settings)
+        yield GaugeMetricFamily("vv_scheduler_heartbeat_present",
+                                "1 if tv_scheduler's state/scheduler_heartbeat.json could be read",
+                                value=1 if heartbeat else 0)
+        builds = GaugeMetricFamily("vv_playlist_build_age_seconds",
+                                   "Seconds since tv_scheduler last built this TV's playlist successfully",
+                                   labels=["tv"])
+        if heartbeat:
+            age = max(0.0, now - float(heartbeat["built_at_unix"]))
+            for tv in heartbeat["tvs"]:
+                if isinstance(tv, str) and tv != COMBINED_PLAYLIST:
+                    builds.add_metric([tv], age)
+        yield builds
 
     def _pipeline(self, now: float) -> Iterator:
         status = read_pipeline_status(self.settings)

@@ -13,6 +13,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from vv_core.jsonlog import utc_timestamp
+
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 BOUNDARY = "vvframe"
 PLACEHOLDER = Path(__file__).parent / "static" / "mirror_offline.jpg"
@@ -37,6 +39,18 @@ def current_frame(path: Path, stale_seconds: float, placeholder: bytes, now: flo
     if not data.startswith(JPEG_MAGIC):
         return placeholder, False
     return data, True
+
+
+def snapshot_info(path: Path, stale_seconds: float, now: float | None = None) -> dict:
+    """When the camera's current snapshot was taken (its mtime) and whether it is too old to be live."""
+    now = time.time() if now is None else now
+    try:
+        taken = os.stat(path).st_mtime
+    except OSError:
+        return {"taken_at": None, "age_seconds": None, "stale": True, "stale_after_seconds": stale_seconds}
+    age = max(0.0, now - taken)
+    return {"taken_at": utc_timestamp(taken), "age_seconds": round(age, 3), "stale": age > stale_seconds,
+            "stale_after_seconds": stale_seconds}
 
 
 def multipart_chunk(frame: bytes) -> bytes:

@@ -88,7 +88,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or any(c.removeprefix("W/") == weak for c in candidates)
 
 
-NOT_FOUND_BODY = b'{"detail":"not found"}'
+# A TV page shows "unknown TV" on screen: the reason must differ from a generic 404.
+UNKNOWN_TV_BODY = b'{"detail":"unknown TV"}'
 UNAVAILABLE_BODY = b'{"detail":"playlist temporarily unavailable"}'
 
 
@@ -97,7 +98,7 @@ def playlist_answer(store: PlaylistStore, tv: str, if_none_match: str | None) ->
     try:
         cached = store.get(tv)
     except UnknownTV:
-        return 404, {"Content-Type": "application/json"}, NOT_FOUND_BODY
+        return 404, {"Content-Type": "application/json", "Cache-Control": "no-store"}, UNKNOWN_TV_BODY
     except InvalidPlaylist as exc:
         log.error("playlist breaks its contract; TVs keep their last good one", extra={"tv": tv, "error": str(exc)})
         return 503, {"Content-Type": "application/json"}, UNAVAILABLE_BODY

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from tv_api.auth.passwords import burn_equal_time, verify_password
 from tv_api.auth.policy import BadPath, normalise_path, required_role, role_allows
 from tv_api.auth.tokens import Principal, TokenError
-from tv_api.guard import ACCESS_COOKIE, DISPLAY_COOKIE, REFRESH_COOKIE, authenticate, cookies_of
+from tv_api.guard import ACCESS_COOKIE, DISPLAY_COOKIE, REFRESH_COOKIE, authenticate, cookies_of, playlist_tv
 from tv_api.services import Services, client_ip, services
 
 log = logging.getLogger("tv_api.auth")
@@ -170,7 +170,9 @@ async def check(request: Request, x_original_uri: Annotated[str | None, Header()
     principal = authenticate(request.scope, services(request).tokens)
     if principal is None:
         return Response(status_code=401)
-    return Response(status_code=200 if role_allows(principal.role, needed) else 403)
+    tv = playlist_tv(path)
+    allowed = role_allows(principal.role, needed) and (tv is None or principal.may_read_playlist(tv))
+    return Response(status_code=200 if allowed else 403)
 
 
 @router.get("/api/auth/me", response_model=PrincipalInfo)

@@ -1,6 +1,7 @@
 """What TVs fetch: playlists (ETag), media (HTTP Range), thumbnails, the MJPEG mirror, the pages."""
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from tv_api.files import NotServable, resolve_media
-from tv_api.mirror import BOUNDARY, mjpeg_stream, snapshot_path
+from tv_api.mirror import BOUNDARY, mjpeg_stream, snapshot_info, snapshot_path
 from tv_api.playlists import playlist_answer
 from tv_api.services import services
 from tv_api.thumbnails import ThumbnailError, thumbnail_for
+from vv_core.jsonlog import utc_timestamp
 
 log = logging.getLogger("tv_api.content")
 router = APIRouter(tags=["content"])
@@ -29,9 +31,13 @@ def not_found() -> JSONResponse:
     return JSONResponse(NOT_FOUND, status_code=404)
 
 
-@router.get("/api/playlists/{tv}", responses={304: {}, 404: {}, 503: {}})
+@router.get("/api/playlists/{tv}", responses={304: {}, 403: {}, 404: {}, 503: {}})
 async def playlist(request: Request, tv: str,
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    # GET is answered by the guard's fast path; this route serves the spec (and the same rules).
+    principal = request.scope["state"]["principal"]
+    if not principal.may_read_playlist(tv):
+        return JSONResponse({"detail": "this device token is paired with another TV"}, status_code=403)
     status, headers, body = playlist_answer(services(request).playlists, tv, if_none_match)
     return Response(body, status_code=status, headers=headers)
 
@@ -69,6 +75,33 @@ async def mirror(request: Request, camera: str) -> Response:
                           placeholder=svc.placeholder_frame)
     return StreamingResponse(stream, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/mirror/{camera}/info", responses={404: {}})
+async def mirror_info(request: Request, camera: str) -> Response:
+    """The camera's name, when its current frame was taken, and whether that is stale (tv_mirror.html)."""
+    svc = services(request)
+    path = snapshot_path(svc.settings.storage.state / "snapshots", camera)
+    if path is None:
+        return not_found()
+    info = await run_in_threadpool(snapshot_info, path, svc.settings.tv_api_snapshot_stale_seconds)
+    return JSONResponse({"camera": camera, **info}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/clock")
+async def clock(request: Request) -> Response:
+    """The box's time and time zone (public): TV pages show times in the box's zone, not the TV's."""
+    now = time.time()
+    return JSONResponse({"timezone": services(request).box_timezone, "now": utc_timestamp(now),
+                         "now_ms": int(now * 1000)}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/tv_sw.js", include_in_schema=False)
+async def tv_service_worker() -> Response:
+    # Served from the root so its scope covers /tv.html, /api/ and /media/ (a worker under /ui/tv/
+    # could only control /ui/tv/). no-cache: browsers check it for updates on every navigation.
+    return FileResponse(UI_DIRS["tv"] / "tv_sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
 
 def _page(path: Path) -> Response:

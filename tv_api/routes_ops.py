@@ -16,6 +16,9 @@ router = APIRouter(tags=["operations"])
 class DeviceTokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     days: int | None = Field(None, ge=1, le=3650)
+    tv: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,32}$",
+                           description="The TV a display token may read (default: the device name).")
+    any_tv: bool = Field(False, description="Issue a display token for every TV (not bound).")
 
 
 @router.get("/healthz")
@@ -41,12 +44,17 @@ async def list_devices(request: Request) -> list[dict]:
     return services(request).tokens.registry.devices()
 
 
-@router.post("/api/admin/devices", status_code=201)
-async def issue_device(request: Request, body: DeviceTokenRequest) -> dict:
+@router.post("/api/admin/devices", status_code=201, responses={422: {}})
+async def issue_device(request: Request, body: DeviceTokenRequest) -> Response:
     svc = services(request)
     days = body.days or svc.settings.tv_api_display_token_days
-    token, principal = svc.tokens.issue_device_token(body.name, days * 86400)
-    return {"name": body.name, "jti": principal.jti, "token": token, "expires_at": principal.expires_at}
+    bound = None if body.any_tv else (body.tv or body.name)
+    try:
+        token, principal = svc.tokens.issue_device_token(body.name, days * 86400, tv=bound)
+    except ValueError:
+        return JSONResponse({"detail": "the device name is not a TV name: give tv"}, status_code=422)
+    return JSONResponse({"name": body.name, "jti": principal.jti, "token": token,
+                         "expires_at": principal.expires_at, "tv": principal.tv}, status_code=201)
 
 
 @router.delete("/api/admin/devices/{name_or_jti}", responses={404: {}})

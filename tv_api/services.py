@@ -10,6 +10,7 @@ from tv_api.auth.proxies import TrustedProxies
 from tv_api.auth.ratelimit import LoginRateLimiter
 from tv_api.auth.store import TokenRegistry, UserStore, load_jwt_secret
 from tv_api.auth.tokens import TokenService
+from tv_api.boxclock import box_timezone
 from tv_api.metrics import ApiMetrics
 from tv_api.mirror import PLACEHOLDER
 from tv_api.playlists import PlaylistStore
@@ -26,6 +27,7 @@ class Services:
     metrics: ApiMetrics
     placeholder_frame: bytes
     trusted_proxies: TrustedProxies
+    box_timezone: str
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -44,6 +46,7 @@ class Services:
             metrics=ApiMetrics(settings, playlists),
             placeholder_frame=PLACEHOLDER.read_bytes(),
             trusted_proxies=TrustedProxies(settings.tv_api_trusted_proxies),
+            box_timezone=box_timezone(settings),
         )
 
 

@@ -2,23 +2,31 @@
 
 Signals: the orchestrator's state/pipeline_status.json, free space on the storage root, the model
 pointer <MODELS_DIR>/.current_model_info.json, DVR reachability (TCP connect, or a fresh snapshot),
-playlist and snapshot freshness, and container health through the Docker SDK when a Docker socket
-is present. Each check says ok / degraded / failed with a one-line detail (no filesystem paths).
+the scheduler's build heartbeat and snapshot freshness, and container health through the Docker SDK
+when a Docker socket is present. Each check says ok / degraded / failed with a one-line detail (no
+filesystem paths), or not_configured for a part this box does not use (no camera: no DVR check);
+not_configured never makes the box DEGRADED.
 """
 
 import json
+import logging
 import shutil
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from vv_core import __version__
 from vv_core.jsonlog import utc_timestamp
 from vv_core.models import ModelIntegrityError, current_model
 from vv_core.settings import Settings
+from vv_core.storage import SCHEDULER_HEARTBEAT
 
-OK, DEGRADED, FAILED = "ok", "degraded", "failed"
+OK, DEGRADED, FAILED, NOT_CONFIGURED = "ok", "degraded", "failed", "not_configured"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("tv_api.status")
 PIPELINE_STALE_SECONDS = 900.0  # cron runs every 5 min: three missed runs is a problem
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 GB = 1024**3
@@ -97,7 +105,27 @@ def tcp_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def dvr_check(settings: Settings, now: float) -> dict[str, Any]:
+def cameras_configured(settings: Settings) -> bool:
+    """Does this box record any camera? agent_dvr's rule, read without importing agent_dvr: the
+    cameras file's enabled entries, or (no file) the default DVR camera. A file that cannot be
+    read counts as configured, so a broken camera setup shows as a fault, never as "not used"."""
+    path = Path(settings.dvr_cameras_file)
+    if not path.is_absolute() and not path.exists():
+        path = REPO_ROOT / path
+    if not path.is_file():
+        return True
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        cameras = document.get("cameras") or []
+        return any(isinstance(c, dict) and c.get("enabled", True) is not False for c in cameras)
+    except (OSError, yaml.YAMLError, AttributeError):
+        log.warning("cameras file unreadable; reporting cameras as configured")
+        return True
+
+
+def dvr_check(settings: Settings, now: float, cameras: bool = True) -> dict[str, Any]:
+    if not cameras:
+        return _check(NOT_CONFIGURED, "no camera configured", snapshot_fresh=None)
     snapshots = settings.storage.state / "snapshots"
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
@@ -113,7 +141,31 @@ def _component(status: str, last_activity: float | None, detail: str) -> dict[st
             "last_activity": utc_timestamp(last_activity) if last_activity else None}
 
 
-def pipeline_components(settings: Settings, now: float) -> dict[str, dict[str, Any]]:
+def read_heartbeat(settings: Settings) -> dict[str, Any] | None:
+    """tv_scheduler's last successful build ({"built_at_unix", "built_at", "tvs"}), or None."""
+    try:
+        document = json.loads((settings.storage.state / SCHEDULER_HEARTBEAT).read_text(encoding="utf-8"))
+        float(document["built_at_unix"])
+        if not isinstance(document.get("tvs"), list):
+            return None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return document
+
+
+def scheduler_component(settings: Settings, now: float) -> dict[str, Any]:
+    # Playlists are rewritten only when their content changes: an idle box has old playlist files
+    # and a healthy scheduler. Freshness is the scheduler's last successful build.
+    heartbeat = read_heartbeat(settings)
+    if heartbeat is None:
+        return _component(DEGRADED, None, "no playlist build yet (is `vv schedule` running?)")
+    built = float(heartbeat["built_at_unix"])
+    stale = now - built > settings.tv_api_playlist_stale_seconds
+    return _component(DEGRADED if stale else OK, built,
+                      "no playlist build for a while" if stale else f"playlists built for {len(heartbeat['tvs'])} TVs")
+
+
+def pipeline_components(settings: Settings, now: float, cameras: bool = True) -> dict[str, dict[str, Any]]:
     components: dict[str, dict[str, Any]] = {}
     status_doc = read_pipeline_status(settings)
     path = settings.storage.state / "pipeline_status.json"
@@ -133,21 +185,16 @@ def pipeline_components(settings: Settings, now: float) -> dict[str, dict[str, A
                 "status": DEGRADED if runs and errors == runs else OK,
                 "detail": f"{runs} runs, {errors} errors", "last_activity": last,
             }
-    playlists = settings.storage.playlists
-    newest = _newest_mtime(playlists.glob("*.json")) if playlists.is_dir() else None
-    if newest is None:
-        components["tv_scheduler"] = _component(DEGRADED, None, "no playlist written yet")
-    else:
-        stale = now - newest > settings.tv_api_playlist_stale_seconds
-        components["tv_scheduler"] = _component(
-            DEGRADED if stale else OK, newest, "playlists stale" if stale else "playlists fresh"
-        )
+    components["tv_scheduler"] = scheduler_component(settings, now)
     snapshots = settings.storage.state / "snapshots"
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
-    components["agent_dvr"] = _component(
-        OK if fresh else DEGRADED, newest, "snapshots fresh" if fresh else "no fresh snapshot"
-    )
+    if not cameras:
+        components["agent_dvr"] = _component(NOT_CONFIGURED, newest, "no camera configured")
+    else:
+        components["agent_dvr"] = _component(
+            OK if fresh else DEGRADED, newest, "snapshots fresh" if fresh else "no fresh snapshot"
+        )
     return components
 
 
@@ -178,18 +225,23 @@ def overall(checks: dict[str, dict[str, Any]], components: dict[str, dict[str, A
     if checks["video_storage_status"]["status"] == FAILED:
         return "UNHEALTHY"
     statuses = [c["status"] for c in checks.values()] + [c["status"] for c in components.values()]
-    return "HEALTHY" if all(s == OK for s in statuses) else "DEGRADED"
+    return "HEALTHY" if all(s in (OK, NOT_CONFIGURED) for s in statuses) else "DEGRADED"
 
 
 def build_status(settings: Settings, started_at: float, api_last_activity: float | None = None) -> dict:
     now = time.time()
+    cameras = cameras_configured(settings)
+    llm = model_check(settings)
     checks = {
-        "dvr_connectivity": dvr_check(settings, now),
+        "dvr_connectivity": dvr_check(settings, now, cameras),
         "video_storage_status": storage_check(settings),
-        "bitnet_model_status": model_check(settings),
+        "llm_model_status": llm,
+        # The blueprint's name, kept for dashboards and scripts that read it: the same check
+        # (whatever LLM is in use, not only BitNet). Counted once in overall_status.
+        "bitnet_model_status": llm,
     }
     components = {"tv_api": _component(OK, api_last_activity or now, "serving")}
-    components.update(pipeline_components(settings, now))
+    components.update(pipeline_components(settings, now, cameras))
     components.update(container_components())
     return {
         "overall_status": overall(checks, components),

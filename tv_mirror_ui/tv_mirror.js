@@ -7,6 +7,11 @@
  * frames fires no event when its stream is cut, so a light probe of /healthz every ?probe=<ms> (5 s)
  * detects a dead tv_api and switches to the offline card and the retry loop. Pairing as in tv.html:
  * tv_mirror.html?camera=cam1#token=<device token> once. window.vvMirror exposes state for tests.
+ *
+ * The camera's name and the time its current picture was taken (in the box's time zone, from
+ * /api/clock) are always on screen; GET /mirror/<camera>/info every ?info=<ms> (2 s) says when the
+ * snapshot was taken and whether it is stale (older than TV_API_SNAPSHOT_STALE_SECONDS), and the page
+ * then says so in words instead of letting a frozen or placeholder picture pass for live.
  */
 (function () {
   'use strict';
@@ -17,7 +22,9 @@
   var MAX_BACKOFF_MS = 30000;
   var img = document.getElementById('stream');
   var offline = document.getElementById('offline');
-  var state = { camera: camera, connects: 0, errors: 0, frames: 0, backoffMs: 1000, online: false };
+  var infoMs = Math.max(500, parseInt(params.get('info'), 10) || 2000);
+  var state = { camera: camera, connects: 0, errors: 0, frames: 0, backoffMs: 1000, online: false,
+    stale: null, takenAt: null, zone: 'UTC' };
   window.vvMirror = state;
   var retryTimer = null;
   var renewTimer = null;
@@ -66,6 +73,45 @@
     });
   }, probeMs);
 
+  document.getElementById('camera-name').textContent = camera;
+
+  function clockTime(iso, withSeconds) {
+    var options = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: state.zone };
+    if (withSeconds) { options.second = '2-digit'; }
+    try { return new Intl.DateTimeFormat(undefined, options).format(new Date(iso)); } catch (e) { return ''; }
+  }
+
+  function ago(seconds) {
+    if (seconds < 90) { return Math.round(seconds) + ' s ago'; }
+    if (seconds < 5400) { return Math.round(seconds / 60) + ' min ago'; }
+    return Math.round(seconds / 3600) + ' h ago';
+  }
+
+  function showInfo(info) {
+    state.takenAt = info.taken_at;
+    state.stale = !!info.stale;
+    document.getElementById('frame-time').textContent = info.taken_at ? clockTime(info.taken_at, true) : '';
+    var banner = document.getElementById('stale');
+    if (info.stale) {
+      banner.textContent = info.taken_at
+        ? 'Not live: the last picture is from ' + clockTime(info.taken_at, false) + ' (' + ago(info.age_seconds) + ')'
+        : 'Not live: no picture from this camera yet';
+    }
+    banner.hidden = !info.stale;
+  }
+
+  function pollInfo() {
+    fetch('/mirror/' + encodeURIComponent(camera) + '/info', { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (info) { if (info) { showInfo(info); } })
+      .catch(function () { /* the offline card covers a dead tv_api */ })
+      .then(function () { setTimeout(pollInfo, infoMs); });
+  }
+
+  fetch('/api/clock', { cache: 'no-store' }).then(function (r) { return r.json(); })
+    .then(function (doc) { if (typeof doc.timezone === 'string') { state.zone = doc.timezone; } })
+    .catch(function () { /* UTC */ });
+
   function pair() {
     var match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
     if (!match) { return Promise.resolve(); }
@@ -76,5 +122,5 @@
     }).catch(function () {});
   }
 
-  pair().then(connect);
+  pair().then(function () { connect(); pollInfo(); });
 })();

@@ -22,6 +22,19 @@ class Fallback(Rules):
                            description="Played in a loop when no LogLine matches the TV's rules.")
     image_url: str | None = Field("/media/fallback/placeholder.png", pattern=r"^/",
                                   description="Still shown while the loop loads or if it fails.")
+    name: str = Field("", max_length=60,
+                      description="Shown large on the idle screen (the shop, office or room name); empty: none.")
+    logo_url: str | None = Field(None, pattern=r"^/media/fallback/",
+                                 description="A logo image under /media/fallback/ (public, so an unpaired TV "
+                                             "shows it too) shown above the name; none by default.")
+    message: str = Field("", max_length=160,
+                         description="A calm line under the clock, e.g. 'Welcome'; empty: none.")
+
+
+class Display(Rules):
+    captions: Literal["all", "alerts", "none"] = Field(
+        "all", description="Which items show their title, summary, camera and time on screen: "
+                           "all items, only alerts, or none (video only).")
 
 
 class TvRules(Rules):
@@ -33,6 +46,8 @@ class TvRules(Rules):
     max_items: int | None = Field(None, ge=1, le=10_000, description="Overrides the global max_items.")
     shuffle_period_hours: float = Field(
         24, gt=0, description="A shuffled order stays the same within one period, then reshuffles.")
+    display: Display = Field(default_factory=Display,
+                             description="What this TV's page shows over the video (sent in its playlist).")
 
 
 class SchedulerConfig(Rules):

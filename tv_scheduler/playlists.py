@@ -79,7 +79,8 @@ def build_playlists(index: LogLineIndex, config: SchedulerConfig, media: MediaRe
             items.append(item)
             combined[item["logline_id"]] = item
         documents[tv] = {"schema_version": "1.0", "tv": tv, "generated_at": generated_at,
-                         "rules": rules_summary(rules, config), "fallback": fallback, "items": items}
+                         "rules": rules_summary(rules, config), "fallback": fallback,
+                         "display": rules.display.model_dump(), "items": items}
     documents[COMBINED_NAME] = {
         "schema_version": "1.0", "tv": COMBINED_TV, "generated_at": generated_at,
         "rules": {"tvs": {tv: rules_summary(rules, config) for tv, rules in config.tvs.items()}},

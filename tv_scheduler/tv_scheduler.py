@@ -20,10 +20,12 @@ from tv_scheduler.index import LogLineIndex
 from tv_scheduler.media import MediaResolver
 from tv_scheduler.playlists import PlaylistWriter, build_playlists
 from vv_core.alerts import Alert, raise_alert
+from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
-from vv_core.jsonlog import setup_logging
+from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.keystore import load_key_store
 from vv_core.settings import Settings, get_settings
+from vv_core.storage import SCHEDULER_HEARTBEAT
 
 logger = logging.getLogger("vv.tv_scheduler")
 CACHE_NAME = "tv_scheduler_cache.json"
@@ -98,11 +100,20 @@ class Scheduler:
         documents = build_playlists(self.index, self.config, self.media,
                                     time.time() if now is None else now)
         written = self.writer.write_changed(documents)
+        self.write_heartbeat(sorted(self.config.tvs))
         self._alert_untrusted()
         logger.info("playlists built", extra={"written": [p.name for p in written],
                                               "trusted": len(self.index.trusted),
                                               "build_ms": round(1000 * (time.perf_counter() - started), 2)})
         return written
+
+    def write_heartbeat(self, tvs: list[str]) -> Path:
+        """state/scheduler_heartbeat.json: when the last build succeeded and for which TVs (not the
+        combined "playlist" document). Playlist freshness is measured from it, not from file ages."""
+        built = time.time()
+        return atomic_write_json(self.layout.state / SCHEDULER_HEARTBEAT,
+                                 {"schema_version": "1.0", "built_at": utc_timestamp(built),
+                                  "built_at_unix": built, "tvs": tvs})
 
     def _alert_untrusted(self) -> None:
         # Listing the untrusted files walks every entry: only when there are some, and only when

@@ -10,8 +10,17 @@
  * sent to a server or a log), is exchanged for an httponly cookie by POST /api/auth/device, and is
  * removed from the address bar; afterwards the cookie authorizes playlists and media.
  *
+ * Offline (issue 19): a service worker (/tv_sw.js) keeps this page, the last playlist and its media,
+ * so a TV that reboots while the box is down still plays; its answers carry X-VV-Offline and the page
+ * then shows the status dot. Polling goes on, and the first real answer clears the dot: no reload.
+ *
+ * What is written over the video (tv_screen.js): captions per the playlist's display block, a clock,
+ * the idle screen (fallback block) while the silent loop plays, and notices: not paired, unknown TV,
+ * or a token paired with another TV.
+ *
  * Test/ops parameters: ?poll=<ms> (default 15000), ?fade=<ms> (1000), ?retry=<ms> before a broken
- * item is tried again (60000). window.vvTv exposes the player state for tests and debugging.
+ * item is tried again (60000), ?sw=0 to run without the service worker. window.vvTv exposes the
+ * player state for tests and debugging.
  */
 (function () {
   'use strict';
@@ -30,8 +39,10 @@
   var DEFAULT_FALLBACK = '/media/fallback/loop_silencioso.mp4';
   var storeKey = 'vv.playlist.' + tv;
 
+  var screen = window.vvScreen;
   var state = {
-    tv: tv, mode: 'starting', playlist: null, etag: null, apiOk: null, paired: null,
+    tv: tv, mode: 'starting', playlist: null, etag: null, apiOk: null, paired: null, offline: false,
+    problem: null, worker: null,
     fades: 0, played: [], skipped: [], current: null, polls: 0, pollErrors: 0, replays: 0
   };
   window.vvTv = state;
@@ -47,12 +58,6 @@
   var lastProgressAt = Date.now();
 
   document.documentElement.style.setProperty('--fade', fadeMs + 'ms');
-
-  function notice(text) {
-    var el = document.getElementById('notice');
-    el.textContent = text || '';
-    el.hidden = !text;
-  }
 
   function isBroken(url) {
     var when = broken[url];
@@ -110,16 +115,10 @@
     load(el, entry);
   }
 
-  function showOverlay(item) {
-    var overlay = document.getElementById('overlay');
-    if (item && item.status === 'alerta') {
-      document.getElementById('overlay-title').textContent = item.title || '';
-      document.getElementById('overlay-summary').textContent = item.summary || '';
-      document.getElementById('overlay-when').textContent = [item.when, item.who].filter(Boolean).join(' · ');
-      overlay.hidden = false;
-    } else {
-      overlay.hidden = true;
-    }
+  function showScreen(entry) {
+    var idle = !entry || !entry.item;
+    screen.showIdle(idle, state.playlist);
+    if (!idle) { screen.showCaption(entry.item, state.playlist); }
   }
 
   function replayCurrent() {
@@ -145,7 +144,7 @@
     state.fades++;
     state.played.push(entry.url);
     if (state.played.length > 200) { state.played.splice(0, 100); }
-    showOverlay(entry.item);
+    showScreen(entry);
     switching = false;
     attempts = 0;
     lastProgressAt = Date.now();
@@ -223,6 +222,7 @@
     state.playlist = doc;
     state.etag = etag;
     try { localStorage.setItem(storeKey, JSON.stringify({ playlist: doc, etag: etag })); } catch (e) { /* full */ }
+    if (state.current) { showScreen(state.current); }  // a new name/message or captions setting
     // New content replaces the fallback loop at once; a real item is never cut short.
     if (state.mode === 'fallback' && wasEmpty && playableItems().length) { preloaded = null; advance(); return; }
     if (!switching) { preloadNext(); }
@@ -233,16 +233,56 @@
     return fetch('/api/playlists/' + encodeURIComponent(tv), { headers: headers, cache: 'no-store', credentials: 'same-origin' })
       .then(function (response) {
         var wasDown = state.apiOk === false;
-        state.apiOk = response.ok || response.status === 304;
+        state.offline = response.headers.get('X-VV-Offline') === '1';  // the service worker's copy
+        state.apiOk = !state.offline && (response.ok || response.status === 304 || response.status < 500);
         state.polls++;
         if (state.apiOk && wasDown) { broken = {}; }  // failures during an outage were the outage
-        notice(response.status === 401 ? 'not paired: open tv.html?tv=' + tv + '#token=…' : '');
-        if (response.status !== 200) { return null; }
-        var etag = response.headers.get('ETag');
-        return response.json().then(function (doc) { if (validPlaylist(doc)) { adopt(doc, etag); } });
+        screen.setReachable(state.apiOk);
+        if (state.offline) { state.pollErrors++; }
+        return problemOf(response).then(function (problem) {
+          state.problem = problem;
+          screen.notice(PROBLEMS[problem] ? PROBLEMS[problem]() : '');
+          if (problem === 'unknown_tv' || problem === 'other_tv') { forget(); }
+          if (response.status !== 200) { return null; }
+          var etag = response.headers.get('ETag');
+          return response.json().then(function (doc) { if (validPlaylist(doc)) { adopt(doc, etag); } });
+        });
       })
-      .catch(function () { state.apiOk = false; state.pollErrors++; })
+      .catch(function () { state.apiOk = false; state.pollErrors++; screen.setReachable(false); })
       .then(function () { setTimeout(poll, pollMs); });
+  }
+
+  var PROBLEMS = {
+    not_paired: function () { return 'Not paired: open tv.html?tv=' + tv + '#token=… once on this TV'; },
+    unknown_tv: function () { return 'Unknown TV "' + tv + '": check ?tv= in this page\'s address'; },
+    other_tv: function () { return 'This TV\'s token is paired with another TV: re-pair it for "' + tv + '"'; }
+  };
+
+  function problemOf(response) {
+    if (response.status === 401) { return Promise.resolve('not_paired'); }
+    if (response.status === 403) { return Promise.resolve('other_tv'); }
+    if (response.status !== 404) { return Promise.resolve(null); }
+    return response.clone().json().then(function (body) {
+      return body && body.detail === 'unknown TV' ? 'unknown_tv' : null;
+    }, function () { return null; });
+  }
+
+  function forget() {
+    // Not this TV's content (or no such TV): never keep playing a playlist we may not show.
+    if (state.playlist && state.playlist.items && state.playlist.items.length) {
+      state.playlist = { items: [], fallback: state.playlist.fallback };
+      preloaded = null;
+      if (state.mode === 'playlist') { advance(); }
+    }
+    try { localStorage.removeItem(storeKey); } catch (e) { /* ignore */ }
+  }
+
+  function registerWorker() {
+    if (params.get('sw') === '0' || !('serviceWorker' in navigator)) { state.worker = 'off'; return; }
+    // Service workers need a secure context: HTTPS (the nginx front) or http://localhost/127.0.0.1.
+    navigator.serviceWorker.register('/tv_sw.js', { scope: '/tv.html' }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () { state.worker = 'ready'; }, function () { state.worker = 'failed'; });
   }
 
   function pair() {
@@ -263,6 +303,7 @@
   }
 
   restore();
+  registerWorker();
   pair().then(function () {
     var first = poll();
     // Start with what we have (a saved playlist or the fallback) unless the first poll is quick.

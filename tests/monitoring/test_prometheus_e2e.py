@@ -66,6 +66,10 @@ def tv_api(tmp_path: Path):
     status = schema_example("pipeline_status")
     (storage / "state" / "pipeline_status.json").write_text(json.dumps(status))
     (storage / "playlists" / "tv1.json").write_text(json.dumps(schema_example("playlist")))
+    # what tv_scheduler writes after each build: the playlist-freshness series come from it
+    (storage / "state" / "scheduler_heartbeat.json").write_text(json.dumps(
+        {"schema_version": "1.0", "built_at": "2026-11-21T10:17:00.004Z", "built_at_unix": time.time(),
+         "tvs": ["tv1"]}))
     env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(tmp_path / "keys.json"),
                    TV_API_SECRETS_DIR=str(tmp_path / "tv_api_secrets"), TV_API_COOKIE_SECURE="false")
     issued = subprocess.run([sys.executable, "-m", "scripts.vv", "tokens", "issue", "prometheus", "--role", "admin"],

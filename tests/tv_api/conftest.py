@@ -78,3 +78,23 @@ def admin_headers(app) -> dict[str, str]:
 def display_headers(app) -> dict[str, str]:
     token, _ = app.state.services.tokens.issue_device_token("tv-test", 3600)
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, clips, session_secrets):
+    """Real-browser tests: a storage tree with media, a tv_api process, a device token (any TV)."""
+    from tests.tv_api.browser import start_stack
+
+    started = start_stack(tmp_path_factory, clips, session_secrets)
+    yield started
+    started["api"].stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack, tmp_path_factory):
+    """Real-browser tests: headless Chromium, paired as a TV with the stack's token."""
+    from tests.tv_api.browser import start_browser
+
+    driver = start_browser(stack, tmp_path_factory)
+    yield driver
+    driver.quit()

@@ -41,20 +41,24 @@ def make_png(path: Path, color: str = "0x335577", size: str = "320x180") -> Path
 
 
 def item(logline_id: str, media_url: str, *, seq: int = 1, status: str = "confirmado",
-         title: str = "Person at the gate", summary: str = "A person walks past the gate.") -> dict:
+         title: str = "Person at the gate", summary: str = "A person walks past the gate.",
+         when: str = "2026-11-21T10:15:00Z", who: str = "cam1") -> dict:
     return {"logline_id": logline_id, "seq": seq, "media_url": media_url, "thumbnail_url": None,
             "title": title, "summary": summary, "duration_s": 2.0, "status": status,
-            "when": "2026-11-21T10:15:00Z", "who": "cam1"}
+            "when": when, "who": who}
 
 
-def write_playlist(storage_root: Path, tv: str, items: list[dict]) -> Path:
+def write_playlist(storage_root: Path, tv: str, items: list[dict], *, fallback: dict | None = None,
+                   display: dict | None = None) -> Path:
     document = {
         "schema_version": "1.0", "tv": tv, "generated_at": "2026-11-21T10:17:00.004Z",
         "rules": {"statuses": ["alerta", "confirmado"]},
         "fallback": {"media_url": "/media/fallback/loop_silencioso.mp4",
-                     "image_url": "/media/fallback/placeholder.png"},
+                     "image_url": "/media/fallback/placeholder.png", **(fallback or {})},
         "items": items,
     }
+    if display is not None:
+        document["display"] = display
     validate_schema(document, "playlist")
     return atomic_write_json(storage_root / "playlists" / f"{tv}.json", document)
 

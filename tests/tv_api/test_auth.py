@@ -140,7 +140,7 @@ def test_display_role_cannot_reach_admin_routes(client, api_settings, display_he
 
 def test_every_route_is_protected_unless_listed_public(app, client):
     public = {"/healthz", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/device",
-              "/api/auth/check"}
+              "/api/auth/check", "/api/clock"}
     public |= {"/transparency/checkpoint", "/transparency/checkpoint/witnessed",   # hashes only (issue 20)
                "/transparency/proof/inclusion", "/transparency/proof/consistency"}
     for path, methods in app.openapi()["paths"].items():
@@ -154,7 +154,7 @@ def test_every_route_is_protected_unless_listed_public(app, client):
     assert health.json() == {"status": "ok"}
     assert health.headers["x-content-type-options"] == "nosniff" and health.headers["x-frame-options"] == "DENY"
     for page in ("/tv.html", "/tv_mirror.html", "/login", "/ui/tv/tv.js", "/ui/mirror/tv_mirror.js",
-                 "/ui/login/login.js"):
+                 "/ui/login/login.js", "/tv_sw.js"):
         assert client.get(page).status_code == 200, page
     assert client.get("/ui/tv/../app.py").status_code in (401, 404)
     assert client.get("/ui/tv/missing.js").status_code == 404
@@ -212,11 +212,14 @@ def test_device_pairing_sets_a_cookie_and_revocation_takes_effect_without_restar
 
 def test_admin_manages_device_tokens_over_http(client, admin_headers, api_settings):
     write_playlist(api_settings.storage.root, "tv1", [])
-    issued = client.post("/api/admin/devices", json={"name": "tv-kitchen", "days": 2}, headers=admin_headers)
-    assert issued.status_code == 201
+    write_playlist(api_settings.storage.root, "tv2", [])
+    issued = client.post("/api/admin/devices", json={"name": "tv-kitchen", "days": 2, "tv": "tv1"},
+                         headers=admin_headers)
+    assert issued.status_code == 201 and issued.json()["tv"] == "tv1"
     token = issued.json()["token"]
     tv = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/playlists/tv1", headers=tv).status_code == 200
+    assert client.get("/api/playlists/tv2", headers=tv).status_code == 403   # bound to tv1
     listed = client.get("/api/admin/devices", headers=admin_headers).json()
     assert [d["name"] for d in listed] == ["tv-kitchen"] and "token" not in listed[0]
     assert client.delete("/api/admin/devices/tv-kitchen", headers=admin_headers).status_code == 200
@@ -225,6 +228,12 @@ def test_admin_manages_device_tokens_over_http(client, admin_headers, api_settin
     assert client.get("/api/playlists/tv1", headers=tv).status_code == 401
     bad = client.post("/api/admin/devices", json={"name": "../x"}, headers=admin_headers)
     assert bad.status_code == 422
+    # without "tv" the token is bound to the device name; a name that is no TV name needs "tv"
+    assert client.post("/api/admin/devices", json={"name": "tv2"}, headers=admin_headers).json()["tv"] == "tv2"
+    dotted = client.post("/api/admin/devices", json={"name": "lobby.screen"}, headers=admin_headers)
+    assert dotted.status_code == 422 and dotted.json() == {"detail": "the device name is not a TV name: give tv"}
+    assert client.post("/api/admin/devices", json={"name": "wall", "any_tv": True},
+                       headers=admin_headers).json()["tv"] is None
 
 
 def test_auth_check_for_nginx_follows_the_policy(client, display_headers):
@@ -237,3 +246,51 @@ def test_auth_check_for_nginx_follows_the_policy(client, display_headers):
     assert check("/metrics", display_headers) == 403
     assert check("/healthz") == 200
     assert client.get("/api/auth/check").status_code == 401  # no URI means "/", which is admin-only
+
+
+def test_a_device_token_reads_only_the_playlist_of_its_tv(app, client, api_settings):
+    """Issue 19: a token paired for one TV must not read another TV's playlist (header, cookie, nginx)."""
+    for tv in ("tv1", "tv2"):
+        write_playlist(api_settings.storage.root, tv, [])
+    token, principal = app.state.services.tokens.issue_device_token("lobby", 3600, tv="tv1")
+    assert principal.tv == "tv1"
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/playlists/tv1", headers=bearer).status_code == 200
+    refused = client.get("/api/playlists/tv2", headers=bearer)
+    assert refused.status_code == 403 and refused.json() == {"detail": "this device token is paired with another TV"}
+    assert client.get("/api/playlists/playlist", headers=bearer).status_code == 403  # the combined one too
+    assert client.get("/api/playlists/tv9", headers=bearer).status_code == 403      # no probing for TV names
+    # paired through the page: the cookie carries the same binding
+    assert client.post("/api/auth/device", json={"token": token}).status_code == 200
+    assert client.get("/api/playlists/tv1").status_code == 200
+    assert client.get("/api/playlists/tv2").status_code == 403
+    client.cookies.clear()
+    # nginx's auth_request asks the same question
+    check = {"X-Original-URI": "/api/playlists/tv2", **bearer}
+    assert client.get("/api/auth/check", headers=check).status_code == 403
+    assert client.get("/api/auth/check", headers={**check, "X-Original-URI": "/api/playlists/tv1"}).status_code == 200
+    # media and the mirror are shared by every TV: not bound
+    assert client.get("/api/auth/check", headers={**check, "X-Original-URI": "/mirror/cam1"}).status_code == 200
+
+
+def test_unbound_and_admin_tokens_keep_reading_every_playlist(app, client, api_settings):
+    """Tokens issued before TV binding carry no ``tv``: they keep the old behaviour (any TV)."""
+    for tv in ("tv1", "tv2"):
+        write_playlist(api_settings.storage.root, tv, [])
+    legacy, principal = app.state.services.tokens.issue_device_token("old-tv", 3600)
+    assert principal.tv is None and "tv" not in app.state.services.tokens.registry.device(principal.jti)
+    scraper, _ = app.state.services.tokens.issue_device_token("prometheus", 3600, role="admin", tv="tv1")
+    for token in (legacy, scraper):
+        for tv in ("tv1", "tv2"):
+            assert client.get(f"/api/playlists/{tv}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_tv_claim_the_registry_does_not_know_is_refused(app, client, api_settings):
+    """The binding is in the signed token and in the registry: both must agree."""
+    write_playlist(api_settings.storage.root, "tv2", [])
+    tokens = app.state.services.tokens
+    token, principal = tokens.issue_device_token("lobby", 3600, tv="tv1")
+    registry = tokens.registry
+    registry._update(lambda doc: doc["devices"][principal.jti].pop("tv"))  # an edited registry file
+    registry._checked_at = 0
+    assert client.get("/api/playlists/tv1", headers={"Authorization": f"Bearer {token}"}).status_code == 401

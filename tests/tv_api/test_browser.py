@@ -5,109 +5,21 @@ the visible <video> is drawn into a canvas and its mean brightness must be well 
 """
 
 import os
-import shutil
 import time
 from pathlib import Path
 
-import pytest
+from tests.tv_api.browser import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    PLAYER,
+    assert_shows_video,
+    open_tv,
+    state,
+    wait_for,
+)
+from tests.tv_api.support import MEDIA_URLS, item, write_playlist
 
-from tests.helpers import REPO_ROOT
-from tests.tv_api.support import MEDIA_URLS, ApiProcess, install_media, item, write_playlist
-from tv_api.auth.store import TokenRegistry, load_jwt_secret
-from tv_api.auth.tokens import TokenService
-from vv_core.settings import Settings
-from vv_core.storage import StorageLayout
-
-webdriver = pytest.importorskip("selenium.webdriver")
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium + chromium-driver needed")]
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "tv_api"
-PLAYER = "poll=700&fade=400&retry=2500"
-
-BRIGHTNESS_JS = """
-const v = document.querySelector('video.on');
-if (!v || v.readyState < 2) { return -1; }
-const c = document.createElement('canvas'); c.width = 64; c.height = 36;
-const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 36);
-const d = g.getImageData(0, 0, 64, 36).data; let s = 0;
-for (let i = 0; i < d.length; i += 4) { s += d[i] + d[i + 1] + d[i + 2]; }
-return s / (d.length / 4 * 3);
-"""
-STATE_JS = """
-const s = window.vvTv; const v = document.querySelector('video.on');
-return s && {mode: s.mode, played: s.played.slice(), skipped: s.skipped.slice(), fades: s.fades,
-  etag: s.etag, apiOk: s.apiOk, paired: s.paired, replays: s.replays,
-  current: s.current && s.current.url, time: v ? v.currentTime : -1, paused: v ? v.paused : true,
-  src: v ? v.dataset.url : null, overlay: !document.getElementById('overlay').hidden,
-  title: document.getElementById('overlay-title').textContent};
-"""
-
-
-def wait_for(predicate, timeout=25.0, interval=0.2, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value {last!r}")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, clips, session_secrets):
-    """A storage tree with media, a tv_api process, and a device token for the TVs."""
-    base = tmp_path_factory.mktemp("browser")
-    layout = StorageLayout(base / "storage")
-    layout.ensure()
-    install_media(layout.root, clips)
-    (layout.processed / "cam1" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-    secrets_dir = base / "secrets"
-    shutil.copytree(session_secrets, secrets_dir)
-    settings = Settings(video_storage_root=layout.root, tv_api_secrets_dir=secrets_dir)
-    token, _ = TokenService(load_jwt_secret(settings), TokenRegistry(secrets_dir)).issue_device_token("tv", 86400)
-    api = ApiProcess({"VIDEO_STORAGE_ROOT": str(layout.root), "TV_API_SECRETS_DIR": str(secrets_dir),
-                      "TV_API_COOKIE_SECURE": "false", "TV_API_MIRROR_FPS": "5"}, base / "api.log").start()
-    yield {"api": api, "root": layout.root, "token": token}
-    api.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(stack, tmp_path_factory):
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required", "--window-size=640,360",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    # Pair once: the token in the fragment becomes an httponly cookie for the whole module.
-    driver.get(f"{stack['api'].base_url}/tv.html?tv=pairing&{PLAYER}#token={stack['token']}")
-    wait_for(lambda: driver.execute_script("return window.vvTv && window.vvTv.paired"), what="pairing")
-    assert "token" not in driver.current_url  # the token left the address bar
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
-
-
-def state(driver):
-    return driver.execute_script(STATE_JS)
-
-
-def open_tv(driver, stack, tv, player=PLAYER):
-    driver.get(f"{stack['api'].base_url}/tv.html?tv={tv}&{player}")
-    driver.execute_script("localStorage.clear();")
-
-
-def assert_shows_video(driver, name):
-    brightness = wait_for(lambda: (b := driver.execute_script(BRIGHTNESS_JS)) > 20 and b, what="a bright frame")
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    return brightness
+pytestmark = BROWSER_MARKS
 
 
 def test_plays_in_order_with_a_real_cross_fade_and_alert_overlay(browser, stack):
@@ -130,7 +42,9 @@ def test_plays_in_order_with_a_real_cross_fade_and_alert_overlay(browser, stack)
     assert first["overlay"] and first["title"] == "Person at the gate at night"
     assert_shows_video(browser, "tv_playing_alert")
     wait_for(lambda: state(browser)["current"] == MEDIA_URLS["clip_b"], what="clip b after clip a")
-    assert not state(browser)["overlay"]  # not an alert
+    # every item has its caption (display.captions defaults to "all"); only alerts are styled as such
+    assert state(browser)["overlay"] and state(browser)["title"] == "Person at the gate"
+    assert not browser.execute_script("return document.getElementById('overlay').classList.contains('alert')")
     # With a cut the smaller opacity is always 0; during a cross-fade both players are partly visible.
     wait_for(lambda: browser.execute_script("return window.vvOverlap") > 0.2, timeout=5, what="both players visible")
     # ... and it loops back to the first item.

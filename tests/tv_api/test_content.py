@@ -25,12 +25,15 @@ def test_playlist_is_served_with_an_etag_and_revalidates_to_304(client, api_sett
     assert changed.json()["items"][0]["logline_id"] == "cam1_b"
 
 
-@pytest.mark.parametrize("tv", ["tv9", "..%2Fsecrets", "a" * 40, "tv1.json", "%00"])
-def test_unknown_or_malformed_tv_is_a_plain_404(client, api_settings, display_headers, tv):
+@pytest.mark.parametrize(("tv", "detail"), [("tv9", "unknown TV"), ("a" * 40, "unknown TV"),
+                                            ("tv1.json", "unknown TV"), ("..%2Fsecrets", "not found"),
+                                            ("%00", "not found")])
+def test_unknown_or_malformed_tv_is_a_404_that_says_unknown_tv(client, api_settings, display_headers, tv, detail):
+    """The TV page shows "unknown TV" on screen: the API says so distinctly (a bad path stays a plain 404)."""
     write_playlist(api_settings.storage.root, "tv1", [])
     response = client.get(f"/api/playlists/{tv}", headers=display_headers)
     assert response.status_code == 404
-    assert response.json() == {"detail": "not found"}
+    assert response.json() == {"detail": detail}
     assert str(api_settings.storage.root) not in response.text
 
 
@@ -153,3 +156,39 @@ def test_mirror_streams_the_fresh_snapshot_and_the_placeholder_when_stale(app, c
     (snapshots / "garbage.jpg").write_bytes(b"not a jpeg")
     assert _frames(client, display_headers, "garbage", 1)[0] == placeholder
     assert client.get("/mirror/..%2Fx", headers=display_headers).status_code == 404
+
+
+def test_the_clock_gives_the_box_zone_to_any_tv_page(client):
+    """Public (an unpaired TV's idle screen shows the time too); the zone is the box's setting."""
+    before = time.time()
+    doc = client.get("/api/clock").json()
+    assert doc["timezone"] == "UTC"   # no BOX_TIMEZONE setting yet: the safe default
+    assert before * 1000 - 1 <= doc["now_ms"] <= time.time() * 1000 + 1 and doc["now"].endswith("Z")
+
+
+@pytest.mark.parametrize(("configured", "shown"), [("Europe/Madrid", "Europe/Madrid"), (None, "UTC"),
+                                                   ("Mars/Olympus", "UTC"), ("../etc/passwd", "UTC")])
+def test_box_timezone_reads_the_setting_and_falls_back_to_utc(configured, shown):
+    from types import SimpleNamespace
+
+    from tv_api.boxclock import box_timezone
+
+    assert box_timezone(SimpleNamespace(box_timezone=configured)) == shown
+
+
+@pytest.mark.real_clock  # the snapshot's kernel mtime against the wall clock
+def test_mirror_info_says_when_the_frame_was_taken_and_if_it_is_stale(client, api_settings, display_headers):
+    snapshots = api_settings.storage.state / "snapshots"
+    snapshots.mkdir(parents=True, exist_ok=True)
+    assert client.get("/mirror/cam1/info", headers=display_headers).json() == {
+        "camera": "cam1", "taken_at": None, "age_seconds": None, "stale": True,
+        "stale_after_seconds": api_settings.tv_api_snapshot_stale_seconds}
+    (snapshots / "cam1.jpg").write_bytes(b"\xff\xd8fake")
+    live = client.get("/mirror/cam1/info", headers=display_headers).json()
+    assert live["stale"] is False and live["taken_at"].endswith("Z") and live["age_seconds"] < 5
+    old = time.time() - 600
+    os.utime(snapshots / "cam1.jpg", (old, old))
+    stale = client.get("/mirror/cam1/info", headers=display_headers).json()
+    assert stale["stale"] is True and 599 <= stale["age_seconds"] < 700
+    assert client.get("/mirror/cam1/info").status_code == 401
+    assert client.get("/mirror/bad.name/info", headers=display_headers).status_code == 404

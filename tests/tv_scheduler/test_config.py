@@ -13,6 +13,16 @@ def test_shipped_config_has_the_three_tvs():
     assert config.tvs["tv2"].statuses == ["alerta"] and config.tvs["tv2"].order == "newest_first"
     assert config.tvs["tv3"].order == "shuffle" and "curado" in config.tvs["tv3"].statuses
     assert config.fallback.media_url == "/media/fallback/loop_silencioso.mp4"
+    assert config.fallback.message and config.fallback.logo_url is None
+    assert config.tvs["tv1"].display.captions == "all"
+
+
+def test_every_config_field_has_a_description():
+    from tv_scheduler.config import Display, Fallback, SchedulerConfig, TvRules
+
+    for model in (Display, Fallback, SchedulerConfig, TvRules):
+        assert model.model_config["extra"] == "forbid"
+        assert all(field.description for field in model.model_fields.values()), model.__name__
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -25,6 +35,9 @@ def test_shipped_config_has_the_three_tvs():
     ("tvs: {}\n", "tvs"),
     ("", "tvs"),
     ("tvs: [\n", "not valid YAML"),
+    ("fallback:\n  nme: Shop\ntvs:\n  tv1:\n    statuses: [alerta]\n", "fallback.nme: unknown key"),
+    ("fallback:\n  logo_url: /etc/passwd\ntvs:\n  tv1:\n    statuses: [alerta]\n", "fallback.logo_url"),
+    ("tvs:\n  tv1:\n    statuses: [alerta]\n    display:\n      captions: some\n", "tvs.tv1.display.captions"),
 ])
 def test_bad_config_names_the_key(tmp_path, text, message):
     path = tmp_path / "config.yaml"

@@ -82,7 +82,8 @@ def test_empty_case_plays_the_fallback_loop(settings, scheduler, keys):
     doc = playlist(settings, "tv1")
     assert doc["items"] == []
     assert doc["fallback"] == {"media_url": "/media/fallback/loop_silencioso.mp4",
-                               "image_url": "/media/fallback/placeholder.png"}
+                               "image_url": "/media/fallback/placeholder.png", "name": "", "message": "Welcome"}
+    assert doc["display"] == {"captions": "all"}
     old = fast_chain(settings.storage.loglines, 3, keys, now=NOW - timedelta(days=3))
     assert old and scheduler.run_once(now=T) == []   # all outside the window: still the fallback
 
@@ -121,6 +122,38 @@ def test_playlists_are_rewritten_only_when_content_changes(settings, scheduler, 
     assert restarted.run_once(now=T + 10) == []
     (settings.storage.playlists / "tv2.json").unlink()
     assert [p.name for p in restarted.build(now=T + 10)] == ["tv2.json"]
+
+
+def test_every_successful_build_writes_the_heartbeat_even_when_no_playlist_changes(settings, scheduler, populate):
+    """Freshness is the last build, not the files' age: an idle box rewrites no playlist."""
+    populate(4)
+    heartbeat_path = settings.storage.state / "scheduler_heartbeat.json"
+    scheduler.run_once(now=T)
+    first = json.loads(heartbeat_path.read_text())
+    assert first["tvs"] == ["tv1", "tv2", "tv3"]   # configured TVs only, not the combined "playlist"
+    validate_schema({"schema_version": "1.0", "tv": "tv1", "generated_at": first["built_at"], "items": [],
+                     "fallback": {"media_url": "/x.mp4"}}, "playlist")  # the same timestamp format
+    playlist_mtime = (settings.storage.playlists / "tv1.json").stat().st_mtime_ns
+    heartbeat_path.write_text(json.dumps({**first, "built_at_unix": 1.0}))  # as if built long ago
+    assert scheduler.build(now=T + 5) == []        # nothing rewritten...
+    assert (settings.storage.playlists / "tv1.json").stat().st_mtime_ns == playlist_mtime
+    second = json.loads(heartbeat_path.read_text())
+    assert second["built_at_unix"] >= first["built_at_unix"]  # ...but the build was recorded
+
+
+def test_idle_screen_and_captions_reach_the_playlist(settings, keys, tmp_path):
+    config = SchedulerConfig.model_validate({
+        "fallback": {"name": "Bakery Ruiz", "logo_url": "/media/fallback/logo.png", "message": "Back soon"},
+        "tvs": {"window": {"statuses": ["alerta"], "display": {"captions": "alerts"}},
+                "plain": {"statuses": ["confirmado"]}},
+    })
+    Scheduler(settings, config).run_once(now=T)
+    window, plain = playlist(settings, "window"), playlist(settings, "plain")
+    for doc in (window, plain):
+        validate_schema(doc, "playlist")
+        assert doc["fallback"]["name"] == "Bakery Ruiz" and doc["fallback"]["message"] == "Back soon"
+        assert doc["fallback"]["logo_url"] == "/media/fallback/logo.png"
+    assert window["display"] == {"captions": "alerts"} and plain["display"] == {"captions": "all"}
 
 
 def test_media_comes_from_the_placement_record_never_from_the_name(settings, scheduler, populate):

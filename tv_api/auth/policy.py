@@ -1,8 +1,9 @@
 """Who may call what. Every route is admin-only unless listed here: deny by default.
 
 Public: the health probe, the login page and auth endpoints (they check credentials themselves),
-the static HTML/JS shells of the TV pages (they hold no data), and the fallback assets, so a TV
-that has lost its pairing still shows the silent loop instead of a black screen.
+the static HTML/JS shells of the TV pages and their service worker (they hold no data), the box's
+clock and time zone, and the fallback assets, so a TV that has lost its pairing still shows the
+silent loop and the time instead of a black screen.
 Display (TV device tokens) and admin: playlists, media, thumbnails, the mirror stream.
 
 Decisions are made on the normalised path (percent-decoded, dot segments resolved, slashes
@@ -16,6 +17,7 @@ from urllib.parse import unquote
 PUBLIC_PATHS = frozenset({
     "/healthz", "/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
     "/api/auth/device", "/api/auth/check", "/tv.html", "/tv_mirror.html", "/favicon.ico",
+    "/tv_sw.js", "/api/clock",
 })
 PUBLIC_PREFIXES = ("/ui/", "/media/fallback/", "/transparency/")  # hashes only: routes_transparency
 DISPLAY_PREFIXES = ("/api/playlists/", "/media/", "/thumbnails/", "/mirror/")

@@ -198,9 +198,12 @@ class TokenRegistry:
     def revoke_session(self, jti: str, expires_at: float) -> None:
         self._update(lambda doc: doc["revoked"].__setitem__(jti, expires_at))
 
-    def register_device(self, jti: str, name: str, role: str, issued_at: float, expires_at: float) -> None:
+    def register_device(self, jti: str, name: str, role: str, issued_at: float, expires_at: float,
+                        tv: str | None = None) -> None:
         entry = {"name": name, "role": role, "issued_at": utc_timestamp(issued_at),
                  "expires_at": utc_timestamp(expires_at), "revoked_at": None}
+        if tv is not None:  # entries without "tv" are tokens issued before TV binding: any TV
+            entry["tv"] = tv
         self._update(lambda doc: doc["devices"].__setitem__(jti, entry))
 
     def revoke_device(self, name_or_jti: str) -> list[str]:

@@ -361,7 +361,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="A camera snapshot older than this is stale: the mirror shows the placeholder."
     )
     tv_api_playlist_stale_seconds: float = Field(
-        600.0, gt=0, description="Playlists older than this mark tv_scheduler DEGRADED in /status."
+        600.0, gt=0, description="No successful playlist build for this long marks tv_scheduler DEGRADED in /status."
     )
     tv_api_min_free_gb: float = Field(
         2.0, ge=0, description="Free space on the storage root below this: /status DEGRADED."

@@ -20,6 +20,11 @@ STORAGE_DIRS = (
     "logs",        # app.log and friends
 )
 
+# state/<this>: tv_scheduler's last successful build (written atomically after each one); tv_api
+# reads it for /status and the playlist-freshness metric. Playlist files themselves change only
+# when their content does, so their age says nothing about whether the scheduler is alive.
+SCHEDULER_HEARTBEAT = "scheduler_heartbeat.json"
+
 
 @dataclass(frozen=True)
 class StorageLayout:
