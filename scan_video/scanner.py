@@ -1,4 +1,5 @@
-"""``scan()``: probe → sample → (motion gate) → detect → faces → assemble → validate → atomic write.
+"""``scan()``: probe → sample → (motion gate) → detect → track → faces → events → assemble → validate →
+atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
 :class:`ScanEngine`, or one still loading, can be reused across videos so models load once:
@@ -20,11 +21,13 @@ from scan_video.assemble import build_analytic, detection_record, write_analytic
 from scan_video.config import ScanConfig
 from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
+from scan_video.events import build_events, distinct_counts
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
+from scan_video.tracking import FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.settings import Settings, get_settings
@@ -101,7 +104,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, counters, frame_timings, engine = _run_frames(video, info, config, loading)
+            found, tracks, counters, frame_timings, engine = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
@@ -119,6 +122,10 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
                          box=box, width=width, height=height)
         for time_s, kind, label, conf, box, width, height in found
     ]
+    mark = time.perf_counter()
+    events = build_events(tracks, config.event_policy(), recorded_at=recorded_at, width=info.width,
+                          height=info.height)
+    timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     document = build_analytic(
         video_id=vid, source=str(video), source_hash=source_hash, recorded_at=recorded_at,
@@ -134,10 +141,12 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
                   "min_inference_interval_s": config.min_inference_interval_s,
                   "keyframe_snap_s": config.keyframe_snap_s, "frame_tolerance_s": config.frame_tolerance_s,
                   **counters},
-        timings=timings, detections=detections,
+        timings=timings, detections=detections, events=events,
+        tracking=_tracking_block(config, tracks),
     )
     path = write_analytic(document, output_dir)
-    log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"])})
+    log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"]),
+                                    "events": distinct_counts(events)})
     return ScanResult(path, document, timings)
 
 
@@ -176,8 +185,18 @@ def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None
                 future.cancel()
 
 
-def _run_frames(video: Path, info: Any, config: ScanConfig,
-                loading: "Future[ScanEngine]") -> tuple[list[tuple], dict[str, Any], dict[str, float], ScanEngine]:
+def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
+    """How detections became events (the analytic records the rule that made its events)."""
+    return {"tracker": "bytetrack", "tracks": len(tracks), "min_score": config.min_score,
+            "min_score_labels": dict(config.min_score_labels), "threshold": config.track_threshold,
+            "threshold_labels": dict(config.track_threshold_labels), "min_samples": config.track_min_samples,
+            "max_gap_s": config.track_max_gap_s,
+            "fall": {"labels": sorted(config.fall_labels), "min_s": config.fall_min_s,
+                     "min_fraction": config.fall_min_fraction, "min_aspect": config.fall_min_aspect}}
+
+
+def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[ScanEngine]",
+                ) -> tuple[list[tuple], list[Track], dict[str, Any], dict[str, float], ScanEngine]:
     # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
     # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
@@ -187,9 +206,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
                            tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
                            gate=gate)
     found: list[tuple] = []
+    linker = config.track_linker()
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
-             "lock_wait_ms": 0.0}
+             "lock_wait_ms": 0.0, "tracking_ms": 0.0}
     sampler.start()
     try:
         mark = time.perf_counter()
@@ -204,6 +224,9 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             sampled += 1
             if not frame.infer:
                 skipped += 1
+                hold_started = time.perf_counter()
+                linker.hold(frame.time_s)  # unchanged since the last inference: its objects are still there
+                spent["tracking_ms"] += (time.perf_counter() - hold_started) * 1000
                 mark = time.perf_counter()
                 continue
             inferred += 1
@@ -211,6 +234,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             height, width = frame.shape
             image = frame.image  # BGR, converted only for the frames that reach the detector
             people = []
+            kept = []
             with engine.lock:
                 before_detect = time.perf_counter()
                 spent["lock_wait_ms"] += (before_detect - now) * 1000
@@ -221,6 +245,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
                     if label is None:
                         continue
                     found.append((time_s, "object", label, det.confidence, det.box, width, height))
+                    kept.append(FrameDetection(label, det.confidence, det.box))
                     if label in config.person_labels:
                         people.append(det.box)
                 faces = engine.faces.find(image, people)
@@ -229,6 +254,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
+            linker.add(time_s, kept)
+            now = time.perf_counter()
+            spent["tracking_ms"] += (now - mark) * 1000
+            mark = now
     finally:
         sampler.close()
     if sampled == 0:
@@ -240,4 +269,4 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, counters, spent, engine
+    return found, linker.tracks, counters, spent, engine

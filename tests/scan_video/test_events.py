@@ -1,0 +1,72 @@
+"""Events on real footage with the real default detector: distinct objects, confirmed falls, and
+nothing at all where nobody is (the per-frame detections the events replace are kept and checked
+too, to show what the tracking removes)."""
+
+import pytest
+
+from scan_video.config import ScanConfig
+from scan_video.scanner import ScanEngine, scan
+from vv_core.schema import validate_schema
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def people_events(tmp_path_factory, people_clip, session_settings, onnx_engine):
+    return scan(people_clip, tmp_path_factory.mktemp("events-people"), session_settings, engine=onnx_engine).analytic
+
+
+def labels_of(analytic):
+    return [event["label"] for event in analytic["events"]]
+
+
+def test_people_are_counted_once_each_not_once_per_frame(people_events):
+    """people_clip: 0-3 s nobody, 3-6 s zidane.jpg (2 men), 6-9 s bus.jpg (the model finds 3 of its 4
+    people; the 4th, cut by the image's edge, scores 0.17)."""
+    validate_schema(people_events, "analytic")
+    assert people_events["schema_version"] == "1.1"
+    per_frame = [d for d in people_events["detections"] if d["type"] == "object"]
+    assert len(per_frame) >= 12  # what the old LogLine counted as "persons"
+    events = people_events["events"]
+    assert labels_of(people_events) == ["person"] * len(events)
+    zidane = [e for e in events if 3.0 <= e["first_seen_s"] < 6.0]
+    bus = [e for e in events if e["first_seen_s"] >= 6.0]
+    assert len(zidane) == 2 and len(bus) == 3 and len(events) == 5
+    for event in zidane:
+        assert event["last_seen_s"] < 6.0 and event["samples"] >= 2
+    for event in events:
+        assert event["score"]["median"] >= 0.5 and event["score"]["max"] >= event["score"]["median"]
+        assert event["first_seen_s"] <= event["best"]["timestamp"] <= event["last_seen_s"]
+        assert event["duration_s"] == pytest.approx(event["last_seen_s"] - event["first_seen_s"], abs=1e-3)
+    assert people_events["tracking"]["tracker"] == "bytetrack"
+
+
+def test_a_person_lying_down_is_one_fall_event(tmp_path, lying_clip, session_settings, onnx_engine):
+    analytic = scan(lying_clip, tmp_path, session_settings, engine=onnx_engine).analytic
+    (event,) = analytic["events"]
+    assert event["label"] == "fall"
+    assert event["fall"]["span_s"] >= 2.0 and event["fall"]["fraction"] >= 0.5
+    x1, y1, x2, y2 = event["best"]["bbox"]
+    assert (x2 - x1) * 1280 > (y2 - y1) * 720  # lying: wider than tall
+
+
+def test_fall_persistence_and_geometry_are_settings(tmp_path, lying_clip, session_settings, onnx_engine):
+    for overrides in ({"fall_min_s": 30.0}, {"fall_min_aspect": 3.0}):
+        config = ScanConfig.from_settings(session_settings, **overrides)
+        engine = ScanEngine(config, onnx_engine.model, onnx_engine.detector, onnx_engine.faces)
+        analytic = scan(lying_clip, tmp_path, session_settings, engine=engine).analytic
+        assert labels_of(analytic) == ["person"], overrides  # still a person, no longer a fall
+
+
+@pytest.mark.parametrize("name", ["testsrc", "smptebars", "noise", "empty_scene", "bigbuckbunny"])
+def test_nothing_there_gives_no_event(tmp_path, name, empty_clips, session_settings, onnx_engine):
+    analytic = scan(empty_clips[name], tmp_path, session_settings, engine=onnx_engine).analytic
+    assert analytic["events"] == []
+    if name == "testsrc":  # the detector does see a "person" in the pattern on every frame (0.42-0.44)
+        assert sum(d["label"] == "person" for d in analytic["detections"]) >= 5
+
+
+def test_cyclists_are_people_never_a_fall(tmp_path, bikes_clip, session_settings, onnx_engine):
+    analytic = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine).analytic
+    assert any(d["label"] == "person_fallen" for d in analytic["detections"])  # a bent rider, per frame
+    assert "fall" not in labels_of(analytic)
