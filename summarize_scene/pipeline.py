@@ -177,7 +177,7 @@ def summarize(
     source_path = Path(analytic_path)
     analytic = read_analytic(source_path)
     out_dir = Path(output_dir) if output_dir is not None else settings.storage.summaries
-    facts = scene_facts(analytic, config)
+    facts = scene_facts(analytic, config, settings.box_timezone)
     decision = decide_status(facts, config)
     current = resolve_current_llm(Path(models_dir) if models_dir is not None else settings.models_dir)
     log_context = {"video_id": analytic["id"]}
