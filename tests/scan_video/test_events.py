@@ -70,3 +70,32 @@ def test_cyclists_are_people_never_a_fall(tmp_path, bikes_clip, session_settings
     analytic = scan(bikes_clip, tmp_path, session_settings, engine=onnx_engine).analytic
     assert any(d["label"] == "person_fallen" for d in analytic["detections"])  # a bent rider, per frame
     assert "fall" not in labels_of(analytic)
+
+
+@pytest.mark.parametrize(("clip", "status", "title", "this"), [
+    ("lying", "alerta", "Fall at cam1", "1 fall"),
+    ("testsrc", "experimental", "Nothing detected at cam1", "no detections"),
+    ("bikes", "alerta", "Person at cam1", "1 person"),  # a person at night: the rule, not a fall
+])
+def test_summary_and_logline_say_what_the_events_say(tmp_path, clip, status, title, this, lying_clip, empty_clips,
+                                                     bikes_clip, session_settings, onnx_engine):
+    """Scan → summary (template: no LLM installed) → LogLine content, at 23:00 UTC (night)."""
+    import shutil
+
+    from logline_generator.content import logline_fields
+    from summarize_scene.pipeline import summarize
+
+    source = {"lying": lying_clip, "testsrc": empty_clips["testsrc"], "bikes": bikes_clip}[clip]
+    root = tmp_path / "storage"
+    video = root / "input" / "cam1" / "20261121T230000Z.mp4"
+    video.parent.mkdir(parents=True)
+    shutil.copyfile(source, video)
+    settings = session_settings.model_copy(update={"video_storage_root": root})
+    scanned = scan(video, root / "analytic", settings, engine=onnx_engine)
+    summary = summarize(scanned.path, settings=settings, models_dir=tmp_path / "no-llm").document
+    assert (summary["status"], summary["title"]) == (status, title)
+    assert "_" not in summary["title"] + summary["summary"]
+    if clip != "lying":
+        assert "fall" not in (summary["title"] + summary["summary"]).lower()
+    record = logline_fields(summary, root / "summaries" / "x.summary.json", root)
+    assert record["this"] == this
