@@ -150,3 +150,11 @@ def test_box_timezone_must_be_a_known_zone():
     assert Settings(_env_file=None, box_timezone="utc").box_timezone == "UTC"
     with pytest.raises(ValidationError, match="unknown IANA time zone"):
         Settings(_env_file=None, box_timezone="Mars/Olympus")
+
+
+def test_only_confirmed_tracks_become_events_and_a_fall_says_why():
+    lying = track_of(*[(t, "person_fallen", 0.7, 1.6) for t in (0, 1, 2, 3)])
+    stray = Track(2, "person", [Observation(5.0, "person", 0.9, (0.0, 0.0, 10.0, 30.0))])
+    events = build_events([lying, stray], EventPolicy(), recorded_at=None, width=W, height=H)
+    assert [(e["id"], e["label"]) for e in events] == [("e1", "fall")]
+    assert events[0]["fall"] == {"samples": 4, "span_s": 3.0, "fraction": 1.0}

@@ -114,3 +114,13 @@ def test_summary_document_counts_events(storage_root, settings, empty_models_dir
     assert document["title"] == "2 people at cam1"
     assert "19:15 local" in document["summary"] and "night" in document["summary"]
     assert document["status"] == "alerta"  # a person at night, in Tokyo time
+
+
+def test_template_keeps_a_long_day_within_the_summary_limit():
+    from summarize_scene.template import NOTE, SUMMARY_MAX
+
+    many = [event("person", second, second + 1) for second in range(0, 58, 2)]
+    title, summary = template_summary(scene_facts(tracked(many), CONFIG))
+    assert title == "29 people at cam1"
+    assert len(summary) <= SUMMARY_MAX and summary.endswith("… " + NOTE)
+    assert summary.startswith("29 people seen at cam1")
