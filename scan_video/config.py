@@ -56,6 +56,7 @@ class ScanConfig(BaseModel):
     fall_min_s: float = Field(2.0, ge=0, description="Time the fall class must persist on a track.")
     fall_min_fraction: float = Field(0.5, ge=0, le=1, description="Share of a track's samples that are falls.")
     fall_min_aspect: float = Field(1.0, ge=0, description="Width/height a fall sample's box needs.")
+    snapshots: bool = Field(True, description="Write each event's best frame and crop as JPEG.")
     decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")
     max_pixels: int = Field(8_912_896, ge=1, description="Largest accepted frame area.")
 
@@ -96,6 +97,7 @@ class ScanConfig(BaseModel):
             "fall_min_s": settings.scan_fall_min_s,
             "fall_min_fraction": settings.scan_fall_min_fraction,
             "fall_min_aspect": settings.scan_fall_min_aspect,
+            "snapshots": settings.scan_snapshots,
             "decode_timeout_s": settings.scan_decode_timeout_s,
             "max_pixels": settings.scan_max_pixels,
         }

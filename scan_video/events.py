@@ -67,13 +67,16 @@ def is_confirmed(track: Track, policy: EventPolicy) -> bool:
     return track_score(track) >= policy.threshold_for(track.group)
 
 
+def confirmed_tracks(tracks: list[Track], policy: EventPolicy) -> list[Track]:
+    return [track for track in tracks if is_confirmed(track, policy)]
+
+
 def build_events(tracks: list[Track], policy: EventPolicy, *, recorded_at: str | None, width: int,
                  height: int) -> list[dict[str, Any]]:
-    """One event record per confirmed track, in order of first appearance (ids e1, e2, …)."""
+    """One event record per confirmed track, in order of first appearance (ids e1, e2, …): the
+    i-th event is ``confirmed_tracks(tracks, policy)[i]``'s."""
     events = []
-    for track in tracks:
-        if not is_confirmed(track, policy):
-            continue
+    for track in confirmed_tracks(tracks, policy):
         detected = track.detected
         best = max(detected, key=lambda o: o.confidence)
         label = event_label(track, policy)

@@ -21,12 +21,13 @@ from scan_video.assemble import build_analytic, detection_record, write_analytic
 from scan_video.config import ScanConfig
 from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
-from scan_video.events import build_events, distinct_counts
+from scan_video.events import build_events, confirmed_tracks, distinct_counts
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
+from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots
 from scan_video.tracking import FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
@@ -104,7 +105,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, tracks, counters, frame_timings, engine = _run_frames(video, info, config, loading)
+            found, tracks, best, counters, frame_timings, engine = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
@@ -123,9 +124,13 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         for time_s, kind, label, conf, box, width, height in found
     ]
     mark = time.perf_counter()
-    events = build_events(tracks, config.event_policy(), recorded_at=recorded_at, width=info.width,
-                          height=info.height)
+    policy = config.event_policy()
+    events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
     timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
+    if config.snapshots:
+        mark = time.perf_counter()
+        attach_snapshots(events, confirmed_tracks(tracks, policy), best, storage_root=storage_root, video_id=vid)
+        timings["snapshots_ms"] = (time.perf_counter() - mark) * 1000
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     document = build_analytic(
         video_id=vid, source=str(video), source_hash=source_hash, recorded_at=recorded_at,
@@ -145,6 +150,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         tracking=_tracking_block(config, tracks),
     )
     path = write_analytic(document, output_dir)
+    prune_snapshots(events, storage_root=storage_root, video_id=vid)  # a rescan's stale files, now unreferenced
     log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"]),
                                     "events": distinct_counts(events)})
     return ScanResult(path, document, timings)
@@ -196,7 +202,7 @@ def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
 
 
 def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[ScanEngine]",
-                ) -> tuple[list[tuple], list[Track], dict[str, Any], dict[str, float], ScanEngine]:
+                ) -> tuple[list[tuple], list[Track], BestFrames, dict[str, Any], dict[str, float], ScanEngine]:
     # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
     # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
@@ -207,6 +213,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                            gate=gate)
     found: list[tuple] = []
     linker = config.track_linker()
+    best = BestFrames()  # each track's best frame so far, for its snapshot
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
              "lock_wait_ms": 0.0, "tracking_ms": 0.0}
@@ -254,7 +261,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
-            linker.add(time_s, kept)
+            for track in linker.add(time_s, kept):
+                seen = track.observations[-1]
+                if config.snapshots:
+                    best.offer(track, seen.time_s, seen.confidence, seen.box, image)
             now = time.perf_counter()
             spent["tracking_ms"] += (now - mark) * 1000
             mark = now
@@ -269,4 +279,4 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, linker.tracks, counters, spent, engine
+    return found, linker.tracks, best, counters, spent, engine

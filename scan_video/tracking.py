@@ -107,8 +107,9 @@ class TrackLinker:
             self._trackers[group] = tracker
         return tracker
 
-    def add(self, time_s: float, detections: Iterable[FrameDetection]) -> None:
-        """An inferred frame: its detections (all labels) at ``time_s``."""
+    def add(self, time_s: float, detections: Iterable[FrameDetection]) -> list[Track]:
+        """An inferred frame: its detections (all labels) at ``time_s``; returns the tracks it updated
+        (each one's last observation is this frame's)."""
         kept = [d for d in detections if d.confidence >= self.threshold_for(d.label)]
         by_group: dict[str, list[FrameDetection]] = {}
         for det in kept:
@@ -121,6 +122,7 @@ class TrackLinker:
             self._unmatched[group] = [Observation(time_s, dets[i].label, dets[i].confidence, dets[i].box)
                                       for i in range(len(dets)) if i not in assigned]
         self._current = current
+        return current
 
     def _link(self, group: str, time_s: float, dets: list[FrameDetection], current: list[Track]) -> set[int]:
         import numpy as np

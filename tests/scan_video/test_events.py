@@ -99,3 +99,51 @@ def test_summary_and_logline_say_what_the_events_say(tmp_path, clip, status, tit
         assert "fall" not in (summary["title"] + summary["summary"]).lower()
     record = logline_fields(summary, root / "summaries" / "x.summary.json", root)
     assert record["this"] == this
+
+
+def test_every_event_has_a_snapshot_and_a_crop(tmp_path, people_clip, session_settings, onnx_engine):
+    import cv2
+
+    settings = session_settings.model_copy(update={"video_storage_root": tmp_path / "storage"})
+    analytic = scan(people_clip, tmp_path / "analytic", settings, engine=onnx_engine, video_id="cam1_people").analytic
+    root = settings.video_storage_root
+    assert len(analytic["events"]) == 5
+    checked = 0
+    for event in analytic["events"]:
+        snapshot = event["snapshot"]
+        assert snapshot["frame"] == f"snapshots/cam1_people/{event['id']}.jpg"
+        assert event["first_seen_s"] <= snapshot["timestamp"] <= event["last_seen_s"]
+        frame = cv2.imread(str(root / snapshot["frame"]))
+        crop = cv2.imread(str(root / snapshot["crop"]))
+        assert frame.shape == (720, 1280, 3)
+        x1, y1, x2, y2 = event["best"]["bbox"]
+        if snapshot["timestamp"] == event["best"]["timestamp"]:  # the crop is the best box + 10 % a side
+            assert crop.shape[1] == pytest.approx(min(1280, (x2 - x1) * 1280 * 1.2), abs=0.1 * 1280 * (x2 - x1) + 2)
+            assert crop.shape[0] == pytest.approx(min(720, (y2 - y1) * 720 * 1.2), abs=0.1 * 720 * (y2 - y1) + 2)
+            # the box is drawn in red on the frame: its left edge, halfway down
+            b, g, r = frame[round((y1 + y2) / 2 * 720), min(1279, round(x1 * 1280) + 1)]
+            assert r > 180 and g < 90 and b < 90
+            checked += 1
+    assert checked >= 4
+    assert sorted(p.name for p in (root / "snapshots" / "cam1_people").iterdir()) == sorted(
+        name for e in analytic["events"] for name in (f"{e['id']}.jpg", f"{e['id']}.crop.jpg"))
+
+
+def test_a_rescan_leaves_no_stale_snapshot(tmp_path, people_clip, lying_clip, session_settings, onnx_engine):
+    settings = session_settings.model_copy(update={"video_storage_root": tmp_path / "storage"})
+    folder = settings.video_storage_root / "snapshots" / "cam1_x"
+    scan(people_clip, tmp_path / "analytic", settings, engine=onnx_engine, video_id="cam1_x")
+    assert len(list(folder.iterdir())) == 10
+    again = scan(lying_clip, tmp_path / "analytic", settings, engine=onnx_engine, video_id="cam1_x").analytic
+    assert sorted(p.name for p in folder.iterdir()) == ["e1.crop.jpg", "e1.jpg"]
+    assert again["events"][0]["snapshot"]["frame"] == "snapshots/cam1_x/e1.jpg"
+    config = ScanConfig.from_settings(settings, snapshots=False)
+    engine = ScanEngine(config, onnx_engine.model, onnx_engine.detector, onnx_engine.faces)
+    empty = scan(empty_clip_of(tmp_path), tmp_path / "analytic", settings, engine=engine, video_id="cam1_x").analytic
+    assert empty["events"] == [] and not folder.exists()
+
+
+def empty_clip_of(tmp_path):
+    from tests.scan_video import media
+
+    return media.pattern_clip("smptebars", 3, tmp_path / "bars.mp4")

@@ -158,3 +158,11 @@ def test_only_confirmed_tracks_become_events_and_a_fall_says_why():
     events = build_events([lying, stray], EventPolicy(), recorded_at=None, width=W, height=H)
     assert [(e["id"], e["label"]) for e in events] == [("e1", "fall")]
     assert events[0]["fall"] == {"samples": 4, "span_s": 3.0, "fraction": 1.0}
+
+
+def test_snapshot_crop_is_the_box_with_a_margin_clipped_to_the_frame(tmp_path):
+    from scan_video.snapshots import crop_bounds, prune_snapshots
+
+    assert crop_bounds((100.0, 100.0, 200.0, 300.0), 1280, 720) == (90, 80, 210, 320)
+    assert crop_bounds((0.0, 650.0, 50.0, 720.0), 1280, 720) == (0, 643, 55, 720)
+    assert prune_snapshots([], storage_root=tmp_path, video_id="never-scanned") == []

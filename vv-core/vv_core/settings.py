@@ -183,7 +183,7 @@ class Settings(BaseSettings):
     # --- cleanup (issue 5) ----------------------------------------------------------------------
     cleanup_days: float = Field(30.0, gt=0, description="`vv cleanup` deletes files older than this.")
     cleanup_dirs: str = Field(
-        "processed,corrupted,raw,logs/archive",
+        "processed,corrupted,raw,logs/archive,snapshots",
         description="Comma-separated directories (relative to the storage root) `vv cleanup` may prune.",
     )
     alert_footage_retention_days: float = Field(
@@ -300,6 +300,10 @@ class Settings(BaseSettings):
     scan_fall_min_aspect: float = Field(
         1.0, ge=0,
         description="A fall sample's box must be at least this much wider than tall (width/height).",
+    )
+    scan_snapshots: bool = Field(
+        True,
+        description="Write every event's best frame (box drawn) and a crop as JPEG under snapshots/<video id>/.",
     )
     scan_decode_timeout_s: float = Field(
         30.0, gt=0, description="Longest wait for probing or decoding one frame before giving up."
