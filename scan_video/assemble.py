@@ -43,7 +43,7 @@ def build_analytic(*, video_id: str, source: str, source_hash: str, recorded_at:
                    camera: str | None, video: dict[str, Any], model: dict[str, Any], faces: dict[str, Any],
                    sampling: dict[str, Any], timings: dict[str, float],
                    detections: list[dict[str, Any]], events: list[dict[str, Any]],
-                   tracking: dict[str, Any]) -> dict[str, Any]:
+                   tracking: dict[str, Any], cover: str | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "id": video_id,
@@ -60,6 +60,7 @@ def build_analytic(*, video_id: str, source: str, source_hash: str, recorded_at:
         "detections": detections,
         "tracking": tracking,
         "events": events,
+        "cover": cover,
     }
 
 

@@ -27,7 +27,7 @@ from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
-from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots
+from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
 from scan_video.tracking import FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
@@ -127,9 +127,11 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     policy = config.event_policy()
     events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
     timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
+    cover = None
     if config.snapshots:
         mark = time.perf_counter()
         attach_snapshots(events, confirmed_tracks(tracks, policy), best, storage_root=storage_root, video_id=vid)
+        cover = write_cover(events, storage_root=storage_root, video_id=vid)
         timings["snapshots_ms"] = (time.perf_counter() - mark) * 1000
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     document = build_analytic(
@@ -147,7 +149,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
                   "keyframe_snap_s": config.keyframe_snap_s, "frame_tolerance_s": config.frame_tolerance_s,
                   **counters},
         timings=timings, detections=detections, events=events,
-        tracking=_tracking_block(config, tracks),
+        tracking=_tracking_block(config, tracks), cover=cover,
     )
     path = write_analytic(document, output_dir)
     prune_snapshots(events, storage_root=storage_root, video_id=vid)  # a rescan's stale files, now unreferenced
@@ -214,6 +216,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     found: list[tuple] = []
     linker = config.track_linker()
     best = BestFrames()  # each track's best frame so far, for its snapshot
+    previous: dict[float, Any] = {}  # the last inferred frame, by time
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
              "lock_wait_ms": 0.0, "tracking_ms": 0.0}
@@ -262,9 +265,13 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
             for track in linker.add(time_s, kept):
-                seen = track.observations[-1]
                 if config.snapshots:
-                    best.offer(track, seen.time_s, seen.confidence, seen.box, image)
+                    # A new track may start with the previous inferred frame's detection (see tracking).
+                    for seen in track.observations[-2:]:
+                        frame_image = image if seen.time_s == time_s else previous.get(seen.time_s)
+                        if frame_image is not None and not seen.held:
+                            best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
+            previous = {time_s: image}
             now = time.perf_counter()
             spent["tracking_ms"] += (now - mark) * 1000
             mark = now

@@ -1,7 +1,9 @@
 """Snapshots: for every event, its best frame (box drawn) and a tight crop, as JPEG files.
 
 Written under ``<storage root>/snapshots/<video id>/`` (``e1.jpg``, ``e1.crop.jpg``), each
-atomically, and referenced from the event by paths relative to the storage root. A video scanned
+atomically, and referenced from the event by paths relative to the storage root. ``cover.jpg`` is
+the video's picture (its playlist thumbnail): the snapshot of its most telling event — a fall
+first, then the highest track score. A video scanned
 again replaces its snapshots; files of events that no longer exist are removed after the new
 analytic is written (a reader of the old analytic never finds its snapshot half-written).
 """
@@ -86,6 +88,20 @@ def attach_snapshots(events: list[dict[str, Any]], tracks: list[object], best: B
                              "timestamp": round(time_s, 3)}
 
 
+COVER_NAME = "cover.jpg"
+
+
+def write_cover(events: list[dict[str, Any]], *, storage_root: Path, video_id: str) -> str | None:
+    """Copy the most telling event's framed snapshot to ``cover.jpg``; its path, or None."""
+    pictured = [event for event in events if "snapshot" in event]
+    if not pictured:
+        return None
+    chosen = max(pictured, key=lambda e: (e["label"] == "fall", e["score"]["median"], -e["first_seen_s"]))
+    source = storage_root / chosen["snapshot"]["frame"]
+    cover = atomic_write_bytes(source.parent / COVER_NAME, source.read_bytes())
+    return relative(cover, storage_root)
+
+
 def prune_snapshots(events: list[dict[str, Any]], *, storage_root: Path, video_id: str) -> list[Path]:
     """Remove this video's snapshot files no event refers to any more (after a rescan)."""
     directory = storage_root / "snapshots" / video_id
@@ -93,6 +109,8 @@ def prune_snapshots(events: list[dict[str, Any]], *, storage_root: Path, video_i
         return []
     wanted = {Path(event["snapshot"][kind]).name for event in events if "snapshot" in event
               for kind in ("frame", "crop")}
+    if wanted:
+        wanted.add(COVER_NAME)
     removed = []
     for path in directory.iterdir():
         if path.is_file() and not path.is_symlink() and path.name not in wanted and path.suffix == ".jpg":

@@ -124,23 +124,28 @@ def test_every_event_has_a_snapshot_and_a_crop(tmp_path, people_clip, session_se
             b, g, r = frame[round((y1 + y2) / 2 * 720), min(1279, round(x1 * 1280) + 1)]
             assert r > 180 and g < 90 and b < 90
             checked += 1
-    assert checked >= 4
+    assert checked == 5
     assert sorted(p.name for p in (root / "snapshots" / "cam1_people").iterdir()) == sorted(
-        name for e in analytic["events"] for name in (f"{e['id']}.jpg", f"{e['id']}.crop.jpg"))
+        ["cover.jpg"] + [name for e in analytic["events"] for name in (f"{e['id']}.jpg", f"{e['id']}.crop.jpg")])
+    # the cover (playlist thumbnail) is the best-scored event's framed snapshot
+    assert analytic["cover"] == "snapshots/cam1_people/cover.jpg"
+    top = max(analytic["events"], key=lambda e: e["score"]["median"])
+    assert (root / analytic["cover"]).read_bytes() == (root / top["snapshot"]["frame"]).read_bytes()
 
 
 def test_a_rescan_leaves_no_stale_snapshot(tmp_path, people_clip, lying_clip, session_settings, onnx_engine):
     settings = session_settings.model_copy(update={"video_storage_root": tmp_path / "storage"})
     folder = settings.video_storage_root / "snapshots" / "cam1_x"
     scan(people_clip, tmp_path / "analytic", settings, engine=onnx_engine, video_id="cam1_x")
-    assert len(list(folder.iterdir())) == 10
+    assert len(list(folder.iterdir())) == 11  # 5 events × (frame, crop) + cover
     again = scan(lying_clip, tmp_path / "analytic", settings, engine=onnx_engine, video_id="cam1_x").analytic
-    assert sorted(p.name for p in folder.iterdir()) == ["e1.crop.jpg", "e1.jpg"]
+    assert sorted(p.name for p in folder.iterdir()) == ["cover.jpg", "e1.crop.jpg", "e1.jpg"]
     assert again["events"][0]["snapshot"]["frame"] == "snapshots/cam1_x/e1.jpg"
+    assert (folder / "cover.jpg").read_bytes() == (folder / "e1.jpg").read_bytes()  # the fall
     config = ScanConfig.from_settings(settings, snapshots=False)
     engine = ScanEngine(config, onnx_engine.model, onnx_engine.detector, onnx_engine.faces)
     empty = scan(empty_clip_of(tmp_path), tmp_path / "analytic", settings, engine=engine, video_id="cam1_x").analytic
-    assert empty["events"] == [] and not folder.exists()
+    assert empty["events"] == [] and empty["cover"] is None and not folder.exists()
 
 
 def empty_clip_of(tmp_path):

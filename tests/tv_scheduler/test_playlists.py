@@ -134,3 +134,17 @@ def test_media_moved_to_processed_and_missing_media(settings, scheduler, populat
     scheduler.run_once(now=T)
     items = playlist(settings, "playlist")["items"]
     assert [i["media_url"] for i in items] == ["/media/" + moved]   # unplayable items are left out
+
+
+def test_an_item_shows_the_scanner_cover_as_its_thumbnail(settings, scheduler, populate):
+    records = populate(4)
+    pictured = records[1]["id"]
+    cover = settings.video_storage_root / "snapshots" / pictured / "cover.jpg"
+    cover.parent.mkdir(parents=True)
+    cover.write_bytes(b"\xff\xd8\xff\xd9")
+    scheduler.run_once(now=T)
+    doc = playlist(settings, "playlist")
+    validate_schema(doc, "playlist")
+    thumbnails = {item["logline_id"]: item["thumbnail_url"] for item in doc["items"]}
+    assert thumbnails.pop(pictured) == f"/thumbnails/snapshots/{pictured}/cover.jpg"
+    assert set(thumbnails.values()) == {None}  # no cover: no thumbnail (the TV shows the video)
