@@ -183,6 +183,9 @@ def main() -> None:
     print("\n| metric | per-frame (before) | tracked events |\n|---|---|---|")
     for key in old_score:
         print(f"| {key} | {old_score[key]} | {new_score[key]} |")
+    import resource
+
+    print(f"\npeak RSS of the run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
