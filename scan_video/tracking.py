@@ -11,6 +11,7 @@ are still there: :meth:`TrackLinker.hold` records them as *held* observations (s
 which extend a track's time span without adding evidence to its score.
 """
 
+import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ PERSON_GROUP = "person"
 _FIRST_BOX_IOU = 0.3
 # A detection belongs to the track whose (Kalman-smoothed) box it overlaps most, at least this much.
 _OUTPUT_IOU = 0.3
+# warnings.catch_warnings() swaps process-wide state: videos of a batch build their trackers on
+# several threads (scan_many), so they take turns.
+_WARNINGS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class TrackLinker:
     def _tracker(self, group: str) -> object:
         tracker = self._trackers.get(group)
         if tracker is None:
-            with warnings.catch_warnings():
+            with _WARNINGS_LOCK, warnings.catch_warnings():
                 # supervision marks ByteTrack deprecated in favour of the `trackers` package, which
                 # requires the GUI build of OpenCV (a second cv2 distribution); see requirements/ml.txt.
                 warnings.simplefilter("ignore", FutureWarning)
