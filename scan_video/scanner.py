@@ -22,13 +22,14 @@ from scan_video.config import ScanConfig
 from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
 from scan_video.events import build_events, confirmed_tracks, distinct_counts
+from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
-from scan_video.tracking import FrameDetection, Track
+from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.settings import Settings, get_settings
@@ -45,6 +46,8 @@ class ScanEngine:
     detector: Detector
     faces: FaceFinder
     load_ms: float = 0.0
+    known_faces: dict[str, list[list[float]]] = field(default_factory=dict)  # name → encodings
+    encoder: "FaceEncoder | None" = None  # loaded only when there are known faces
     # Videos scanned at once (scan_many) share the models; one inference at a time: the detector
     # already uses every core it is given, and not every backend may be called from two threads.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -55,7 +58,20 @@ class ScanEngine:
         model = resolve_detector(config)
         detector = create_detector(model, config)
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
-        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000)
+        known = _known_faces(config) if faces.engine != "disabled" else {}
+        encoder = FaceEncoder() if known and config.face_matches_per_track else None
+        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder)
+
+
+def _known_faces(config: ScanConfig) -> dict[str, list[list[float]]]:
+    """The face library; a broken one is logged and scanning goes on without names."""
+    if config.face_library is None:
+        return {}
+    try:
+        return load_library(config.face_library)
+    except FaceLibraryError as exc:
+        log.error("known faces not used: %s", exc)
+        return {}
 
 
 @dataclass
@@ -105,7 +121,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, tracks, best, counters, frame_timings, engine = _run_frames(video, info, config, loading)
+            found, tracks, best, votes, counters, frame_timings, engine = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
@@ -127,6 +143,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     policy = config.event_policy()
     events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
     timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
+    attach_identities(events, confirmed_tracks(tracks, policy), votes)
     cover = None
     if config.snapshots:
         mark = time.perf_counter()
@@ -142,7 +159,8 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
                "backend": engine.detector.backend, "input_size": engine.detector.input_size,
                "confidence_threshold": config.confidence},
-        faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded},
+        faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded,
+               **({"known_faces": len(engine.known_faces)} if engine.known_faces else {})},
         sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
                   "motion_gating": config.motion_gating,
                   "min_inference_interval_s": config.min_inference_interval_s,
@@ -204,7 +222,8 @@ def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
 
 
 def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[ScanEngine]",
-                ) -> tuple[list[tuple], list[Track], BestFrames, dict[str, Any], dict[str, float], ScanEngine]:
+                ) -> tuple[list[tuple], list[Track], BestFrames, dict[int, list[str | None]], dict[str, Any],
+                           dict[str, float], ScanEngine]:
     # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
     # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
@@ -217,6 +236,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     linker = config.track_linker()
     best = BestFrames()  # each track's best frame so far, for its snapshot
     previous: dict[float, Any] = {}  # the last inferred frame, by time
+    votes: dict[int, list[str | None]] = {}  # id(track) → the names its face crops matched (None: unknown)
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
              "lock_wait_ms": 0.0, "tracking_ms": 0.0}
@@ -264,7 +284,8 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
-            for track in linker.add(time_s, kept):
+            updated = linker.add(time_s, kept)
+            for track in updated:
                 if config.snapshots:
                     # A new track may start with the previous inferred frame's detection (see tracking).
                     for seen in track.observations[-2:]:
@@ -272,6 +293,9 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                         if frame_image is not None and not seen.held:
                             best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
             previous = {time_s: image}
+            if engine.encoder is not None and faces:
+                with engine.lock:
+                    identify_faces(engine, config, image, faces, updated, votes)
             now = time.perf_counter()
             spent["tracking_ms"] += (now - mark) * 1000
             mark = now
@@ -286,4 +310,39 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, linker.tracks, best, counters, spent, engine
+    return found, linker.tracks, best, votes, counters, spent, engine
+
+
+def identify_faces(engine: ScanEngine, config: ScanConfig, image: Any, faces: list[Any], tracks: list[Track],
+                   votes: dict[int, list[str | None]]) -> None:
+    """Match the faces inside this frame's person tracks against the known faces, a few per track."""
+    for face in faces:
+        cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+        owners = [t for t in tracks if t.group == PERSON_GROUP and _inside(cx, cy, t.observations[-1].box)]
+        if not owners:
+            continue
+        owner = min(owners, key=lambda t: _area(t.observations[-1].box))  # the tightest person box
+        tally = votes.setdefault(id(owner), [])
+        if len(tally) < config.face_matches_per_track:
+            tally.append(best_match(engine.encoder.encode(image, face.box), engine.known_faces,
+                                    config.face_tolerance))
+
+
+def _inside(x: float, y: float, box: tuple[float, float, float, float]) -> bool:
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def attach_identities(events: list[dict[str, Any]], tracks: list[Track], votes: dict[int, list[str | None]]) -> None:
+    """``identity`` of each person event whose faces were matched: the name most of its crops matched,
+    else None (faces seen, nobody known)."""
+    for event, track in zip(events, tracks, strict=True):
+        tally = votes.get(id(track))
+        if not tally:
+            continue
+        names = [name for name in tally if name is not None]
+        name = max(sorted(set(names)), key=names.count) if names else None
+        event["identity"] = {"name": name, "faces": len(tally), "matched": names.count(name) if name else 0}

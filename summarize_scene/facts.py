@@ -38,6 +38,8 @@ class EventFacts:
     confidence: float      # the track's median score
     first_local: str | None  # "14:02:05" in the configured zone
     last_local: str | None
+    identified: bool = False  # faces of this person were matched against the known faces
+    name: str | None = None   # ...and this is who it is
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def _event_facts(events: list[dict[str, Any]], config: SummarizeConfig, zone: tz
         EventFacts(label=e["label"], word=config.word_for(e["label"]).word, first_s=e["first_seen_s"],
                    last_s=e["last_seen_s"], confidence=e["score"]["median"],
                    first_local=local_clock(e.get("first_seen_utc"), zone),
-                   last_local=local_clock(e.get("last_seen_utc"), zone))
+                   last_local=local_clock(e.get("last_seen_utc"), zone), identified="identity" in e,
+                   name=(e.get("identity") or {}).get("name"))
         for e in events
     )
 
@@ -170,6 +173,15 @@ def _tracked_facts(analytic: dict[str, Any], config: SummarizeConfig, zone: tzin
         duration_s=float(analytic["video"]["duration_s"]), time_of_day=period, local_time=local,
         labels=tuple(labels), detections=evidence, events=events,
     )
+
+
+def identities(facts: SceneFacts) -> dict[str, Any] | None:
+    """``{"known": [names], "unrecognised": n}`` when faces of the people were matched, else None."""
+    matched = [e for e in facts.events or () if e.identified]
+    if not matched:
+        return None
+    return {"known": sorted({e.name for e in matched if e.name}),
+            "unrecognised": sum(1 for e in matched if e.name is None)}
 
 
 def people_count(facts: SceneFacts) -> int:

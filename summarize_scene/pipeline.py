@@ -15,7 +15,7 @@ from typing import Any
 
 from summarize_scene import engine, metrics, prefix_cache
 from summarize_scene.config import SummarizeConfig, load_config
-from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
+from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, identities, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
 from summarize_scene.prompt import (
     OutputRejected,
@@ -216,6 +216,9 @@ def summarize(
         "labels": facts.label_counts(),
         "timings": timings,
     }
+    people = identities(facts)
+    if people is not None:
+        document["people"] = people
     validate_schema(document, "summary")
     written = atomic_write_json(out_dir / f"{analytic['id']}.summary.json", document)
     metrics.record_path(path, free_rejected=rejected is not None)

@@ -5,7 +5,7 @@ mistakes it for a model's words, and it still names what was detected so a TV sh
 Title and summary come from the same facts: a title never names what the summary does not.
 """
 
-from summarize_scene.facts import SceneFacts, describe_time, people_count
+from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
 
 NOTE = "Automatic summary: no language model is installed."
 SUMMARY_MAX = 600
@@ -40,11 +40,17 @@ def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
         times = ", ".join(e.first_local or f"{e.first_s:.0f} s" for e in fallen)
         sentences.append(f"{'A person' if falls == 1 else f'{falls} people'} fell and stayed down "
                          f"(from {times}).")
+    who = identities(facts)
+    if who and who["known"]:
+        sentences.append(f"Recognised: {', '.join(who['known'])}.")
+    elif who:
+        sentences.append("Faces were seen; nobody was recognised.")
     spans = []
     for event in facts.events or ():
         start = event.first_local or f"{event.first_s:.0f} s"
         end = event.last_local or f"{event.last_s:.0f} s"
-        spans.append(f"{event.word} {start}" if start == end else f"{event.word} {start} to {end}")
+        what = f"{event.word} ({event.name})" if event.name else event.word
+        spans.append(f"{what} {start}" if start == end else f"{what} {start} to {end}")
     sentences.append(f"Seen: {'; '.join(spans)}.")
     return title, " ".join(sentences)
 

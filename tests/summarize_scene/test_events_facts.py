@@ -124,3 +124,20 @@ def test_template_keeps_a_long_day_within_the_summary_limit():
     assert title == "29 people at cam1"
     assert len(summary) <= SUMMARY_MAX and summary.endswith("… " + NOTE)
     assert summary.startswith("29 people seen at cam1")
+
+
+def test_names_of_recognised_people_reach_the_summary(storage_root, settings, empty_models_dir):
+    known = event("person", 2, 20)
+    known["identity"] = {"name": "Maria", "faces": 3, "matched": 3}
+    stranger = event("person", 5, 9)
+    stranger["identity"] = {"name": None, "faces": 2, "matched": 0}
+    analytic = tracked([known, stranger, event("person", 30, 40)])
+    _, summary = template_summary(scene_facts(analytic, CONFIG))
+    assert "Recognised: Maria." in summary and "person (Maria) 10:15:02 to 10:15:20" in summary
+    document = summarize(write_analytic(storage_root, analytic), settings=settings,
+                         models_dir=empty_models_dir).document
+    assert document["people"] == {"known": ["Maria"], "unrecognised": 1}
+    strangers_only = tracked([stranger])
+    assert "nobody was recognised" in template_summary(scene_facts(strangers_only, CONFIG))[1]
+    assert "people" not in summarize(write_analytic(storage_root, tracked([event("person", 1, 5)])),
+                                     settings=settings, models_dir=empty_models_dir).document

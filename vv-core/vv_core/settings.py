@@ -305,6 +305,14 @@ class Settings(BaseSettings):
         True,
         description="Write every event's best frame (box drawn) and a crop as JPEG under snapshots/<video id>/.",
     )
+    scan_face_tolerance: float = Field(
+        0.6, gt=0, le=2,
+        description="A face is a known person's when its encoding lies within this distance of one of "
+        "theirs (`vv faces add`; 0.6 as face_recognition, lower is stricter).",
+    )
+    scan_face_matches_per_track: int = Field(
+        3, ge=0, description="Face crops of one person track matched against known faces, at most (0: none)."
+    )
     scan_decode_timeout_s: float = Field(
         30.0, gt=0, description="Longest wait for probing or decoding one frame before giving up."
     )
