@@ -48,6 +48,18 @@ def action_of(summary: dict[str, Any]) -> tuple[str, str]:
     return "recorded", "no detections"
 
 
+def who_of(summary: dict[str, Any]) -> str:
+    """The camera, with the people its faces recognised (or that they were not recognised)."""
+    camera = summary["source"].get("camera") or "unknown"
+    people = summary.get("people")
+    if not people:
+        return camera
+    if people["known"]:
+        return f"{', '.join(people['known'])} at {camera}"
+    count = people["unrecognised"]
+    return f"{count} unrecognised {'person' if count == 1 else 'people'} at {camera}"
+
+
 def relative_to_root(path_text: str, storage_root: Path, what: str) -> str:
     """A storage-relative POSIX path; absolute paths must lie inside the root, ``..`` never."""
     path = Path(path_text)
@@ -76,7 +88,7 @@ def logline_fields(summary: dict[str, Any], summary_path: Path, storage_root: Pa
     return {
         "schema_version": "1.0",
         "id": summary["id"],
-        "who": _clip(source.get("camera") or "unknown", 200),
+        "who": _clip(who_of(summary), 200),
         "did": did,
         "this": this,
         "when": source.get("recorded_at") or summary["created_at"],

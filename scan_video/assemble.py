@@ -9,7 +9,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: events (tracked, confirmed objects) and how they were made
 
 
 def normalized_box(box: tuple[float, float, float, float], width: int, height: int) -> list[float]:
@@ -42,7 +42,8 @@ def detection_record(*, time_s: float, recorded_at: str | None, kind: str, label
 def build_analytic(*, video_id: str, source: str, source_hash: str, recorded_at: str | None,
                    camera: str | None, video: dict[str, Any], model: dict[str, Any], faces: dict[str, Any],
                    sampling: dict[str, Any], timings: dict[str, float],
-                   detections: list[dict[str, Any]]) -> dict[str, Any]:
+                   detections: list[dict[str, Any]], events: list[dict[str, Any]],
+                   tracking: dict[str, Any], cover: str | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "id": video_id,
@@ -57,6 +58,9 @@ def build_analytic(*, video_id: str, source: str, source_hash: str, recorded_at:
         "sampling": sampling,
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "detections": detections,
+        "tracking": tracking,
+        "events": events,
+        "cover": cover,
     }
 
 

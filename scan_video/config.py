@@ -5,12 +5,16 @@ stage deals only in typed values. ``extra="forbid"``: a misspelt override is an 
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scan_video.errors import ScanError
 from vv_core.settings import Settings
+
+if TYPE_CHECKING:
+    from scan_video.events import EventPolicy
+    from scan_video.tracking import TrackLinker
 
 Backend = Literal["onnxruntime", "ultralytics"]
 FaceEngine = Literal["dlib_hog", "dlib_cnn", "opencv_haar", "disabled"]
@@ -42,6 +46,20 @@ class ScanConfig(BaseModel):
                                      "non-reference frames are skipped (0: frame-exact).")
     face_engine: FaceEngine = Field("dlib_hog", description="Face detector.")
     face_min_size: int = Field(1000, ge=32, description="Person boxes upscaled to this height.")
+    min_score: float = Field(0.5, ge=0, le=1, description="Single detections below this are not tracked.")
+    min_score_labels: dict[str, float] = Field(default_factory=dict, description="Per-label min_score.")
+    track_threshold: float = Field(0.5, ge=0, le=1, description="Median track score making an event.")
+    track_threshold_labels: dict[str, float] = Field(default_factory=dict, description="Per-label threshold.")
+    track_min_samples: int = Field(2, ge=1, description="Samples a track needs to be an event.")
+    track_max_gap_s: float = Field(3.0, gt=0, description="Seconds a track may go unseen before it ends.")
+    fall_labels: frozenset[str] = Field(frozenset({"person_fallen"}), description="The fall class's labels.")
+    fall_min_s: float = Field(2.0, ge=0, description="Time the fall class must persist on a track.")
+    fall_min_fraction: float = Field(0.5, ge=0, le=1, description="Share of a track's samples that are falls.")
+    fall_min_aspect: float = Field(1.0, ge=0, description="Width/height a fall sample's box needs.")
+    snapshots: bool = Field(True, description="Write each event's best frame and crop as JPEG.")
+    face_library: Path | None = Field(None, description="Known faces (face_library.py); None: none.")
+    face_tolerance: float = Field(0.6, gt=0, le=2, description="Largest encoding distance naming a face.")
+    face_matches_per_track: int = Field(3, ge=0, description="Face crops of one track matched at most.")
     decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")
     max_pixels: int = Field(8_912_896, ge=1, description="Largest accepted frame area.")
 
@@ -71,11 +89,42 @@ class ScanConfig(BaseModel):
             "frame_tolerance_s": settings.scan_frame_tolerance_s,
             "face_engine": settings.scan_face_engine,
             "face_min_size": settings.scan_face_min_size,
+            "min_score": settings.scan_min_score,
+            "min_score_labels": parse_scores(settings.scan_min_score_labels, "SCAN_MIN_SCORE_LABELS"),
+            "track_threshold": settings.scan_track_threshold,
+            "track_threshold_labels": parse_scores(settings.scan_track_threshold_labels,
+                                                   "SCAN_TRACK_THRESHOLD_LABELS"),
+            "track_min_samples": settings.scan_track_min_samples,
+            "track_max_gap_s": settings.scan_track_max_gap_s,
+            "fall_labels": parse_list(settings.scan_fall_labels),
+            "fall_min_s": settings.scan_fall_min_s,
+            "fall_min_fraction": settings.scan_fall_min_fraction,
+            "fall_min_aspect": settings.scan_fall_min_aspect,
+            "snapshots": settings.scan_snapshots,
+            "face_library": settings.storage.state / "faces" / "library.json",
+            "face_tolerance": settings.scan_face_tolerance,
+            "face_matches_per_track": settings.scan_face_matches_per_track,
             "decode_timeout_s": settings.scan_decode_timeout_s,
             "max_pixels": settings.scan_max_pixels,
         }
         values.update(overrides)
         return cls(**values)
+
+    def event_policy(self) -> "EventPolicy":
+        from scan_video.events import EventPolicy
+
+        return EventPolicy(threshold=self.track_threshold, thresholds=dict(self.track_threshold_labels),
+                           min_samples=self.track_min_samples, fall_labels=self.fall_labels,
+                           fall_min_s=self.fall_min_s, fall_min_fraction=self.fall_min_fraction,
+                           fall_min_aspect=self.fall_min_aspect)
+
+    def track_linker(self) -> "TrackLinker":
+        from scan_video.tracking import TrackLinker
+
+        # The tracker counts inferred frames; samples come every interval_s at most.
+        gap = max(1, round(self.track_max_gap_s / self.interval_s))
+        return TrackLinker(min_score=dict(self.min_score_labels), default_min_score=self.min_score,
+                           person_labels=self.person_labels, max_gap_samples=gap)
 
     def label_for(self, class_name: str) -> str | None:
         """Output label of a model class, or None when the filter drops it."""
@@ -85,11 +134,25 @@ class ScanConfig(BaseModel):
         return label
 
 
+def parse_scores(text: str, name: str) -> dict[str, float]:
+    """``"person=0.6, car=0.7"`` → ``{"person": 0.6, "car": 0.7}`` (scores in [0, 1])."""
+    scores: dict[str, float] = {}
+    for label, value in parse_rename(text, name).items():
+        try:
+            score = float(value)
+        except ValueError:
+            score = -1.0
+        if not 0 <= score <= 1:
+            raise ScanError(f"{name} entry {label}={value} needs a score between 0 and 1")
+        scores[label] = score
+    return scores
+
+
 def parse_list(text: str) -> frozenset[str]:
     return frozenset(item.strip() for item in text.split(",") if item.strip())
 
 
-def parse_rename(text: str) -> dict[str, str]:
+def parse_rename(text: str, name: str = "SCAN_CLASS_RENAME") -> dict[str, str]:
     """``"Normal=person, Fall=person_fallen"`` → ``{"Normal": "person", "Fall": "person_fallen"}``."""
     mapping: dict[str, str] = {}
     for item in text.split(","):
@@ -97,6 +160,6 @@ def parse_rename(text: str) -> dict[str, str]:
             continue
         old, sep, new = item.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise ScanError(f"SCAN_CLASS_RENAME entry {item.strip()!r} is not OLD=NEW")
+            raise ScanError(f"{name} entry {item.strip()!r} is not OLD=NEW")
         mapping[old.strip()] = new.strip()
     return mapping

@@ -1,4 +1,5 @@
-"""``scan()``: probe → sample → (motion gate) → detect → faces → assemble → validate → atomic write.
+"""``scan()``: probe → sample → (motion gate) → detect → track → faces → events → assemble → validate →
+atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
 :class:`ScanEngine`, or one still loading, can be reused across videos so models load once:
@@ -20,11 +21,15 @@ from scan_video.assemble import build_analytic, detection_record, write_analytic
 from scan_video.config import ScanConfig
 from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
+from scan_video.events import build_events, confirmed_tracks, distinct_counts
+from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
+from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
+from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.settings import Settings, get_settings
@@ -41,6 +46,8 @@ class ScanEngine:
     detector: Detector
     faces: FaceFinder
     load_ms: float = 0.0
+    known_faces: dict[str, list[list[float]]] = field(default_factory=dict)  # name → encodings
+    encoder: "FaceEncoder | None" = None  # loaded only when there are known faces
     # Videos scanned at once (scan_many) share the models; one inference at a time: the detector
     # already uses every core it is given, and not every backend may be called from two threads.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -51,7 +58,20 @@ class ScanEngine:
         model = resolve_detector(config)
         detector = create_detector(model, config)
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
-        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000)
+        known = _known_faces(config) if faces.engine != "disabled" else {}
+        encoder = FaceEncoder() if known and config.face_matches_per_track else None
+        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder)
+
+
+def _known_faces(config: ScanConfig) -> dict[str, list[list[float]]]:
+    """The face library; a broken one is logged and scanning goes on without names."""
+    if config.face_library is None:
+        return {}
+    try:
+        return load_library(config.face_library)
+    except FaceLibraryError as exc:
+        log.error("known faces not used: %s", exc)
+        return {}
 
 
 @dataclass
@@ -101,7 +121,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, counters, frame_timings, engine = _run_frames(video, info, config, loading)
+            found, tracks, best, votes, counters, frame_timings, engine = _run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
@@ -119,6 +139,17 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
                          box=box, width=width, height=height)
         for time_s, kind, label, conf, box, width, height in found
     ]
+    mark = time.perf_counter()
+    policy = config.event_policy()
+    events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
+    timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
+    attach_identities(events, confirmed_tracks(tracks, policy), votes)
+    cover = None
+    if config.snapshots:
+        mark = time.perf_counter()
+        attach_snapshots(events, confirmed_tracks(tracks, policy), best, storage_root=storage_root, video_id=vid)
+        cover = write_cover(events, storage_root=storage_root, video_id=vid)
+        timings["snapshots_ms"] = (time.perf_counter() - mark) * 1000
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     document = build_analytic(
         video_id=vid, source=str(video), source_hash=source_hash, recorded_at=recorded_at,
@@ -128,16 +159,20 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
         model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
                "backend": engine.detector.backend, "input_size": engine.detector.input_size,
                "confidence_threshold": config.confidence},
-        faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded},
+        faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded,
+               **({"known_faces": len(engine.known_faces)} if engine.known_faces else {})},
         sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
                   "motion_gating": config.motion_gating,
                   "min_inference_interval_s": config.min_inference_interval_s,
                   "keyframe_snap_s": config.keyframe_snap_s, "frame_tolerance_s": config.frame_tolerance_s,
                   **counters},
-        timings=timings, detections=detections,
+        timings=timings, detections=detections, events=events,
+        tracking=_tracking_block(config, tracks), cover=cover,
     )
     path = write_analytic(document, output_dir)
-    log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"])})
+    prune_snapshots(events, storage_root=storage_root, video_id=vid)  # a rescan's stale files, now unreferenced
+    log.info("scan written", extra={"video_id": vid, "path": str(path), "total_ms": round(timings["total_ms"]),
+                                    "events": distinct_counts(events)})
     return ScanResult(path, document, timings)
 
 
@@ -176,8 +211,19 @@ def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None
                 future.cancel()
 
 
-def _run_frames(video: Path, info: Any, config: ScanConfig,
-                loading: "Future[ScanEngine]") -> tuple[list[tuple], dict[str, Any], dict[str, float], ScanEngine]:
+def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
+    """How detections became events (the analytic records the rule that made its events)."""
+    return {"tracker": "bytetrack", "tracks": len(tracks), "min_score": config.min_score,
+            "min_score_labels": dict(config.min_score_labels), "threshold": config.track_threshold,
+            "threshold_labels": dict(config.track_threshold_labels), "min_samples": config.track_min_samples,
+            "max_gap_s": config.track_max_gap_s,
+            "fall": {"labels": sorted(config.fall_labels), "min_s": config.fall_min_s,
+                     "min_fraction": config.fall_min_fraction, "min_aspect": config.fall_min_aspect}}
+
+
+def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[ScanEngine]",
+                ) -> tuple[list[tuple], list[Track], BestFrames, dict[int, list[str | None]], dict[str, Any],
+                           dict[str, float], ScanEngine]:
     # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
     # gate; it starts before the models are ready and only frames that need the detector reach us.
     gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
@@ -187,9 +233,13 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
                            tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
                            gate=gate)
     found: list[tuple] = []
+    linker = config.track_linker()
+    best = BestFrames()  # each track's best frame so far, for its snapshot
+    previous: dict[float, Any] = {}  # the last inferred frame, by time
+    votes: dict[int, list[str | None]] = {}  # id(track) → the names its face crops matched (None: unknown)
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
-             "lock_wait_ms": 0.0}
+             "lock_wait_ms": 0.0, "tracking_ms": 0.0}
     sampler.start()
     try:
         mark = time.perf_counter()
@@ -204,6 +254,9 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             sampled += 1
             if not frame.infer:
                 skipped += 1
+                hold_started = time.perf_counter()
+                linker.hold(frame.time_s)  # unchanged since the last inference: its objects are still there
+                spent["tracking_ms"] += (time.perf_counter() - hold_started) * 1000
                 mark = time.perf_counter()
                 continue
             inferred += 1
@@ -211,6 +264,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             height, width = frame.shape
             image = frame.image  # BGR, converted only for the frames that reach the detector
             people = []
+            kept = []
             with engine.lock:
                 before_detect = time.perf_counter()
                 spent["lock_wait_ms"] += (before_detect - now) * 1000
@@ -221,6 +275,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
                     if label is None:
                         continue
                     found.append((time_s, "object", label, det.confidence, det.box, width, height))
+                    kept.append(FrameDetection(label, det.confidence, det.box))
                     if label in config.person_labels:
                         people.append(det.box)
                 faces = engine.faces.find(image, people)
@@ -229,6 +284,21 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
             spent["faces_ms"] += (mark - after_detect) * 1000
+            updated = linker.add(time_s, kept)
+            for track in updated:
+                if config.snapshots:
+                    # A new track may start with the previous inferred frame's detection (see tracking).
+                    for seen in track.observations[-2:]:
+                        frame_image = image if seen.time_s == time_s else previous.get(seen.time_s)
+                        if frame_image is not None and not seen.held:
+                            best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
+            previous = {time_s: image}
+            if engine.encoder is not None and faces:
+                with engine.lock:
+                    identify_faces(engine, config, image, faces, updated, votes)
+            now = time.perf_counter()
+            spent["tracking_ms"] += (now - mark) * 1000
+            mark = now
     finally:
         sampler.close()
     if sampled == 0:
@@ -240,4 +310,39 @@ def _run_frames(video: Path, info: Any, config: ScanConfig,
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, counters, spent, engine
+    return found, linker.tracks, best, votes, counters, spent, engine
+
+
+def identify_faces(engine: ScanEngine, config: ScanConfig, image: Any, faces: list[Any], tracks: list[Track],
+                   votes: dict[int, list[str | None]]) -> None:
+    """Match the faces inside this frame's person tracks against the known faces, a few per track."""
+    for face in faces:
+        cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+        owners = [t for t in tracks if t.group == PERSON_GROUP and _inside(cx, cy, t.observations[-1].box)]
+        if not owners:
+            continue
+        owner = min(owners, key=lambda t: _area(t.observations[-1].box))  # the tightest person box
+        tally = votes.setdefault(id(owner), [])
+        if len(tally) < config.face_matches_per_track:
+            tally.append(best_match(engine.encoder.encode(image, face.box), engine.known_faces,
+                                    config.face_tolerance))
+
+
+def _inside(x: float, y: float, box: tuple[float, float, float, float]) -> bool:
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def attach_identities(events: list[dict[str, Any]], tracks: list[Track], votes: dict[int, list[str | None]]) -> None:
+    """``identity`` of each person event whose faces were matched: the name most of its crops matched,
+    else None (faces seen, nobody known)."""
+    for event, track in zip(events, tracks, strict=True):
+        tally = votes.get(id(track))
+        if not tally:
+            continue
+        names = [name for name in tally if name is not None]
+        name = max(sorted(set(names)), key=names.count) if names else None
+        event["identity"] = {"name": name, "faces": len(tally), "matched": names.count(name) if name else 0}

@@ -13,7 +13,7 @@ moments, and a manifest that does not match it. Instead we:
 
 Snapshot layout (the staging dir is backed up as ``.``)::
 
-    storage/<dir>/…             analytic summaries loglines playlists logs state (+ processed tv_curado)
+    storage/<dir>/…             analytic snapshots summaries loglines playlists logs state (+ processed tv_curado)
     config/.env, config/<module>/config.yaml, config/<module>/prompts/…
     secrets/<key store file>
     models/model_manifest.json  (+ the current-model pointers)
@@ -43,7 +43,7 @@ from vv_core.settings import Settings
 MANIFEST_NAME = "vv-backup-manifest.json"
 SUMS_NAME = "SHA256SUMS"
 MANIFEST_FORMAT = "vv-backup-manifest/1"
-METADATA_DIRS = ("analytic", "summaries", "loglines", "playlists", "logs")
+METADATA_DIRS = ("analytic", "snapshots", "summaries", "loglines", "playlists", "logs")
 MEDIA_DIRS = ("processed", "tv_curado")
 STAGING_DIRNAME = "backup-staging"      # under state/, never itself backed up
 RESTORE_SCRATCH_DIRNAME = "restore-scratch"

@@ -10,7 +10,7 @@ Never deleted, in either mode:
   the root are refused with exit 1; symlinks inside the scanned dirs are skipped, never followed);
 * the audit trail and live state: loglines/, state/, playlists/, fallback/ cannot be named in --dirs;
 * a file a current playlist references (``playlists/*.json`` ``media_url`` / ``thumbnail_url`` /
-  fallback URLs, ``/media/<path under the root>``);
+  fallback URLs, ``/media/<path under the root>`` or ``/thumbnails/<path under the root>``);
 * alert footage: a video whose LogLine has status ``alerta`` and which is younger than
   ALERT_FOOTAGE_RETENTION_DAYS. The LogLine of a video the orchestrator placed comes from its state
   DB (a second video under a taken name is ``<stem>.<sha12>.<ext>``, with a LogLine of its own);
@@ -41,6 +41,9 @@ from vv_core.settings import Settings
 
 PROTECTED_DIRS = ("loglines", "state", "playlists", "fallback")
 MEDIA_PREFIX = "/media/"
+# tv_api serves /thumbnails/<path> from the file at <path> (a video's frame, or the image itself,
+# e.g. the scanner's snapshots/<id>/cover.jpg): that file is referenced too.
+URL_PREFIXES = (MEDIA_PREFIX, "/thumbnails/")
 DAY_S = 86400.0
 logger = logging.getLogger("vv.cleanup")
 
@@ -99,8 +102,9 @@ def playlist_references(root: Path) -> set[Path]:
         for item in document.get("items") or []:
             urls += [item.get("media_url"), item.get("thumbnail_url")]
         for url in urls:
-            if isinstance(url, str) and url.startswith(MEDIA_PREFIX):
-                relative = urllib.parse.unquote(url[len(MEDIA_PREFIX):].split("?", 1)[0])
+            prefix = next((p for p in URL_PREFIXES if isinstance(url, str) and url.startswith(p)), None)
+            if prefix is not None:
+                relative = urllib.parse.unquote(url[len(prefix):].split("?", 1)[0])
                 referenced.add((root / relative).resolve())
     return referenced
 

@@ -51,7 +51,9 @@ class StatusRule(_Strict):
 
 
 class DaylightConfig(_Strict):
-    timezone: str = Field("UTC", description="IANA zone of the cameras, for day/night.")
+    timezone: str | None = Field(
+        None, description="IANA zone of the cameras, for day/night and local times (empty: BOX_TIMEZONE)."
+    )
     day_starts_hour: int = Field(6, ge=0, le=23, description="Local hour daylight starts (inclusive).")
     night_starts_hour: int = Field(19, ge=0, le=23, description="Local hour night starts (inclusive).")
 

@@ -1,8 +1,13 @@
 """What an analytic says, reduced to the facts a summary is built from (pure functions).
 
-The model never sees raw detections: it sees a short, deterministic digest ("person x12, max
+The model never sees raw detections: it sees a short, deterministic digest ("person x2, max
 confidence 0.91; night; camera cam1; 60 s"), and the stage decides status and confidence from the
 same digest with the rules in config.yaml. Same analytic → same digest → same prompt.
+
+An analytic with ``events`` (schema 1.1: tracked, confirmed objects) is digested from its events
+only: counts are distinct objects, the rules see one piece of evidence per object (its track's
+median score), and a frame-level box that never became an event counts for nothing. An older
+analytic (per-frame detections only) is digested as before.
 """
 
 from collections import Counter
@@ -19,9 +24,22 @@ class LabelFacts:
     label: str          # as the detector named it
     word: str           # the word a summary must use (config labels)
     display: str        # phrase shown to the model
-    count: int
+    count: int             # distinct objects (events), or detections in an untracked analytic
     max_confidence: float
     mean_confidence: float
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    label: str
+    word: str
+    first_s: float
+    last_s: float
+    confidence: float      # the track's median score
+    first_local: str | None  # "14:02:05" in the configured zone
+    last_local: str | None
+    identified: bool = False  # faces of this person were matched against the known faces
+    name: str | None = None   # ...and this is who it is
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,7 @@ class SceneFacts:
     local_time: str | None                 # "22:15" in the configured zone
     labels: tuple[LabelFacts, ...]         # most frequent first
     detections: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    events: tuple[EventFacts, ...] | None = None  # None: an untracked (schema 1.0) analytic
 
     @property
     def empty(self) -> bool:
@@ -67,15 +86,27 @@ def forbidden_words(facts: SceneFacts, config: SummarizeConfig) -> list[str]:
     return words
 
 
-def time_of_day(recorded_at: str | None, daylight: DaylightConfig) -> tuple[str, str | None]:
-    """("day" | "night" | "unknown", local HH:MM) for a UTC ISO timestamp."""
-    if not recorded_at:
-        return "unknown", None
+def zone_of(name: str) -> tzinfo:
     try:
         # UTC needs no tz database (slim container images may lack one).
-        zone: tzinfo = UTC if daylight.timezone.upper() == "UTC" else ZoneInfo(daylight.timezone)
+        return UTC if name.upper() == "UTC" else ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown timezone in summarize config: {daylight.timezone!r}") from None
+        raise ConfigError(f"unknown timezone: {name!r}") from None
+
+
+def local_clock(utc_text: str | None, zone: tzinfo, fmt: str = "%H:%M:%S") -> str | None:
+    if not utc_text:
+        return None
+    return datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(zone).strftime(fmt)
+
+
+def time_of_day(recorded_at: str | None, daylight: DaylightConfig,
+                box_timezone: str = "UTC") -> tuple[str, str | None]:
+    """("day" | "night" | "unknown", local HH:MM) for a UTC ISO timestamp, in the summarize config's
+    zone or else the box's (BOX_TIMEZONE)."""
+    if not recorded_at:
+        return "unknown", None
+    zone = zone_of(daylight.timezone or box_timezone)
     moment = datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).astimezone(zone)
     hour = moment.hour
     start, end = daylight.day_starts_hour, daylight.night_starts_hour
@@ -83,14 +114,28 @@ def time_of_day(recorded_at: str | None, daylight: DaylightConfig) -> tuple[str,
     return ("day" if is_day else "night"), moment.strftime("%H:%M")
 
 
-def scene_facts(analytic: dict[str, Any], config: SummarizeConfig) -> SceneFacts:
+def _event_facts(events: list[dict[str, Any]], config: SummarizeConfig, zone: tzinfo) -> tuple[EventFacts, ...]:
+    return tuple(
+        EventFacts(label=e["label"], word=config.word_for(e["label"]).word, first_s=e["first_seen_s"],
+                   last_s=e["last_seen_s"], confidence=e["score"]["median"],
+                   first_local=local_clock(e.get("first_seen_utc"), zone),
+                   last_local=local_clock(e.get("last_seen_utc"), zone), identified="identity" in e,
+                   name=(e.get("identity") or {}).get("name"))
+        for e in events
+    )
+
+
+def scene_facts(analytic: dict[str, Any], config: SummarizeConfig, box_timezone: str = "UTC") -> SceneFacts:
     """Digest a schema-valid analytic into the facts prompt, rules and template use."""
     detections = list(analytic.get("detections", []))
     recorded_at = analytic.get("recorded_at")
     if not recorded_at:
         # A segment without a start time may still carry per-detection UTC stamps.
         recorded_at = next((d["timestamp_utc"] for d in detections if d.get("timestamp_utc")), None)
-    period, local = time_of_day(recorded_at, config.daylight)
+    period, local = time_of_day(recorded_at, config.daylight, box_timezone)
+    if "events" in analytic:
+        return _tracked_facts(analytic, config, zone_of(config.daylight.timezone or box_timezone),
+                              recorded_at, period, local)
     counts = Counter(d["label"] for d in detections)
     labels = []
     for label, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
@@ -106,6 +151,59 @@ def scene_facts(analytic: dict[str, Any], config: SummarizeConfig) -> SceneFacts
         duration_s=float(analytic["video"]["duration_s"]), time_of_day=period, local_time=local,
         labels=tuple(labels), detections=detections,
     )
+
+
+def _tracked_facts(analytic: dict[str, Any], config: SummarizeConfig, zone: tzinfo, recorded_at: str | None,
+                   period: str, local: str | None) -> SceneFacts:
+    events = _event_facts(list(analytic["events"]), config, zone)
+    by_label: dict[str, list[EventFacts]] = {}
+    for event in events:
+        by_label.setdefault(event.label, []).append(event)
+    labels = []
+    for label, group in sorted(by_label.items(), key=lambda item: (-len(item[1]), item[0])):
+        word = config.word_for(label)
+        scores = [e.confidence for e in group]
+        labels.append(LabelFacts(
+            label=label, word=word.word, display=word.display or word.word, count=len(group),
+            max_confidence=round(max(scores), 3), mean_confidence=round(sum(scores) / len(scores), 3)))
+    # The rules weigh one piece of evidence per object: its label and its track's median score.
+    evidence = [{"label": e.label, "confidence": e.confidence} for e in events]
+    return SceneFacts(
+        camera=analytic.get("camera"), recorded_at=recorded_at,
+        duration_s=float(analytic["video"]["duration_s"]), time_of_day=period, local_time=local,
+        labels=tuple(labels), detections=evidence, events=events,
+    )
+
+
+def identities(facts: SceneFacts) -> dict[str, Any] | None:
+    """``{"known": [names], "unrecognised": n}`` when faces of the people were matched, else None."""
+    matched = [e for e in facts.events or () if e.identified]
+    if not matched:
+        return None
+    return {"known": sorted({e.name for e in matched if e.name}),
+            "unrecognised": sum(1 for e in matched if e.name is None)}
+
+
+def people_count(facts: SceneFacts) -> int:
+    """Distinct people (a fallen person is a person too)."""
+    return sum(f.count for f in facts.labels if f.word in {"person", "fall"})
+
+
+def describe_timeline(facts: SceneFacts) -> str:
+    """What happened over time, from the events: ``14:02:05-14:02:40 person; 14:02:10-14:02:30 fall``.
+
+    Seconds from the start replace clock times when the recording's start is unknown."""
+    if not facts.events:
+        return ""
+    parts = []
+    for event in sorted(facts.events, key=lambda e: (e.first_s, e.label)):
+        if event.first_local and event.last_local:
+            span = event.first_local if event.first_local == event.last_local else \
+                f"{event.first_local}-{event.last_local}"
+        else:
+            span = f"{event.first_s:.0f}-{event.last_s:.0f} s"
+        parts.append(f"{span} {event.word}")
+    return "; ".join(parts)
 
 
 def describe_detections(facts: SceneFacts) -> str:

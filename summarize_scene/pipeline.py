@@ -15,7 +15,7 @@ from typing import Any
 
 from summarize_scene import engine, metrics, prefix_cache
 from summarize_scene.config import SummarizeConfig, load_config
-from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, scene_facts
+from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, identities, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
 from summarize_scene.prompt import (
     OutputRejected,
@@ -177,7 +177,7 @@ def summarize(
     source_path = Path(analytic_path)
     analytic = read_analytic(source_path)
     out_dir = Path(output_dir) if output_dir is not None else settings.storage.summaries
-    facts = scene_facts(analytic, config)
+    facts = scene_facts(analytic, config, settings.box_timezone)
     decision = decide_status(facts, config)
     current = resolve_current_llm(Path(models_dir) if models_dir is not None else settings.models_dir)
     log_context = {"video_id": analytic["id"]}
@@ -216,6 +216,9 @@ def summarize(
         "labels": facts.label_counts(),
         "timings": timings,
     }
+    people = identities(facts)
+    if people is not None:
+        document["people"] = people
     validate_schema(document, "summary")
     written = atomic_write_json(out_dir / f"{analytic['id']}.summary.json", document)
     metrics.record_path(path, free_rejected=rejected is not None)

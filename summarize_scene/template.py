@@ -2,13 +2,57 @@
 
 It is marked ``engine: "template"`` / ``generation_path: "template"`` / ``model: null`` so nobody
 mistakes it for a model's words, and it still names what was detected so a TV shows something true.
+Title and summary come from the same facts: a title never names what the summary does not.
 """
 
-from summarize_scene.facts import SceneFacts, describe_time
+from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
+
+NOTE = "Automatic summary: no language model is installed."
+SUMMARY_MAX = 600
 
 
 def _where(facts: SceneFacts) -> str:
     return facts.camera or "the camera"
+
+
+def _counted(count: int, word: str) -> str:
+    if word == "person":
+        return "1 person" if count == 1 else f"{count} people"
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
+    """Title and summary of a tracked analytic: distinct objects and when they were there."""
+    people = people_count(facts)
+    falls = sum(f.count for f in facts.labels if f.word == "fall")
+    others = [f for f in facts.labels if f.word not in {"person", "fall"}]
+    if falls:
+        title = f"Fall at {where}"
+    elif people:
+        title = f"{'Person' if people == 1 else f'{people} people'} at {where}"
+    else:
+        title = f"{_counted(others[0].count, others[0].word).capitalize()} at {where}"
+    seen = ([_counted(people, "person")] if people else []) + [_counted(f.count, f.word) for f in others]
+    sentences = [f"{', '.join(seen).capitalize()} seen at {where} during {facts.duration_s:.0f} s "
+                 f"({describe_time(facts)})."]
+    if falls:
+        fallen = [e for e in facts.events or () if e.word == "fall"]
+        times = ", ".join(e.first_local or f"{e.first_s:.0f} s" for e in fallen)
+        sentences.append(f"{'A person' if falls == 1 else f'{falls} people'} fell and stayed down "
+                         f"(from {times}).")
+    who = identities(facts)
+    if who and who["known"]:
+        sentences.append(f"Recognised: {', '.join(who['known'])}.")
+    elif who:
+        sentences.append("Faces were seen; nobody was recognised.")
+    spans = []
+    for event in facts.events or ():
+        start = event.first_local or f"{event.first_s:.0f} s"
+        end = event.last_local or f"{event.last_s:.0f} s"
+        what = f"{event.word} ({event.name})" if event.name else event.word
+        spans.append(f"{what} {start}" if start == end else f"{what} {start} to {end}")
+    sentences.append(f"Seen: {'; '.join(spans)}.")
+    return title, " ".join(sentences)
 
 
 def template_summary(facts: SceneFacts) -> tuple[str, str]:
@@ -18,15 +62,19 @@ def template_summary(facts: SceneFacts) -> tuple[str, str]:
         return (
             f"Nothing detected at {where}",
             f"No people or objects were detected at {where} during {facts.duration_s:.0f} s "
-            f"({describe_time(facts)}). Automatic summary: no language model is installed.",
+            f"({describe_time(facts)}). {NOTE}",
         )
-    main = facts.labels[0]
-    title = f"{main.word.capitalize()} detected at {where}"
+    if facts.events is not None:
+        title, summary = _tracked(facts, where)
+        summary = f"{summary} {NOTE}"
+    else:
+        main = facts.labels[0]
+        title = f"{main.word.capitalize()} detected at {where}"
+        seen = ", ".join(f"{f.word} x{f.count}" for f in facts.labels)
+        summary = (f"Detected {seen} at {where} during {facts.duration_s:.0f} s ({describe_time(facts)}). "
+                   f"{NOTE}")
     if len(title) > 80:
         title = title[:77] + "..."
-    seen = ", ".join(f"{f.word} x{f.count}" for f in facts.labels)
-    summary = (
-        f"Detected {seen} at {where} during {facts.duration_s:.0f} s ({describe_time(facts)}). "
-        "Automatic summary: no language model is installed."
-    )
+    if len(summary) > SUMMARY_MAX:  # many events: keep the first ones and the note
+        summary = summary[: SUMMARY_MAX - len(NOTE) - 2].rsplit(" ", 1)[0] + "… " + NOTE
     return title, summary

@@ -7,7 +7,8 @@ same 404 as a missing file, so a probe learns nothing about the filesystem.
 
 from pathlib import Path
 
-MEDIA_DIRS = frozenset({"processed", "tv_curado", "fallback", "input", "raw"})
+# snapshots: the scanner's event pictures (playlist thumbnails), as sensitive as the videos they show.
+MEDIA_DIRS = frozenset({"processed", "tv_curado", "fallback", "input", "raw", "snapshots"})
 MEDIA_SUFFIXES = frozenset({".mp4", ".m4v", ".webm", ".mkv", ".mov", ".jpg", ".jpeg", ".png", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".webm", ".mkv", ".mov"})
 

@@ -6,7 +6,7 @@ import heapq
 import json
 import random
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -57,9 +57,15 @@ def select_names(index: LogLineIndex, tv: str, rules: TvRules, config: Scheduler
     return chosen
 
 
-def playlist_item(fields: dict[str, Any], where: str) -> dict[str, Any]:
+def cover_url(logline_id: str, storage_root: Path) -> str | None:
+    """The scanner's picture of the video (``snapshots/<id>/cover.jpg``) as a thumbnail URL, if any."""
+    cover = PurePosixPath("snapshots", logline_id, "cover.jpg")
+    return "/thumbnails/" + quote(str(cover)) if (storage_root / cover).is_file() else None
+
+
+def playlist_item(fields: dict[str, Any], where: str, thumbnail_url: str | None = None) -> dict[str, Any]:
     return {"logline_id": fields["logline_id"], "seq": fields["seq"], "media_url": "/media/" + quote(where),
-            "thumbnail_url": None, "title": fields["title"], "summary": fields["summary"],
+            "thumbnail_url": thumbnail_url, "title": fields["title"], "summary": fields["summary"],
             "duration_s": fields["duration_s"], "status": fields["status"], "when": fields["when"],
             "who": fields["who"]}
 
@@ -75,7 +81,8 @@ def build_playlists(index: LogLineIndex, config: SchedulerConfig, media: MediaRe
     for tv, rules in config.tvs.items():
         items = []
         for name, where in select_names(index, tv, rules, config, now, media):
-            item = playlist_item(index.item(name), where)  # type: ignore[arg-type]
+            fields = index.item(name)
+            item = playlist_item(fields, where, cover_url(fields["logline_id"], media.root))  # type: ignore[index]
             items.append(item)
             combined[item["logline_id"]] = item
         documents[tv] = {"schema_version": "1.0", "tv": tv, "generated_at": generated_at,

@@ -68,3 +68,17 @@ def test_render_markdown_mentions_the_essentials():
     assert text.startswith("# T\n") and "**cam1** detected **2 persons**" in text
     assert "(60 s)" in text and "seq 4" in text and "S." in text
     assert Path("i.logline.json").name in text
+
+
+def test_who_names_the_recognised_people_or_says_they_were_not():
+    from logline_generator.content import who_of
+
+    assert who_of(summary_doc("a")) == "cam1"  # no face matching: the camera, as before
+    two = {**summary_doc("a"), "people": {"known": ["Ana", "Maria"], "unrecognised": 1}}
+    assert who_of(two) == "Ana, Maria at cam1"
+    assert who_of({**summary_doc("a"), "people": {"known": [], "unrecognised": 1}}) == "1 unrecognised person at cam1"
+    assert who_of({**summary_doc("a", camera=None), "people": {"known": [], "unrecognised": 2}}) == \
+        "2 unrecognised people at unknown"
+    record = logline_fields({**summary_doc("a"), "people": {"known": ["Ana"], "unrecognised": 0}},
+                            Path("/x/summaries/a.summary.json"), Path("/x"))
+    assert record["who"] == "Ana at cam1"

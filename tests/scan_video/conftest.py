@@ -61,3 +61,18 @@ def onnx_engine(session_settings) -> ScanEngine:
 def ultralytics_engine(session_settings) -> ScanEngine:
     config = ScanConfig.from_settings(session_settings, backend="ultralytics", detector_model=media.PYPI_PERSON_PT)
     return ScanEngine.load(config)
+
+
+@pytest.fixture(scope="session")
+def lying_clip(media_cache) -> Path:
+    return media.lying_person_clip(6, media_cache / "lying_6s.mp4")
+
+
+@pytest.fixture(scope="session")
+def empty_clips(media_cache) -> dict[str, Path]:
+    """Clips with nobody in them: test patterns, noise, a static empty scene, a cartoon."""
+    clips = {name: media.pattern_clip(name, 6, media_cache / f"{name}_6s.mp4")
+             for name in ("testsrc", "smptebars", "noise")}
+    clips["empty_scene"] = media.empty_scene_clip(6, media_cache / "empty_scene_6s.mp4")
+    clips["bigbuckbunny"] = media.asset("bigbuckbunny.mp4")
+    return clips

@@ -139,3 +139,37 @@ def prepare_models_dir(models_dir: Path, cache: Path) -> dict[str, ModelEntry]:
     entries[EXPORTED_FP32] = pin_local_model(models_dir, onnx, name=EXPORTED_FP32, version="0.1.2-export",
                                              description="fp32 ONNX exported from the PyPI person detector")
     return entries
+
+
+def pattern_clip(source: str, seconds: float, out: Path, fps: int = 25) -> Path:
+    """An ffmpeg lavfi source (``testsrc``, ``smptebars``, ``noise``…) as a 1280×720 H.264 clip."""
+    if not out.exists():
+        if source == "noise":  # grey field with strong random noise in every frame
+            lavfi = f"color=c=gray:s=1280x720:d={seconds}:r={fps},noise=alls=80:allf=t+u"
+        else:
+            lavfi = f"{source}=s=1280x720:d={seconds}:r={fps}"
+        ffmpeg("-f", "lavfi", "-i", lavfi, "-vf", "format=yuv420p", "-c:v", "libx264", "-preset", "veryfast",
+               "-g", str(2 * fps), str(out))
+    return out
+
+
+def empty_scene_clip(seconds: float, out: Path, fps: int = 25) -> Path:
+    """A static scene without people: the upper band of bus.jpg (street and bus front, nobody in it)."""
+    if not out.exists():
+        chain = ("crop=iw:ih*0.22:0:0,scale=1280:720:force_original_aspect_ratio=decrease,"
+                 "pad=1280:720:(ow-iw)/2:(oh-ih)/2:color=0x3c3c3c,format=yuv420p")
+        ffmpeg("-loop", "1", "-framerate", str(fps), "-t", str(seconds), "-i", str(asset("bus.jpg")), "-vf", chain,
+               "-c:v", "libx264", "-preset", "veryfast", "-g", str(2 * fps), "-r", str(fps), str(out))
+    return out
+
+
+def lying_person_clip(seconds: float, out: Path, fps: int = 25) -> Path:
+    """A person shown lying down (a fall): the rightmost man of zidane.jpg, cropped and turned 90°,
+    on a grey floor, drifting slowly so every sample differs."""
+    if not out.exists():
+        chain = ("crop=iw*0.36:ih:iw*0.58:0,transpose=2,scale=-2:400,"
+                 "pad=1344:760:(ow-iw)/2:(oh-ih)/2:color=0x6e6e6e,"
+                 f"crop=1280:720:x='32+32*sin(2*PI*t/{seconds})':y=20,format=yuv420p")
+        ffmpeg("-loop", "1", "-framerate", str(fps), "-t", str(seconds), "-i", str(asset("zidane.jpg")), "-vf",
+               chain, "-c:v", "libx264", "-preset", "veryfast", "-g", str(2 * fps), "-r", str(fps), str(out))
+    return out

@@ -150,3 +150,20 @@ def test_alert_footage_under_a_taken_name_is_matched_to_its_own_logline(settings
                         alert_retention_s=90 * DAY)
     assert deleted_by(plan) == {first}
     assert dict(plan.protected)[second] == "alert footage within its retention"
+
+
+def test_a_snapshot_a_playlist_shows_as_thumbnail_is_kept(settings):
+    """The scanner's cover picture is a playlist thumbnail (/thumbnails/snapshots/<id>/cover.jpg):
+    pruning snapshots/ by age must not delete what a TV shows; the rest of an old video's goes."""
+    root = settings.storage.root
+    settings.storage.ensure()
+    shown = put(root / "snapshots/cam1_20260101T000000Z/cover.jpg", 10, 40)
+    other = put(root / "snapshots/cam1_20260101T000000Z/e1.crop.jpg", 10, 40)
+    gone = put(root / "snapshots/cam1_20250101T000000Z/cover.jpg", 10, 40)
+    playlist = {"items": [{"media_url": "/media/processed/cam1/20260101T000000Z.mp4",
+                           "thumbnail_url": "/thumbnails/snapshots/cam1_20260101T000000Z/cover.jpg"}]}
+    (root / "playlists/tv1.json").write_text(json.dumps(playlist))
+    plan = plan_cleanup(root, resolve_dirs(root, ["snapshots"]), older_than_s=30 * DAY, now=time.time(),
+                        alert_retention_s=90 * DAY)
+    assert deleted_by(plan) == {other, gone}
+    assert dict(plan.protected)[shown] == "referenced by a playlist"

@@ -108,6 +108,18 @@ def test_thumbnail_is_a_jpeg_cached_in_state(client, api_settings, display_heade
     assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
 
 
+def test_an_event_snapshot_is_served_as_a_thumbnail_to_displays_only(client, api_settings, display_headers):
+    cover = api_settings.storage.snapshots / "cam1_20261121T101500Z" / "cover.jpg"
+    cover.parent.mkdir(parents=True)
+    cover.write_bytes(b"\xff\xd8 a scanner snapshot \xff\xd9")
+    url = "/thumbnails/snapshots/cam1_20261121T101500Z/cover.jpg"
+    response = client.get(url, headers=display_headers)
+    assert response.status_code == 200 and response.content == cover.read_bytes()
+    assert client.get(url).status_code == 401
+    assert client.get("/media/snapshots/cam1_20261121T101500Z/../../analytic/x.jpg",
+                      headers=display_headers).status_code == 404
+
+
 def test_thumbnail_of_an_undecodable_video_is_404(client, api_settings, display_headers):
     (api_settings.storage.processed / "cam1" / "broken.mp4").write_bytes(b"not a video at all")
     response = client.get("/thumbnails/processed/cam1/broken.mp4", headers=display_headers)

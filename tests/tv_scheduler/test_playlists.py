@@ -216,3 +216,15 @@ def test_in_place_media_is_hashed_once_and_the_hash_is_cached_across_runs(settin
     assert third.media.hashed_files == 1 and playlist(settings, "playlist")["items"] == []
 
 
+def test_an_item_shows_the_scanner_cover_as_its_thumbnail(settings, scheduler, populate):
+    records = populate(4)
+    pictured = records[1]["id"]
+    cover = settings.video_storage_root / "snapshots" / pictured / "cover.jpg"
+    cover.parent.mkdir(parents=True)
+    cover.write_bytes(b"\xff\xd8\xff\xd9")
+    scheduler.run_once(now=T)
+    doc = playlist(settings, "playlist")
+    validate_schema(doc, "playlist")
+    thumbnails = {item["logline_id"]: item["thumbnail_url"] for item in doc["items"]}
+    assert thumbnails.pop(pictured) == f"/thumbnails/snapshots/{pictured}/cover.jpg"
+    assert set(thumbnails.values()) == {None}  # no cover: no thumbnail (the TV shows the video)

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         "INFO", description="Minimum level of the JSON logs."
     )
     service_name: str = Field("vv", description="service_name field of every log line.")
+    box_timezone: str = Field(
+        "UTC",
+        description="IANA time zone of the box and its cameras (e.g. Europe/Madrid): local times in "
+        "summaries and the day/night rules. Files and LogLines keep UTC.",
+    )
     key_store_path: Path = Field(
         Path("secrets/logline_keys.json"),
         description="HMAC key store (JSON, mode 0600, or a Docker secret under /run/secrets).",
@@ -60,6 +65,19 @@ class Settings(BaseSettings):
         7, ge=1,
         description="restic check reads 1/N of the repository data per restore drill, rotating through N.",
     )
+
+    @field_validator("box_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value.upper() == "UTC":
+            return "UTC"
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
     @field_validator("restic_repository", "restic_password_file", mode="before")
     @classmethod
@@ -165,7 +183,7 @@ class Settings(BaseSettings):
     # --- cleanup (issue 5) ----------------------------------------------------------------------
     cleanup_days: float = Field(30.0, gt=0, description="`vv cleanup` deletes files older than this.")
     cleanup_dirs: str = Field(
-        "processed,corrupted,raw,logs/archive",
+        "processed,corrupted,raw,logs/archive,snapshots",
         description="Comma-separated directories (relative to the storage root) `vv cleanup` may prune.",
     )
     alert_footage_retention_days: float = Field(
@@ -248,6 +266,52 @@ class Settings(BaseSettings):
         1000, ge=32, le=4096,
         description="Person boxes are upscaled to at least this height before face detection "
         "(a face is ~1/8 of a standing person; dlib's HOG window is 80 px).",
+    )
+    scan_min_score: float = Field(
+        0.5, ge=0, le=1,
+        description="A single detection below this score is dropped before tracking (Frigate's min_score).",
+    )
+    scan_min_score_labels: str = Field(
+        "", description="Comma list LABEL=SCORE overriding SCAN_MIN_SCORE per label (after renaming)."
+    )
+    scan_track_threshold: float = Field(
+        0.5, ge=0, le=1,
+        description="A track is an event when the median score of its detections reaches this (Frigate's "
+        "threshold; 0.5 suits the default fall detector, whose people score 0.5-0.8).",
+    )
+    scan_track_threshold_labels: str = Field(
+        "", description="Comma list LABEL=SCORE overriding SCAN_TRACK_THRESHOLD per label ('person' for people)."
+    )
+    scan_track_min_samples: int = Field(
+        2, ge=1, description="Samples a track needs to be an event (a box on one frame alone is not an object)."
+    )
+    scan_track_max_gap_s: float = Field(
+        3.0, gt=0, description="Seconds a track may go unseen (missed detections) before it ends."
+    )
+    scan_fall_labels: str = Field(
+        "person_fallen", description="Comma list of labels (after renaming) of the detector's fall class."
+    )
+    scan_fall_min_s: float = Field(
+        2.0, ge=0, description="A person track is a fall only when its fall samples span at least this many seconds."
+    )
+    scan_fall_min_fraction: float = Field(
+        0.5, ge=0, le=1, description="...and are at least this fraction of the track's samples."
+    )
+    scan_fall_min_aspect: float = Field(
+        1.0, ge=0,
+        description="A fall sample's box must be at least this much wider than tall (width/height).",
+    )
+    scan_snapshots: bool = Field(
+        True,
+        description="Write every event's best frame (box drawn) and a crop as JPEG under snapshots/<video id>/.",
+    )
+    scan_face_tolerance: float = Field(
+        0.6, gt=0, le=2,
+        description="A face is a known person's when its encoding lies within this distance of one of "
+        "theirs (`vv faces add`; 0.6 as face_recognition, lower is stricter).",
+    )
+    scan_face_matches_per_track: int = Field(
+        3, ge=0, description="Face crops of one person track matched against known faces, at most (0: none)."
     )
     scan_decode_timeout_s: float = Field(
         30.0, gt=0, description="Longest wait for probing or decoding one frame before giving up."

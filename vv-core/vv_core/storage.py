@@ -11,6 +11,7 @@ STORAGE_DIRS = (
     "processed",   # videos whose pipeline finished
     "tv_curado",   # curated extra content (vv_ingest)
     "analytic",    # <id>.analytic.json (scan_video)
+    "snapshots",   # <id>/<event>.jpg + <event>.crop.jpg: each event's best frame (scan_video)
     "summaries",   # <id>.summary.json (summarize_scene)
     "loglines",    # <id>.logline.json + <id>.md (logline_generator)
     "playlists",   # <tv>.json (tv_scheduler)
