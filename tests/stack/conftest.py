@@ -60,6 +60,7 @@ class Stack:
     storage: Path
     models: Path
     key_store: Path
+    checkpoint_key_store: Path
     tv_api_port: int
     nginx_port: int
     compose_env: dict = field(default_factory=dict)
@@ -77,22 +78,25 @@ class Stack:
     def host_env(self, **extra: str) -> dict[str, str]:
         """Environment of host-side `vv` commands (the orchestrator with the docker runner)."""
         return repo_env(VIDEO_STORAGE_ROOT=str(self.storage), KEY_STORE_PATH=str(self.key_store),
+                        CHECKPOINT_KEY_STORE_PATH=str(self.checkpoint_key_store),
                         MODELS_DIR=str(self.models), DOCKER_HOST=self.engine.host, **extra)
 
 
-def prepare_storage(root: Path) -> tuple[Path, Path, Path]:
+def prepare_storage(root: Path) -> tuple[Path, Path, Path, Path]:
     """Bootstrap a storage root, key store, fallback assets and verified models, owned by the
     containers' uid. Models are cached across runs (install_model re-verifies their sha256)."""
     storage, key_store = root / "storage", root / "secrets" / "logline_keys.json"
+    checkpoint_key_store = root / "secrets" / "checkpoint_keys.json"  # the writer's Ed25519 key (a secret)
     MODELS_CACHE.mkdir(parents=True, exist_ok=True)
-    env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(key_store), MODELS_DIR=str(MODELS_CACHE))
+    env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(key_store), MODELS_DIR=str(MODELS_CACHE),
+                   CHECKPOINT_KEY_STORE_PATH=str(checkpoint_key_store))
     result = subprocess.run([sys.executable, "-m", "scripts.bootstrap", "--skip-existing", "--no-env-file",
                              "--models", STACK_MODELS],
                             capture_output=True, text=True, env=env, cwd=root, timeout=900, check=False)
     assert result.returncode == 0, result.stderr
-    for path in (storage, key_store):
+    for path in (storage, key_store, checkpoint_key_store):
         subprocess.run(["chown", "-R", f"{VV_UID}:{VV_UID}", str(path)], check=True)
-    return storage, MODELS_CACHE, key_store
+    return storage, MODELS_CACHE, key_store, checkpoint_key_store
 
 
 @pytest.fixture(scope="session")
@@ -118,13 +122,14 @@ def stack():
         # Our own temp dir, not pytest's: concurrent pytest sessions on one box prune each other's
         # numbered basetemps, and the stack's storage must outlive the whole session.
         root = Path(tempfile.mkdtemp(prefix="vv-stack."))
-        storage, models, key_store = prepare_storage(root)
+        storage, models, key_store, checkpoint_key_store = prepare_storage(root)
         timings["bootstrap + models"] = time.monotonic() - started
 
         camera = RtspCamera(free_port()).start()
-        stack = Stack(engine, root, storage, models, key_store, free_port(), free_port())
+        stack = Stack(engine, root, storage, models, key_store, checkpoint_key_store, free_port(), free_port())
         stack.compose_env = engine.env(
             VIDEO_STORAGE_ROOT=str(storage), MODELS_DIR=str(models), KEY_STORE_PATH=str(key_store),
+            CHECKPOINT_KEY_STORE_PATH=str(checkpoint_key_store),
             TV_API_BIND="127.0.0.1", TV_API_PORT=str(stack.tv_api_port),
             NGINX_BIND="127.0.0.1", NGINX_PORT=str(stack.nginx_port),
             STACK_CAMERA_URL=camera.url, STACK_DVR_HTTP_PORT=str(free_port()), **compose_build_env())
