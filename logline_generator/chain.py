@@ -10,9 +10,10 @@ Protocol (all under the cross-process lock ``loglines/.chain.lock``):
 2. idempotency: ``<id>.logline.json`` already there for the same ``source_hash`` → return it.
 3. write the head with ``pending`` (intent), then the record, then its .md, then the head without
    ``pending``. Every write is atomic and fsynced, so each crash point lands in case 1.
-4. the Merkle tree and the signed checkpoint follow the head (transparency.py): the leaf is
-   appended and a checkpoint signed after the head commits; step 1 also brings a tree left behind
-   by a crash up to the head before anything else is written.
+4. the Merkle tree and the signed checkpoint follow the head (transparency.py): each leaf is
+   appended (buffered) after its head commits, and one checkpoint is signed per run of appends
+   (``append_loglines`` takes a batch: one lock, one node-file sync, one checkpoint); step 1 also
+   brings a tree left behind by a crash up to the head before anything else is written.
 """
 
 import logging
@@ -23,7 +24,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from logline_generator.content import render_markdown
-from logline_generator.transparency import CheckpointSigning, crash_point, extend_tree, recover_tree
+from logline_generator.transparency import CheckpointSigning, append_leaf, crash_point, recover_tree, sign_checkpoint
 from vv_core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.keystore import KeyStore
@@ -45,6 +46,7 @@ from vv_core.loglines import (
     seal_logline,
 )
 from vv_core.schema import validate_schema
+from vv_core.tlog import TreeStore
 
 logger = logging.getLogger("vv.logline_generator")
 LOCK_TIMEOUT_S = 60.0
@@ -60,29 +62,59 @@ def append_logline(directory: Path, fields: dict[str, Any], key_store: KeyStore,
     """Seal ``fields`` as the next LogLine in ``directory``; return its path (idempotent).
 
     With ``signing``, a checkpoint over the new tree is signed after the append."""
+    return append_loglines(directory, [fields], key_store, lock_timeout_s, signing)[0]
+
+
+def append_loglines(directory: Path, batch: list[dict[str, Any]], key_store: KeyStore,
+                    lock_timeout_s: float = LOCK_TIMEOUT_S,
+                    signing: CheckpointSigning | None = None) -> list[Path]:
+    """Seal each of ``batch`` as the next LogLine, in order; return their paths (idempotent).
+
+    Each LogLine is committed on its own (a crash keeps the ones before it); with ``signing`` one
+    checkpoint over the whole batch is signed at the end, so its cost is shared by the batch."""
     directory.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
     try:
         with FileLock(directory / LOCK_FILE, timeout=lock_timeout_s):
             head = recover_head(directory, key_store)
             recover_tree(directory, head, signing)
-            target = directory / logline_filename(fields["id"])
-            if target.exists():
-                return _existing_record(target, fields, head, key_store)
-            record = seal_logline(fields, seq=head.seq + 1, prev_hash=head.hash, key_store=key_store)
-            validate_schema(record, "logline")
-            raw = encode_logline(record)
-            pending = {"seq": record["seq"], "id": record["id"], "prev_hash": head.hash}
-            write_head(directory, ChainHead(head.seq, head.hash, head.id, pending), key_store)
-            atomic_write_bytes(target, raw)
-            crash_point("after-record")
-            atomic_write_text(target.with_name(record["id"] + MARKDOWN_SUFFIX), render_markdown(record))
-            write_head(directory, ChainHead(record["seq"], link_hash(record), record["id"]), key_store)
-            crash_point("after-head")
-            extend_tree(directory, raw, record["seq"], signing)
+            appended = 0
+            with TreeStore(directory) as store:
+                for fields in batch:
+                    path, raw, head = _append_one(directory, fields, head, key_store)
+                    paths.append(path)
+                    if raw is not None:
+                        append_leaf(store, raw, head.seq)
+                        appended += 1
+                        crash_point("after-tree-append")
+                if appended and signing is not None:
+                    crash_point("before-checkpoint")
+                    sign_checkpoint(directory, store, signing)
     except Timeout:
         raise ChainError(f"chain lock {directory / LOCK_FILE} busy for {lock_timeout_s:g} s") from None
+    return paths
+
+
+def _append_one(directory: Path, fields: dict[str, Any], head: ChainHead,
+                key_store: KeyStore) -> tuple[Path, bytes | None, ChainHead]:
+    """Commit one LogLine after ``head`` (or find it already there); return its path, its bytes
+    (None when it already existed) and the new head."""
+    target = directory / logline_filename(fields["id"])
+    if target.exists():
+        return _existing_record(target, fields, head, key_store), None, head
+    record = seal_logline(fields, seq=head.seq + 1, prev_hash=head.hash, key_store=key_store)
+    validate_schema(record, "logline")
+    raw = encode_logline(record)
+    pending = {"seq": record["seq"], "id": record["id"], "prev_hash": head.hash}
+    write_head(directory, ChainHead(head.seq, head.hash, head.id, pending), key_store)
+    atomic_write_bytes(target, raw)
+    crash_point("after-record")
+    atomic_write_text(target.with_name(record["id"] + MARKDOWN_SUFFIX), render_markdown(record))
+    committed = ChainHead(record["seq"], link_hash(record), record["id"])
+    write_head(directory, committed, key_store)
+    crash_point("after-head")
     logger.info("LogLine appended", extra={"video_id": record["id"], "seq": record["seq"]})
-    return target
+    return target, raw, committed
 
 
 def write_head(directory: Path, head: ChainHead, key_store: KeyStore) -> None:

@@ -1,9 +1,13 @@
 """The LogLines' Merkle tree and signed checkpoint, kept in step with the chain (under its lock).
 
 The chain head is the commit point of an append; the tree (vv_core.tlog) follows it: after the
-head names a new record its leaf is appended, then a checkpoint over the new size is signed and
-written atomically. A crash anywhere leaves a tree that is at most one leaf behind the head (or has
-a torn tail), and ``recover_tree`` — run first by every append — finishes the job. Before signing,
+head names a new record its leaf is appended (a buffered write, no fsync), and once per run of
+appends the node file is synced and a checkpoint over the new size is signed and written atomically
+(``sign_checkpoint``). The LogLine files are durable before their leaves are appended, and the
+nodes before the checkpoint names them, so a checkpoint never names a leaf or node that a power cut
+can take back. The nodes past the last checkpoint are not trusted after a crash: ``recover_tree`` —
+run first by every append — cuts them and recomputes them from the LogLine files (the head's file
+alone when it is one leaf, every file otherwise), then signs the checkpoint the crash cost. Before signing,
 the stored tree is checked against the last checkpoint this box signed: the box never signs a
 checkpoint inconsistent with its previous one (tlog-checkpoint: "a log MUST not"), so LogLines
 edited, removed or inserted behind its back stop the writer with one clear line instead of a fork.
@@ -70,9 +74,12 @@ def recover_tree(directory: Path, head: ChainHead, signing: CheckpointSigning | 
         raise TransparencyError(f"the chain ends at seq {head.seq} but checkpoint {checkpoint.size} was "
                                 f"signed: LogLines were removed; run `vv verify {directory}`")
     with TreeStore(directory) as store:
-        size = store.size()
-        store.truncate(min(size, target))       # a torn tail, or leaves of a rolled-back append
-        size = min(size, target)
+        size = min(store.size(), target)
+        if signing is not None:
+            # nodes past the checkpoint were never synced: a power cut may have torn or zeroed any
+            # of them (not only the tail), so recompute them from the LogLine files before signing
+            size = min(size, checkpoint.size if checkpoint is not None else 0)
+        store.truncate(size)                    # a torn tail, or leaves of a rolled-back append
         if size == target - 1 and head.id is not None:
             store.append([read_leaf(str(directory / logline_filename(head.id))).hash])
         elif size != target:
@@ -86,21 +93,30 @@ def recover_tree(directory: Path, head: ChainHead, signing: CheckpointSigning | 
                     f"the LogLines no longer hash to checkpoint {checkpoint.size} this box signed: "
                     f"some were edited, inserted or reordered; run `vv verify {directory}`")
         if signing is not None and target and (checkpoint is None or checkpoint.size < target):
-            _sign(directory, store, target, signing)
+            sign_checkpoint(directory, store, signing)
+
+
+def append_leaf(store: TreeStore, raw: bytes, seq: int) -> None:
+    """Append the just-committed LogLine ``raw`` as leaf ``seq`` (buffered: no fsync)."""
+    if store.size() != seq:
+        raise TransparencyError(f"tree holds {store.size()} leaves, expected {seq}; run the writer again")
+    store.append([leaf_hash(raw)])
 
 
 def extend_tree(directory: Path, raw: bytes, seq: int, signing: CheckpointSigning | None) -> None:
-    """Append the just-committed LogLine ``raw`` (leaf ``seq``) and sign the new checkpoint."""
+    """Append one LogLine's leaf and sign the new checkpoint (a run of one append)."""
     with TreeStore(directory) as store:
-        if store.size() != seq:
-            raise TransparencyError(f"tree holds {store.size()} leaves, expected {seq}; run the writer again")
-        store.append([leaf_hash(raw)])
+        append_leaf(store, raw, seq)
         crash_point("after-tree-append")
         if signing is not None:
-            _sign(directory, store, seq + 1, signing)
+            sign_checkpoint(directory, store, signing)
 
 
-def _sign(directory: Path, store: TreeStore, size: int, signing: CheckpointSigning) -> None:
+def sign_checkpoint(directory: Path, store: TreeStore, signing: CheckpointSigning) -> None:
+    """Sync the nodes, then sign and atomically write the checkpoint over the whole stored tree."""
+    size = store.size()
+    store.sync()            # every node the checkpoint names is durable before the checkpoint
+    crash_point("after-tree-sync")
     checkpoint = Checkpoint(signing.origin, size, store.root(size))
     write_checkpoint(directory, sign_note(checkpoint.text(), signing.signer))
 

@@ -460,13 +460,13 @@ app.command("search")(console_cli.search)
 
 @app.command()
 def logline(
-    summary: Annotated[Path, typer.Argument(help="summaries/<id>.summary.json")],
+    summaries: Annotated[list[Path], typer.Argument(help="summaries/<id>.summary.json, one or more")],
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,
 ) -> None:
-    """Write the signed, hash-chained LogLine of a summary (idempotent)."""
-    from logline_generator.logline_generator import generate_logline
+    """Write the signed, hash-chained LogLines of summaries (idempotent); one checkpoint per run."""
+    from logline_generator.logline_generator import generate_loglines
 
-    run_stage(lambda: generate_logline(summary, output_dir))
+    run_stage(lambda: generate_loglines(summaries, output_dir))
 
 
 @app.command()

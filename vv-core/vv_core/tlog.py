@@ -3,13 +3,16 @@
 Leaf ``seq`` is ``SHA-256(0x00 ‖ the exact bytes of the LogLine file with that seq)``. Files:
 
 - ``nodes``: every complete subtree hash, 32 bytes each, in the order they complete (post-order: a
-  leaf, then each parent it completes). Appending a LogLine is one ``write`` of its leaf and the
-  parents it completes plus one ``fdatasync``; node (level k, index j) sits at a position computed
-  in O(1), so a proof is O(log n) reads at any size. The file only grows: a reader reads below the
-  size of the latest checkpoint, which is written after the nodes are on disk, so it never sees a
-  torn node. A crash can leave a torn tail: ``repair`` cuts it. The file is an index derived from
-  the LogLines (``rebuild`` recomputes it), checked against the last signed checkpoint.
-- ``checkpoint``: the latest signed checkpoint (C2SP note), written atomically after each append.
+  leaf, then each parent it completes). Appending a LogLine is one buffered ``write`` of its leaf
+  and the parents it completes; node (level k, index j) sits at a position computed in O(1), so a
+  proof is O(log n) reads at any size. The file is an index derived from the LogLines, so it is not
+  made durable per append: ``sync`` (one ``fdatasync``) runs once before each checkpoint is written,
+  so every node a checkpoint names is on disk before the checkpoint. The file only grows: a reader
+  reads below the size of the latest checkpoint, so it never sees a torn node. Nodes past the last
+  checkpoint may be torn or lost by a crash: the writer's recovery cuts them and recomputes them
+  from the LogLine files (``truncate``, ``rewrite``), then checks the tree against the checkpoint.
+- ``checkpoint``: the latest signed checkpoint (C2SP note), written atomically after each run of
+  appends (one per ``vv logline`` run, whatever the number of LogLines).
 - ``checkpoint.witnessed``: the latest checkpoint with the witness cosignatures it collected.
 - ``witnesses.json``: per witness, the last size it cosigned and the last failure.
 """
@@ -120,8 +123,9 @@ class TreeStore:
                 start += 1 << level
         return peaks
 
-    def append(self, leaf_hashes: Iterable[bytes], *, durable: bool = True) -> int:
-        """Add leaves after the stored ones (one write, one fdatasync); return the new size."""
+    def append(self, leaf_hashes: Iterable[bytes], *, durable: bool = False) -> int:
+        """Add leaves after the stored ones (one buffered write; ``durable`` adds an fdatasync);
+        return the new size. Call ``sync`` before a checkpoint names the new size."""
         size = self.size()
         self.truncate(size)
         stack = self._peaks(size) if size else []
@@ -144,6 +148,17 @@ class TreeStore:
         finally:
             os.close(fd)
         return size
+
+    def sync(self) -> None:
+        """Make every stored node durable (one fdatasync): before a checkpoint that names them."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def truncate(self, size: int) -> None:
         """Drop every node beyond a tree of ``size`` (a torn tail, or leaves never checkpointed)."""
