@@ -2,9 +2,15 @@
 
     python benchmarks/bench_transparency.py [VERIFY_COUNT] [PROOF_LEAVES]
 
-1. append + checkpoint: what each LogLine adds to the writer (leaf + parents appended to the node
-   file with one fdatasync, root, Ed25519 signature, checkpoint written atomically), on the storage
-   disk and on tmpfs (the same work without the device's fsync latency); wall and CPU time.
+1. append + checkpoint: what each LogLine adds to the writer, on the storage disk and on tmpfs (the
+   same work without the device's fsync latency); wall and CPU time, fsyncs counted in process.
+   - before (per LogLine: leaf + parents appended with one fdatasync, root, Ed25519 signature,
+     checkpoint written atomically), kept here for comparison;
+   - now (the default): leaves appended buffered, and once per run (one `vv logline` run, however
+     many summaries it is given) one fdatasync of the node file + one signed checkpoint; shown for
+     runs of 1, 10 and 100 LogLines;
+   - the whole LogLine append (chain_head intent, record, .md, head, then the above) for the same
+     run sizes, since that is what a LogLine costs the box.
 2. proofs: a tree of PROOF_LEAVES synthetic leaves stored once, then inclusion and consistency
    proofs read from it (O(log n) node reads) and verified.
 3. verification: `vv verify --public-key` (transparency.audit: read every file, leaf hashes, seq
@@ -25,8 +31,10 @@ sys.path[:0] = [str(REPO), str(REPO / "vv-core"), str(REPO / "benchmarks")]
 
 from bench_verify import write_chain  # noqa: E402
 
-from logline_generator.transparency import CheckpointSigning, extend_tree  # noqa: E402
+from logline_generator.chain import append_loglines  # noqa: E402
+from logline_generator.transparency import CheckpointSigning, append_leaf, sign_checkpoint  # noqa: E402
 from scripts.logline_verifier import verify_directory  # noqa: E402
+from tests.logline_fixtures import make_key_store, record_fields  # noqa: E402
 from transparency.audit import audit  # noqa: E402
 from vv_core.keystore import create_key_store  # noqa: E402
 from vv_core.merkle import leaf_hash, verify_consistency, verify_inclusion  # noqa: E402
@@ -43,20 +51,97 @@ def timed(action) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_append(base: Path, appends: int = 200) -> tuple[float, float]:
-    """Per-LogLine seconds (wall, CPU) of extend_tree on a tree that already holds 10,000 leaves."""
-    directory = base / "loglines"
+class SyncCounter:
+    """Counts os.fsync + os.fdatasync calls while active (every durable write here goes through them)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __enter__(self) -> "SyncCounter":
+        self._saved = os.fsync, os.fdatasync
+
+        def counted(real):
+            def call(fd: int) -> None:
+                self.calls += 1
+                real(fd)
+            return call
+
+        os.fsync, os.fdatasync = counted(os.fsync), counted(os.fdatasync)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        os.fsync, os.fdatasync = self._saved
+
+
+def seeded_tree(directory: Path, leaves: int = 10_000) -> None:
     with TreeStore(directory) as store:
-        store.rewrite([leaf_hash(i.to_bytes(8, "big")) for i in range(10_000)])
-    records = [b'{"seq":%d,"id":"x"}\n' % i for i in range(10_000, 10_000 + appends)]
+        store.rewrite([leaf_hash(i.to_bytes(8, "big")) for i in range(leaves)])
+
+
+def bench_tree_before(base: Path, appends: int = 200) -> tuple[float, float, float]:
+    """The tree's cost per LogLine as first shipped: fdatasync per leaf + a checkpoint per LogLine."""
+    directory = base / "tree"
+    seeded_tree(directory)
 
     def run() -> None:
-        for seq, raw in enumerate(records, start=10_000):
-            extend_tree(directory, raw, seq, SIGNING)
+        with TreeStore(directory) as store:
+            for seq in range(10_000, 10_000 + appends):
+                store.append([leaf_hash(b'{"seq":%d}\n' % seq)], durable=True)
+                note = sign_note(Checkpoint(ORIGIN, seq + 1, store.root(seq + 1)).text(), SIGNING.signer)
+                write_checkpoint(directory, note)
 
-    wall, cpu = timed(run)
+    with SyncCounter() as syncs:
+        wall, cpu = timed(run)
+    return wall / appends, cpu / appends, syncs.calls / appends
+
+
+def bench_tree_now(base: Path, run_size: int, appends: int = 200) -> tuple[float, float, float]:
+    """The tree's cost per LogLine now: buffered leaves, one sync + checkpoint per run of ``run_size``."""
+    directory = base / "tree"
+    seeded_tree(directory)
+    seqs = list(range(10_000, 10_000 + appends))
+
+    def run() -> None:
+        with TreeStore(directory) as store:
+            for first in range(0, appends, run_size):
+                for seq in seqs[first:first + run_size]:
+                    append_leaf(store, b'{"seq":%d}\n' % seq, seq)
+                sign_checkpoint(directory, store, SIGNING)
+
+    with SyncCounter() as syncs:
+        wall, cpu = timed(run)
     assert read_checkpoint(directory) is not None
-    return wall / appends, cpu / appends
+    return wall / appends, cpu / appends, syncs.calls / appends
+
+
+def bench_logline_append(base: Path, run_size: int, appends: int = 100) -> tuple[float, float, float]:
+    """Whole LogLine appends (chain + tree + checkpoint) per LogLine, in runs of ``run_size``."""
+    directory = base / "loglines"
+    keys = make_key_store(base / "keys.json")
+    batch = [record_fields(i, when="2030-01-01T00:00:00Z", status="confirmado") for i in range(appends)]
+
+    def run() -> None:
+        for first in range(0, appends, run_size):
+            append_loglines(directory, batch[first:first + run_size], keys, signing=SIGNING)
+
+    with SyncCounter() as syncs:
+        wall, cpu = timed(run)
+    return wall / appends, cpu / appends, syncs.calls / appends
+
+
+def bench_append(base: Path, rounds: int = 3) -> list[tuple[str, float, float, float]]:
+    """Each case ``rounds`` times, interleaved (this disk's fsync latency drifts with other tenants'
+    load, so before and now must be measured side by side); the median round of each."""
+    cases = [("tree, before: fdatasync + checkpoint per LogLine", bench_tree_before)]
+    cases += [(f"tree, now: run of {n} (1 sync + 1 checkpoint per run)",
+               lambda where, n=n: bench_tree_now(where, n)) for n in (1, 10, 100)]
+    cases += [(f"whole LogLine append (chain + tree), run of {n}",
+               lambda where, n=n: bench_logline_append(where, n)) for n in (1, 10, 100)]
+    results: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _ in cases}
+    for round_index in range(rounds):
+        for case_index, (label, bench) in enumerate(cases):
+            results[label].append(bench(base / f"r{round_index}c{case_index}"))
+    return [(label, *sorted(runs)[len(runs) // 2]) for label, runs in results.items()]
 
 
 def bench_proofs(base: Path, leaves: int, samples: int = 2000) -> dict[str, float]:
@@ -113,15 +198,15 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     proof_leaves = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
-    print("\n| append + checkpoint per LogLine | wall ms | CPU ms |\n|---|---|---|")
-    with tempfile.TemporaryDirectory(dir=REPO) as scratch:
-        wall, cpu = bench_append(Path(scratch))
-        print(f"| storage disk (fdatasync + atomic checkpoint) | {wall * 1e3:.2f} | {cpu * 1e3:.2f} |")
+    print("\n| append + checkpoint per LogLine | where | wall ms | CPU ms | fsyncs |\n|---|---|---|---|---|")
+    places = [("storage disk", REPO)]
     tmpfs = Path("/dev/shm")  # noqa: S108 (a private TemporaryDirectory inside it, for its speed only)
     if tmpfs.is_dir():
-        with tempfile.TemporaryDirectory(dir=tmpfs) as scratch:
-            wall, cpu = bench_append(Path(scratch))
-            print(f"| tmpfs (no device latency) | {wall * 1e3:.2f} | {cpu * 1e3:.2f} |")
+        places.append(("tmpfs", tmpfs))
+    for place, parent in places:
+        with tempfile.TemporaryDirectory(dir=parent) as scratch:
+            for label, wall, cpu, syncs in bench_append(Path(scratch)):
+                print(f"| {label} | {place} | {wall * 1e3:.2f} | {cpu * 1e3:.2f} | {syncs:.2f} |")
     with tempfile.TemporaryDirectory(dir=REPO) as scratch:
         proofs = bench_proofs(Path(scratch), proof_leaves)
     print(f"\n| tree of {proof_leaves:,} leaves | value |\n|---|---|")
