@@ -109,3 +109,19 @@ def test_sigkill_during_a_batch_recovers_with_consistent_checkpoints(settings, c
     assert open_checkpoint(after, [public])[0].size == len(logline_paths(loglines)) == 6
     report = audit(loglines, after, [public], since_note=before)
     assert report.ok, report.problems
+
+
+@pytest.mark.slow
+def test_vv_logline_with_several_summaries_signs_one_checkpoint(cli_env, storage_root, tmp_path):
+    make_key_store(tmp_path / "secrets" / "keys.json")
+    create_key_store(tmp_path / "secrets" / "checkpoint_keys.json", "c1")
+    summaries = [write_summary(storage_root, summary_doc(f"cam1_{n}")) for n in range(3)]
+    result = subprocess.run([sys.executable, "-m", "scripts.vv", "logline", *map(str, summaries)],
+                            capture_output=True, text=True, env={**cli_env, "TRANSPARENCY_ORIGIN": ORIGIN},
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    loglines = storage_root / "loglines"
+    assert result.stdout.split() == [str(loglines / f"cam1_{n}.logline.json") for n in range(3)]
+    public = signers_from_key_store(load_key_store(tmp_path / "secrets" / "checkpoint_keys.json"), ORIGIN)[0]
+    note = (loglines / TLOG_DIR / "checkpoint").read_text()
+    assert open_checkpoint(note, [public.verifier_key])[0].size == 3
