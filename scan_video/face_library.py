@@ -179,7 +179,7 @@ def refresh(path: Path, encoder: FaceEncoder | None = None) -> list[dict[str, An
             pictures.append({"file": picture.name, **cache[digest]})
         people.append({"name": document["name"], "folder": folder, "pictures": pictures,
                        "legacy": document.get("encodings_without_picture", [])})
-    if changed or set(cache) - seen or not path.exists():
+    if changed or set(cache) - seen:  # nothing written for a box with no library
         with contextlib.suppress(OSError):  # a read-only state/: the encodings still serve this run
             _save_cache(path, {digest: entry for digest, entry in cache.items() if digest in seen})
     return people
