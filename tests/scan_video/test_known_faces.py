@@ -102,6 +102,11 @@ def test_vv_faces_commands(tmp_path, faces):
     assert vv("remove", "Carlo").stdout.strip() == "Carlo: removed"
     missing = vv("remove", "Carlo")
     assert missing.returncode == 1 and missing.stderr.strip() == "error: 'Carlo' is not in the face library"
+    from tv_api.console.faces import FaceStore  # a picture the console took in: list looks at it
+
+    FaceStore(tmp_path / "storage" / "state" / "faces").add_picture("Bus", faces["bus"].read_bytes(), "upload")
+    listed = vv("list")
+    assert listed.stdout.strip() == "Bus\t0" and "not usable: 2 faces found" in listed.stderr
 
 
 def test_the_logline_says_who_was_recognised(tmp_path, people_clip, session_settings, faces):
