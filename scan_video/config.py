@@ -57,7 +57,7 @@ class ScanConfig(BaseModel):
     fall_min_fraction: float = Field(0.5, ge=0, le=1, description="Share of a track's samples that are falls.")
     fall_min_aspect: float = Field(1.0, ge=0, description="Width/height a fall sample's box needs.")
     snapshots: bool = Field(True, description="Write each event's best frame and crop as JPEG.")
-    face_library: Path | None = Field(None, description="Known faces (face_library.py); None: none.")
+    face_library: Path | None = Field(None, description="Known faces (state/faces/library.json); None: none.")
     face_tolerance: float = Field(0.6, gt=0, le=2, description="Largest encoding distance naming a face.")
     face_matches_per_track: int = Field(3, ge=0, description="Face crops of one track matched at most.")
     decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")

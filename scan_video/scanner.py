@@ -69,7 +69,7 @@ def _known_faces(config: ScanConfig) -> dict[str, list[list[float]]]:
         return {}
     try:
         return load_library(config.face_library)
-    except FaceLibraryError as exc:
+    except (FaceLibraryError, OSError) as exc:  # OSError: a picture the scanner may not read
         log.error("known faces not used: %s", exc)
         return {}
 

@@ -167,15 +167,19 @@ def faces_add(name: Annotated[str, typer.Argument(help="The person's name, as su
 
 @faces_app.command("list")
 def faces_list() -> None:
-    """Known people and how many encodings each has."""
-    from scan_video.face_library import FaceLibraryError, list_people
+    """Known people and how many usable encodings each has (encodes pictures the console added)."""
+    from scan_video.face_library import FaceLibraryError, list_people, unusable_pictures
     from vv_core.cli_support import fail
 
     try:
         people = list_people(_face_library())
+        notes = unusable_pictures(_face_library())
     except FaceLibraryError as exc:
         fail(str(exc))
     print("\n".join(f"{name}\t{count}" for name, count in people.items()) if people else "no known faces")
+    for name, lines in notes.items():
+        for line in lines:
+            print(f"{name}: {line}", file=sys.stderr)
 
 
 @faces_app.command("remove")

@@ -102,6 +102,11 @@ def test_vv_faces_commands(tmp_path, faces):
     assert vv("remove", "Carlo").stdout.strip() == "Carlo: removed"
     missing = vv("remove", "Carlo")
     assert missing.returncode == 1 and missing.stderr.strip() == "error: 'Carlo' is not in the face library"
+    from tv_api.console.faces import FaceStore  # a picture the console took in: list looks at it
+
+    FaceStore(tmp_path / "storage" / "state" / "faces").add_picture("Bus", faces["bus"].read_bytes(), "upload")
+    listed = vv("list")
+    assert listed.stdout.strip() == "Bus\t0" and "not usable: 2 faces found" in listed.stderr
 
 
 def test_the_logline_says_who_was_recognised(tmp_path, people_clip, session_settings, faces):
@@ -122,3 +127,51 @@ def test_the_logline_says_who_was_recognised(tmp_path, people_clip, session_sett
     assert summary["people"]["known"] == ["Carlo"] and summary["people"]["unrecognised"] >= 2
     assert "Recognised: Carlo." in summary["summary"]
     assert logline_fields(summary, root / "summaries" / "x.json", root)["who"] == "Carlo at cam1"
+
+
+def test_a_face_the_console_adds_from_a_snapshot_crop_names_that_person_on_the_rescan(tmp_path, people_clip,
+                                                                                       session_settings):
+    """The console's Faces page and the scanner share one library: the console stores the scanner's own
+    crop of the person (as the "Add from this snapshot" action does), the next scan encodes and names it."""
+    from tv_api.console.faces import FaceStore
+    from tv_api.console.frames import event_crop
+
+    root = tmp_path / "storage"
+    settings = session_settings.model_copy(update={"video_storage_root": root})
+    first = scan(people_clip, root / "analytic", settings, engine=ScanEngine.load(ScanConfig.from_settings(settings)))
+    assert not any(e.get("identity", {}).get("name") for e in first.analytic["events"])
+    zidane_part = [e for e in first.analytic["events"] if e["label"] == "person" and 3.0 <= e["first_seen_s"] < 6.0]
+    right_man = max(zidane_part, key=lambda e: e["best"]["bbox"][0])
+    console_event = {"id": "cam1_x", "analytic_path": first.path.relative_to(root).as_posix(),
+                     "snapshot_times": f"{right_man['snapshot']['timestamp']:.2f}"}
+    crop = event_crop(settings.storage, console_event, 0)
+    assert crop == root / right_man["snapshot"]["crop"]
+    store = FaceStore(root / "state" / "faces")
+    store.add_picture("Carlo", crop.read_bytes(), "event cam1_x crop")
+    store.add_picture("Bus", media.asset("bus.jpg").read_bytes(), "upload bus.jpg")
+    assert [p["status"] for person in store.list() for p in person.pictures] == [
+        "not encoded yet (the next scan does it)"] * 2
+
+    second = scan(people_clip, root / "analytic", settings, engine=ScanEngine.load(ScanConfig.from_settings(settings)))
+    named = [e for e in second.analytic["events"] if e.get("identity", {}).get("name") == "Carlo"]
+    assert len(named) == 1 and 3.0 <= named[0]["first_seen_s"] < 6.0
+    assert {p.name: p.pictures[0]["status"] for p in store.list()} == {
+        "Bus": "not usable: 2 faces found", "Carlo": "usable"}
+    assert list_people(library_path(root)) == {"Bus": 0, "Carlo": 1}
+    assert stat.S_IMODE(library_path(root).stat().st_mode) == 0o600
+
+
+def test_a_first_format_library_is_migrated_once_and_the_console_keeps_its_encodings(tmp_path):
+    from tv_api.console.faces import FaceStore
+
+    path = library_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    encoding = [0.01 * i for i in range(128)]
+    path.write_text(json.dumps({"format": "vv-faces/1", "people": {"Carlo": [encoding]}}))
+    assert load_library(path) == {"Carlo": [encoding]}
+    assert json.loads(path.read_text())["format"] == "vv-faces/2"
+    store = FaceStore(path.parent)
+    (carlo,) = store.list()
+    store.rename(carlo.id, "Carlo Ancelotti")
+    assert load_library(path) == {"Carlo Ancelotti": [encoding]}
+    assert remove_person(path, "carlo ancelotti") and load_library(path) == {} and store.list() == []

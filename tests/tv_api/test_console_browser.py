@@ -40,6 +40,24 @@ EVENTS = [
 ]
 
 
+def add_person_crop(root, event_id: str) -> None:
+    """The scanner's tracked person event with its crop (the right man of zidane.jpg, the face the
+    scanner tests name) in the event's analytic, as scan_video writes it."""
+    import cv2
+
+    from tests.scan_video import media
+
+    image = cv2.imread(str(media.asset("zidane.jpg")))
+    crop = root / "snapshots" / event_id / "e1.crop.jpg"
+    crop.parent.mkdir(parents=True)
+    cv2.imwrite(str(crop), image[:, int(image.shape[1] * 0.58):])
+    analytic_file = root / "analytic" / f"{event_id}.analytic.json"
+    analytic = json.loads(analytic_file.read_text())
+    analytic["events"] = [{"id": "e1", "label": "person", "snapshot": {
+        "frame": f"snapshots/{event_id}/e1.jpg", "crop": f"snapshots/{event_id}/e1.crop.jpg", "timestamp": 0.8}}]
+    analytic_file.write_text(json.dumps(analytic))
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, clips, session_secrets):
     base = tmp_path_factory.mktemp("console")
@@ -48,6 +66,7 @@ def stack(tmp_path_factory, clips, session_secrets):
     install_media(layout.root, clips)
     key_store = create_key_store(base / "keys.json", "k1")
     write_events(layout.root, key_store, EVENTS)
+    add_person_crop(layout.root, "cam1_bike")
     snapshots = layout.state / "snapshots"
     snapshots.mkdir(parents=True)
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(clips["clip_a"]), "-frames:v", "1", "-y",
@@ -190,6 +209,19 @@ def test_06_add_a_face_from_an_event_snapshot(browser, stack):
     picture = card.find_element(By.TAG_NAME, "img")
     wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", picture) > 0, what="the picture")
     shot(browser, "faces")
+    assert "picture 1: not encoded yet" in card.text
+    # what was stored is the scanner's crop of the person, in the library the scanner matches against
+    (folder,) = [f for f in (stack["root"] / "state" / "faces").iterdir() if f.is_dir()]
+    stored = json.loads((folder / "person.json").read_text())["pictures"][0]
+    crop = stack["root"] / "snapshots" / "cam1_bike" / "e1.crop.jpg"
+    assert (folder / stored["file"]).read_bytes() == crop.read_bytes()
+    assert stored["source"] == "event cam1_bike crop cam1_bike/e1.crop.jpg"
+    from scan_video.face_library import library_path, list_people  # the scanner's side (dlib)
+
+    assert list_people(library_path(stack["root"])) == {"Ana Ruiz": 1}
+    browser.refresh()
+    card = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-person='Ana Ruiz']"), what="the card")[0]
+    assert "picture 1: usable" in card.text
     # the person is now a review filter and is found by name
     browser.get(stack["api"].base_url + "/console/search?q=Ana")
     assert "Cyclist passes the gate after dark" in text(browser)

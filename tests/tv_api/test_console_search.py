@@ -111,3 +111,28 @@ def test_index_rebuild_is_idempotent(settings, storage_root):
     write_events(storage_root, key_store_for(settings), EVENTS)
     index = SearchIndex(storage_root, settings.storage.state, settings.storage.loglines)
     assert index.rebuild() == 4 and index.rebuild() == 4 and index.stats()["events"] == 4
+
+
+def test_full_text_index_keeps_no_second_copy_of_the_text_and_converts_an_old_index(settings):
+    import sqlite3
+
+    settings.storage.ensure()
+    storage = settings.storage
+    old = sqlite3.connect(storage.state / "console_search.sqlite3")
+    old.executescript("CREATE VIRTUAL TABLE events_fts USING fts5(title, summary, labels, persons, camera,"
+                      " tokenize = 'unicode61 remove_diacritics 2');")  # as the first console built it
+    old.close()
+    write_events(storage.root, key_store_for(settings), EVENTS)
+    index = SearchIndex(storage.root, storage.state, storage.loglines)
+    index.refresh()
+    tables = {r[0] for r in index.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "events_fts" in tables and "events_fts_content" not in tables  # the words live in events only
+    assert [r["id"] for r in index.search_text("bicycle gate", Filters())] == ["cam1_bike"]
+    assert [r["id"] for r in index.search_text("flower", Filters())] == ["cam2_dog"]
+    (storage.loglines / "cam2_dog.logline.json").unlink()  # a deleted row leaves the token index too
+    index.refresh(full=True)
+    assert index.search_text("flower", Filters()) == []
+    index.rebuild()
+    assert [r["id"] for r in index.search_text("courier", Filters())] == ["cam1_van"]
+    integrity = index.db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)")
+    assert integrity is not None  # raises on an index out of step with events

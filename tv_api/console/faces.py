@@ -1,11 +1,14 @@
-"""A small face library: named people, each with reference pictures, in state/faces/.
+"""The box's face library as the console's Faces page manages it: state/faces/.
 
-No face library existed in the code base when the console was built, so this is the store behind
-the console's Faces page (a later `vv faces` can take it over): one directory per person holding
-``person.json`` (name, pictures, where each came from) and the JPEG/PNG pictures. Every write is
-atomic; names are free text, directories are a slug of them plus a short random suffix.
+The same folder the scanner matches faces against (scan_video/face_library.py, `vv faces`; the
+format is in docs/console.md, "Faces"): one directory per person holding ``person.json`` (name,
+pictures, where each came from) and the JPEG/PNG pictures. Every write is atomic; names are free
+text, directories are a slug of them plus a short random suffix. Encodings are the scanner's job
+(dlib lives only in its image): it encodes a new picture at the next scan and records in
+``library.json`` how many faces it found, which this page shows ("not usable: 2 faces found").
 """
 
+import hashlib
 import re
 import secrets
 import shutil
@@ -20,6 +23,8 @@ from vv_core.jsonlog import utc_timestamp
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 PERSON_FILE = "person.json"
+ENCODINGS_FILE = "library.json"
+ENCODINGS_FORMAT = "vv-faces/2"
 ID_PATTERN = re.compile(r"^[a-z0-9-]{1,80}$")
 JPEG, PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
 
@@ -60,17 +65,31 @@ class FaceStore:
             raise FaceStoreError("no such person")
         return self.directory / person_id
 
-    def _load(self, folder: Path) -> Person | None:
+    def _load(self, folder: Path, looked_at: dict | None = None) -> Person | None:
         try:
             doc = orjson.loads((folder / PERSON_FILE).read_bytes())
         except (OSError, ValueError):
             return None
-        return Person(folder.name, doc.get("name", folder.name), doc.get("pictures", []), doc.get("created_at", ""))
+        pictures = [p for p in doc.get("pictures", []) if isinstance(p, dict) and isinstance(p.get("file"), str)]
+        if looked_at is not None:
+            pictures = [{**p, "status": _status(folder / p["file"], looked_at)} for p in pictures]
+        return Person(folder.name, doc.get("name", folder.name), pictures, doc.get("created_at", ""))
+
+    def looked_at(self) -> dict:
+        """Picture sha256 → what the scanner found in it (its library.json; empty when unreadable)."""
+        try:
+            doc = orjson.loads((self.directory / ENCODINGS_FILE).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        ok = isinstance(doc, dict) and doc.get("format") == ENCODINGS_FORMAT and isinstance(doc.get("pictures"), dict)
+        return doc["pictures"] if ok else {}
 
     def list(self) -> list[Person]:
+        """Everyone, each picture with a ``status``: usable, not usable (N faces), or not encoded yet."""
         if not self.directory.is_dir():
             return []
-        people = [self._load(folder) for folder in sorted(self.directory.iterdir()) if folder.is_dir()]
+        looked_at = self.looked_at()
+        people = [self._load(folder, looked_at) for folder in sorted(self.directory.iterdir()) if folder.is_dir()]
         return sorted((p for p in people if p is not None), key=lambda p: p.name.lower())
 
     def get(self, person_id: str) -> Person:
@@ -84,9 +103,14 @@ class FaceStore:
         return next((p for p in self.list() if p.name.lower() == wanted), None)
 
     def _save(self, person: Person) -> None:
-        atomic_write_json(self._dir(person.id) / PERSON_FILE, {
-            "schema_version": "1.0", "name": person.name, "created_at": person.created_at,
-            "pictures": person.pictures})
+        path = self._dir(person.id) / PERSON_FILE
+        try:  # keep what the console does not edit (a migrated person's encodings_without_picture)
+            kept = orjson.loads(path.read_bytes())
+        except (OSError, ValueError):
+            kept = {}
+        pictures = [{k: v for k, v in p.items() if k != "status"} for p in person.pictures]
+        atomic_write_json(path, {**(kept if isinstance(kept, dict) else {}), "schema_version": "1.0",
+                                 "name": person.name, "created_at": person.created_at, "pictures": pictures})
 
     def add_picture(self, name: str, data: bytes, source: str) -> Person:
         """Add a picture to the person called ``name`` (created if new). ``source``: where it came from."""
@@ -121,3 +145,15 @@ class FaceStore:
         if file_name not in {p["file"] for p in person.pictures}:
             raise FaceStoreError("no such picture")
         return self._dir(person_id) / file_name
+
+
+def _status(picture: Path, looked_at: dict) -> str:
+    try:
+        entry = looked_at.get(hashlib.sha256(picture.read_bytes()).hexdigest())
+    except OSError:
+        return "missing"
+    if not isinstance(entry, dict):
+        return "not encoded yet (the next scan does it)"
+    if entry.get("encoding") is None:
+        return f"not usable: {entry.get('faces', 0)} faces found"
+    return "usable"

@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tv_api.files import NotServable, resolve_media
 from tv_api.thumbnails import grab_frame
 from vv_core.atomic import atomic_write_bytes
@@ -48,3 +50,33 @@ def event_frame(storage: StorageLayout, event: dict[str, Any], number: int) -> P
     if not data:
         raise FrameError("no frame decoded")
     return atomic_write_bytes(cached, data)
+
+
+def event_crop(storage: StorageLayout, event: dict[str, Any], number: int) -> Path | None:
+    """The scanner's crop (``snapshots/<video>/eN.crop.jpg``) of the person track nearest the event's
+    snapshot ``number``, or None when the analytic has no person crop (older scans)."""
+    analytic = event.get("analytic_path") or ""
+    try:
+        document = orjson.loads(resolve_analytic(storage.root, analytic).read_bytes())
+    except (OSError, ValueError, NotServable):
+        return None
+    times = frame_times(event)
+    at = times[min(number, len(times) - 1)]
+    crops = []
+    for tracked in document.get("events", []) if isinstance(document, dict) else []:
+        snapshot = tracked.get("snapshot") if isinstance(tracked, dict) else None
+        if tracked.get("label") in ("person", "fall") and isinstance(snapshot, dict):
+            crops.append((abs(float(snapshot.get("timestamp", 0.0)) - at), str(snapshot.get("crop", ""))))
+    for _, crop in sorted(crops):
+        try:
+            return resolve_media(storage.root, crop)
+        except NotServable:
+            continue
+    return None
+
+
+def resolve_analytic(root: Path, relative: str) -> Path:
+    parts = relative.split("/")
+    if len(parts) < 2 or parts[0] != "analytic" or any(p in ("", ".", "..") for p in parts):
+        raise NotServable("not an analytic file")
+    return root.joinpath(*parts)

@@ -9,6 +9,11 @@ name + mtime + size, so a periodic full pass (``refresh(full=True)``) also catch
 Vectors are stored per distinct text (int8, 384 bytes each) so identical titles/summaries are
 embedded once; a query scores all of them with numpy and maps the best back to LogLines in SQL,
 where the review filters apply.
+
+The FTS5 table is external-content (``content='events'``): it holds only the token index and reads
+the words from ``events`` itself, kept in step by triggers, so no text is stored twice. (labels and
+persons are stored with ``_`` for spaces; unicode61 splits on ``_`` as on a space, so the tokens are
+the same.) An index built before, with its own copy of the text, is converted when opened.
 """
 
 import hashlib
@@ -44,7 +49,22 @@ CREATE INDEX IF NOT EXISTS events_status_when ON events(status, when_ts DESC);
 CREATE INDEX IF NOT EXISTS events_camera_status_when ON events(camera, status, when_ts DESC);
 CREATE INDEX IF NOT EXISTS events_text_when ON events(text_sha, when_ts DESC);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-    title, summary, labels, persons, camera, tokenize = 'unicode61 remove_diacritics 2');
+    title, summary, labels, persons, camera, content = 'events', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, title, summary, labels, persons, camera)
+    VALUES (new.rowid, new.title, new.summary, new.labels, new.persons, new.camera);
+END;
+CREATE TRIGGER IF NOT EXISTS events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, title, summary, labels, persons, camera)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.labels, old.persons, old.camera);
+END;
+CREATE TRIGGER IF NOT EXISTS events_fts_update AFTER UPDATE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, title, summary, labels, persons, camera)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.labels, old.persons, old.camera);
+    INSERT INTO events_fts (rowid, title, summary, labels, persons, camera)
+    VALUES (new.rowid, new.title, new.summary, new.labels, new.persons, new.camera);
+END;
 CREATE TABLE IF NOT EXISTS vectors (text_sha TEXT PRIMARY KEY, model TEXT NOT NULL, vec BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS extra_persons (id TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (id, person));
 """
@@ -115,7 +135,17 @@ class SearchIndex:
         self._embedded_generation = -1  # texts of this generation all have vectors
         state_dir.mkdir(parents=True, exist_ok=True)
         with self._write_lock:
+            self._drop_fts_with_its_own_copy()
             self.db.executescript(SCHEMA)
+            if self._fts_was_dropped:
+                self.db.execute("INSERT INTO events_fts (events_fts) VALUES ('rebuild')")
+                self.db.execute("VACUUM")
+
+    def _drop_fts_with_its_own_copy(self) -> None:
+        row = self.db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_fts'").fetchone()
+        self._fts_was_dropped = row is not None and "content" not in row[0]
+        if self._fts_was_dropped:
+            self.db.execute("DROP TABLE events_fts")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -189,8 +219,7 @@ class SearchIndex:
     def _delete(self, name: str) -> None:
         row = self.db.execute("SELECT rowid FROM events WHERE file = ?", (name,)).fetchone()
         if row is not None:
-            self.db.execute("DELETE FROM events WHERE rowid = ?", (row[0],))
-            self.db.execute("DELETE FROM events_fts WHERE rowid = ?", (row[0],))
+            self.db.execute("DELETE FROM events WHERE rowid = ?", (row[0],))  # a trigger updates events_fts
         self._known.pop(name, None)  # type: ignore[union-attr]
 
     def _insert(self, event: EventRecord, key: tuple[int, int]) -> None:
@@ -198,7 +227,7 @@ class SearchIndex:
         extra = [r[0] for r in db.execute("SELECT person FROM extra_persons WHERE id = ?", (event.id,))]
         persons = sorted(set(event.persons) | set(extra))
         db.execute("DELETE FROM events WHERE id = ?", (event.id,))  # the same id under another file name
-        cursor = db.execute(
+        db.execute(  # the events_fts_insert trigger indexes the words
             "INSERT INTO events (id, file, mtime_ns, size, seq, camera, status, when_utc, when_ts, title, summary,"
             " did, this, video, source_hash, summary_path, analytic_path, labels, persons, start_s,"
             " snapshot_times, text_sha) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -207,9 +236,6 @@ class SearchIndex:
              event.summary_path, event.analytic_path, " ".join(label.replace(" ", "_") for label in event.labels),
              " ".join(p.replace(" ", "_") for p in persons), event.start_s,
              " ".join(f"{t:.2f}" for t in event.snapshot_times), _text_sha(event.search_text)))
-        db.execute("INSERT INTO events_fts (rowid, title, summary, labels, persons, camera) VALUES (?,?,?,?,?,?)",
-                   (cursor.lastrowid, event.title, event.summary, " ".join(event.labels), " ".join(persons),
-                    event.camera))
 
     def add_person(self, logline_id: str, person: str) -> None:
         """Name a person seen in this event (the face library does this); survives a rebuild."""
@@ -224,7 +250,7 @@ class SearchIndex:
         """Forget every indexed row (vectors stay: they are keyed by text) and read all files again."""
         with self._write_lock:
             self.db.execute("DELETE FROM events")
-            self.db.execute("DELETE FROM events_fts")
+            self.db.execute("INSERT INTO events_fts (events_fts) VALUES ('rebuild')")
             self._known, self._dir_key = {}, None
         return self.refresh(full=True)
 

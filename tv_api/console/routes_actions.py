@@ -8,7 +8,7 @@ from tv_api.auth.store import AuthStoreError
 from tv_api.console import overview, quarantine
 from tv_api.console.audit import verify_whole_chain
 from tv_api.console.faces import MAX_PICTURE_BYTES, FaceStoreError
-from tv_api.console.frames import FrameError, event_frame
+from tv_api.console.frames import FrameError, event_crop, event_frame
 from tv_api.console.state import console_state
 from tv_api.console.web import audit, check_csrf, refused, render
 from tv_api.playlists import TV_NAME
@@ -72,8 +72,11 @@ async def add_face(request: Request) -> Response:
             if event is None:
                 raise FaceStoreError("no such event")
             number = int(str(form.get("n", "0")) or 0)
-            path = await run_in_threadpool(event_frame, services(request).settings.storage, event, number)
-            data, source = path.read_bytes(), f"event {event_id} snapshot {number}"
+            storage = services(request).settings.storage
+            crop = await run_in_threadpool(event_crop, storage, event, number)
+            path = crop or await run_in_threadpool(event_frame, storage, event, number)
+            data = path.read_bytes()
+            source = f"event {event_id} " + (f"crop {path.parent.name}/{path.name}" if crop else f"snapshot {number}")
         else:
             upload = form.get("picture")
             if upload is None or isinstance(upload, str):
