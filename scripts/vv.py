@@ -453,6 +453,21 @@ def serve(
     run_server(Settings(), host=host, port=port)
 
 
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="tv_api bind address (default: TV_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="tv_api port (default: TV_API_PORT).")] = None,
+    capture: Annotated[bool | None, typer.Option(
+        "--capture/--no-capture", help="Record the cameras (default: when DVR_CAMERAS_FILE exists).")] = None,
+) -> None:
+    """Run the whole box in the foreground: tv_api, scheduler, orchestrator loop (and capture); Ctrl-C stops all."""
+    from scripts.box import box_services, cameras_configured, run_box
+
+    settings = Settings()
+    with_capture = cameras_configured(settings.dvr_cameras_file) if capture is None else capture
+    raise typer.Exit(run_box(box_services(capture=with_capture, host=host, port=port)))
+
+
 app.add_typer(tv_api_cli.users_app, name="users")
 app.add_typer(tv_api_cli.tokens_app, name="tokens")
 app.command("search")(console_cli.search)
