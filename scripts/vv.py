@@ -309,6 +309,7 @@ def _kind(value: str) -> str:
 @model_app.command("list")
 def model_list(
     json_output: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list test-only entries (rollback drills).")] = False,
     models_dir: ModelsDirOption = None,
     manifest: ManifestOption = None,
 ) -> None:
@@ -323,6 +324,7 @@ def model_list(
         rows = list_models(_models_dir(models_dir), manifest)
     except VVError as exc:
         fail(str(exc))
+    rows = [row for row in rows if show_all or not row.test_only or row.current]
     print("\n".join(json.dumps(r.as_dict()) for r in rows) if json_output else format_rows(rows))
 
 

