@@ -26,6 +26,24 @@ app = typer.Typer(
 )
 
 
+# Commands that run the box on its storage tree: they refuse a VIDEO_STORAGE_ROOT that does not exist
+# (a typo) rather than create an empty tree; `vv bootstrap` creates it.
+_BOX_COMMANDS = {"up", "serve", "orchestrate", "schedule", "status", "capture", "cleanup", "backup"}
+
+
+@app.callback()
+def _cli_edge(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand in _BOX_COMMANDS and not ctx.resilient_parsing:
+        from vv_core.cli_support import fail
+        from vv_core.errors import VVError
+        from vv_core.storage import require_storage_root
+
+        try:
+            require_storage_root(Settings().video_storage_root)
+        except VVError as exc:
+            fail(str(exc))
+
+
 @app.command()
 def version() -> None:
     """Print the system version."""
@@ -451,8 +469,13 @@ def serve(
 ) -> None:
     """Run tv_api: playlists, media, /status, /metrics, tv.html and tv_mirror.html."""
     from tv_api.server import serve as run_server
+    from vv_core.cli_support import fail
+    from vv_core.errors import VVError
 
-    run_server(Settings(), host=host, port=port)
+    try:
+        run_server(Settings(), host=host, port=port)
+    except VVError as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -562,7 +585,16 @@ def schedule(
 
 
 def main() -> None:
-    app()
+    """The CLI edge: a bad setting (in .env or the environment) is one line naming it, on every command."""
+    from vv_core.config_errors import is_settings_error, settings_error_line
+
+    try:
+        app()
+    except Exception as exc:
+        if not is_settings_error(exc):
+            raise
+        print(f"error: {settings_error_line(exc)}", file=sys.stderr)  # type: ignore[arg-type]
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from datetime import UTC, datetime
@@ -140,8 +142,21 @@ def _installed_version(dist: str) -> str | None:
 
 def _fetch_https(url: str, destination: Path) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "vv-video-ai-system"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response, destination.open("wb") as out:  # noqa: S310
-        shutil.copyfileobj(response, out, length=1 << 20)
+    try:
+        with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,  # noqa: S310
+              destination.open("wb") as out):
+            shutil.copyfileobj(response, out, length=1 << 20)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]    # never credentials or a query string in a message
+        shown = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+        if isinstance(exc, urllib.error.HTTPError):
+            raise ModelIntegrityError(f"could not fetch {shown}: the server answered HTTP {exc.code} "
+                                      f"({exc.reason}): check the manifest's source URL") from None
+        reason = getattr(exc, "reason", None) or exc
+        raise ModelIntegrityError(
+            f"could not fetch {shown}: cannot reach it ({reason}): check the box's network (or HTTPS_PROXY), "
+            "then run the install again") from None
 
 
 def _fetch_pypi_file(spec: str, destination: Path, scratch: Path) -> None:
