@@ -56,7 +56,7 @@ bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for doc
 
 bench: bench-scan
 
-status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
+status:  ## the box at a glance (vv status; vv status --json for the raw status)
 	@$(VENV)/bin/vv status
 
 logs:  ## follow the JSON logs

@@ -143,11 +143,21 @@ def orchestrate(ctx: typer.Context) -> None:
 
 
 @app.command()
-def status() -> None:
-    """Print state/pipeline_status.json and a summary of the orchestrator's SQLite state."""
-    from scripts.orchestrator import status_summary
+def status(
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="The raw status file and state summary (scripts), instead of the table.")] = False,
+) -> None:
+    """The box at a glance: queue, stages, cameras, TVs, last errors, disk (--json: the raw status)."""
+    if json_output:
+        from scripts.orchestrator import status_summary
 
-    print(status_summary(Settings()))
+        print(status_summary(Settings()))
+        return
+    from rich.console import Console
+
+    from scripts.status_table import collect_status, render_status
+
+    render_status(collect_status(Settings()), Console())
 
 
 @app.command(context_settings=_PASSTHROUGH, add_help_option=False)
