@@ -594,6 +594,30 @@ def schedule(
     run_schedule(Settings(), once=once)
 
 
+# `vv --help` groups the commands by what an operator is doing (one table, not a panel per decorator).
+HELP_PANELS = {
+    "Run the box": ("up", "serve", "orchestrate", "schedule", "capture", "status"),
+    "Set up": ("bootstrap", "model", "users", "tokens", "faces", "verify-install", "version"),
+    "Pipeline stages": ("scan", "summarize", "logline", "ingest", "search"),
+    "Trust and audit": ("verify", "keys", "proof", "witness"),
+    "Operations": ("backup", "restore", "restore-drill", "cleanup", "export-logs", "self-monitor", "alert"),
+}
+
+
+def _assign_help_panels() -> None:
+    panel_of = {name: panel for panel, names in HELP_PANELS.items() for name in names}
+    for info in [*app.registered_commands, *app.registered_groups]:
+        callback = getattr(info, "callback", None)
+        name = info.name or (callback.__name__.replace("_", "-") if callback else None)
+        if name in panel_of:
+            info.rich_help_panel = panel_of[name]
+    order = list(HELP_PANELS)     # panels show in the order of their first command: "Run the box" first
+    app.registered_commands.sort(key=lambda info: order.index(info.rich_help_panel or "Operations"))
+
+
+_assign_help_panels()
+
+
 def main() -> None:
     """The CLI edge: a bad setting (in .env or the environment) is one line naming it, on every command."""
     from vv_core.config_errors import is_settings_error, settings_error_line
