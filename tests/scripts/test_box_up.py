@@ -99,6 +99,8 @@ def test_vv_up_runs_the_box_and_stops_cleanly_on_sigint(tmp_path):
             assert json.load(response) == {"status": "ok"}
         assert any(line.startswith("[orchestrator] ") for line in stream.lines)
         assert any(line.startswith("[scheduler] ") for line in stream.lines)
+        assert any(line.startswith("[orchestrator] ") and '"message": "progress"' in line
+                   and '"task": "orchestrate"' in line for line in stream.lines)   # JSON progress off a terminal
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
