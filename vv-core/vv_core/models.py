@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
+from vv_core.progress import progress
 
 ModelKind = Literal["detector", "llm", "face", "embedder"]
 POINTER_FILES = {"llm": ".current_model_info.json", "detector": ".current_detector_info.json",
@@ -145,7 +146,12 @@ def _fetch_https(url: str, destination: Path) -> None:
     try:
         with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,  # noqa: S310
               destination.open("wb") as out):
-            shutil.copyfileobj(response, out, length=1 << 20)
+            length = response.headers.get("Content-Length")
+            total = int(length) / 2**20 if length and length.isdigit() else None
+            with progress(f"download {destination.name}", total=total, unit="MiB") as task:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    task.advance(len(chunk) / 2**20)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         parts = urllib.parse.urlsplit(url)
         host = parts.netloc.rpartition("@")[2]    # never credentials or a query string in a message
