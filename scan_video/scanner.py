@@ -32,6 +32,7 @@ from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, 
 from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
+from vv_core.progress import progress
 from vv_core.settings import Settings, get_settings
 
 log = logging.getLogger("scan_video")
@@ -241,12 +242,15 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
              "lock_wait_ms": 0.0, "tracking_ms": 0.0}
     sampler.start()
+    reporting = progress(f"scan {video.name}", total=info.duration_s or None, unit="s")
+    task = reporting.__enter__()   # closed in the finally below, with the sampler
     try:
         mark = time.perf_counter()
         engine = loading.result()
         spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
         for frame in sampler:
+            task.update(frame.time_s)
             now = time.perf_counter()
             spent["wait_ms"] += (now - mark) * 1000
             spent["decode_ms"] += frame.decode_ms
@@ -301,6 +305,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             mark = now
     finally:
         sampler.close()
+        reporting.__exit__(None, None, None)
     if sampled == 0:
         raise BadVideoError(f"{video.name}: no frame could be decoded")
     stats = sampler.stats

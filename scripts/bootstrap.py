@@ -57,6 +57,12 @@ def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
         "CHECKPOINT_KEY_STORE_PATH": settings.checkpoint_key_store_path.expanduser().absolute(),
         "MODELS_DIR": _models_dir(settings).expanduser().absolute(),
     }
+    # The backup repository and its password file, when this environment names them (issue 19: a
+    # generated .env must not blank what the operator's shell already set).
+    if settings.restic_repository:
+        paths["RESTIC_REPOSITORY"] = settings.restic_repository
+    if settings.restic_password_file:
+        paths["RESTIC_PASSWORD_FILE"] = Path(settings.restic_password_file).expanduser().absolute()
     known = example_names(example.read_text(encoding="utf-8")) if example.is_file() else set()
     return {name: str(path) for name, path in paths.items() if name in known}
 

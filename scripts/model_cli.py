@@ -51,6 +51,7 @@ class ModelRow:
     current: bool
     size_bytes: int | None
     source: str
+    test_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -66,7 +67,7 @@ def list_models(models_dir: Path, manifest: Path | None = None) -> list[ModelRow
         pointer = pointers.get(entry.kind)
         current = bool(pointer and pointer["name"] == entry.name and pointer["version"] == entry.version)
         rows.append(ModelRow(entry.name, entry.kind, entry.version, entry.default, installed, current,
-                             entry.size_bytes, entry.source))
+                             entry.size_bytes, entry.source, entry.test_only))
     return rows
 
 

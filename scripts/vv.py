@@ -26,6 +26,24 @@ app = typer.Typer(
 )
 
 
+# Commands that run the box on its storage tree: they refuse a VIDEO_STORAGE_ROOT that does not exist
+# (a typo) rather than create an empty tree; `vv bootstrap` creates it.
+_BOX_COMMANDS = {"up", "serve", "orchestrate", "schedule", "status", "capture", "cleanup", "backup"}
+
+
+@app.callback()
+def _cli_edge(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand in _BOX_COMMANDS and not ctx.resilient_parsing:
+        from vv_core.cli_support import fail
+        from vv_core.errors import VVError
+        from vv_core.storage import require_storage_root
+
+        try:
+            require_storage_root(Settings().video_storage_root)
+        except VVError as exc:
+            fail(str(exc))
+
+
 @app.command()
 def version() -> None:
     """Print the system version."""
@@ -125,11 +143,21 @@ def orchestrate(ctx: typer.Context) -> None:
 
 
 @app.command()
-def status() -> None:
-    """Print state/pipeline_status.json and a summary of the orchestrator's SQLite state."""
-    from scripts.orchestrator import status_summary
+def status(
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="The raw status file and state summary (scripts), instead of the table.")] = False,
+) -> None:
+    """The box at a glance: queue, stages, cameras, TVs, last errors, disk (--json: the raw status)."""
+    if json_output:
+        from scripts.orchestrator import status_summary
 
-    print(status_summary(Settings()))
+        print(status_summary(Settings()))
+        return
+    from rich.console import Console
+
+    from scripts.status_table import collect_status, render_status
+
+    render_status(collect_status(Settings()), Console())
 
 
 @app.command(context_settings=_PASSTHROUGH, add_help_option=False)
@@ -313,6 +341,7 @@ def _kind(value: str) -> str:
 @model_app.command("list")
 def model_list(
     json_output: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list test-only entries (rollback drills).")] = False,
     models_dir: ModelsDirOption = None,
     manifest: ManifestOption = None,
 ) -> None:
@@ -327,6 +356,7 @@ def model_list(
         rows = list_models(_models_dir(models_dir), manifest)
     except VVError as exc:
         fail(str(exc))
+    rows = [row for row in rows if show_all or not row.test_only or row.current]
     print("\n".join(json.dumps(r.as_dict()) for r in rows) if json_output else format_rows(rows))
 
 
@@ -453,8 +483,28 @@ def serve(
 ) -> None:
     """Run tv_api: playlists, media, /status, /metrics, tv.html and tv_mirror.html."""
     from tv_api.server import serve as run_server
+    from vv_core.cli_support import fail
+    from vv_core.errors import VVError
 
-    run_server(Settings(), host=host, port=port)
+    try:
+        run_server(Settings(), host=host, port=port)
+    except VVError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="tv_api bind address (default: TV_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="tv_api port (default: TV_API_PORT).")] = None,
+    capture: Annotated[bool | None, typer.Option(
+        "--capture/--no-capture", help="Record the cameras (default: when DVR_CAMERAS_FILE exists).")] = None,
+) -> None:
+    """Run the whole box in the foreground: tv_api, scheduler, orchestrator loop (and capture); Ctrl-C stops all."""
+    from scripts.box import box_services, cameras_configured, run_box
+
+    settings = Settings()
+    with_capture = cameras_configured(settings.dvr_cameras_file) if capture is None else capture
+    raise typer.Exit(run_box(box_services(capture=with_capture, host=host, port=port)))
 
 
 app.add_typer(tv_api_cli.users_app, name="users")
@@ -548,8 +598,41 @@ def schedule(
     run_schedule(Settings(), once=once)
 
 
+# `vv --help` groups the commands by what an operator is doing (one table, not a panel per decorator).
+HELP_PANELS = {
+    "Run the box": ("up", "serve", "orchestrate", "schedule", "capture", "status"),
+    "Set up": ("bootstrap", "model", "users", "tokens", "faces", "verify-install", "version"),
+    "Pipeline stages": ("scan", "summarize", "logline", "ingest", "search"),
+    "Trust and audit": ("verify", "keys", "proof", "witness"),
+    "Operations": ("backup", "restore", "restore-drill", "cleanup", "export-logs", "self-monitor", "alert"),
+}
+
+
+def _assign_help_panels() -> None:
+    panel_of = {name: panel for panel, names in HELP_PANELS.items() for name in names}
+    for info in [*app.registered_commands, *app.registered_groups]:
+        callback = getattr(info, "callback", None)
+        name = info.name or (callback.__name__.replace("_", "-") if callback else None)
+        if name in panel_of:
+            info.rich_help_panel = panel_of[name]
+    order = list(HELP_PANELS)     # panels show in the order of their first command: "Run the box" first
+    app.registered_commands.sort(key=lambda info: order.index(info.rich_help_panel or "Operations"))
+
+
+_assign_help_panels()
+
+
 def main() -> None:
-    app()
+    """The CLI edge: a bad setting (in .env or the environment) is one line naming it, on every command."""
+    from vv_core.config_errors import is_settings_error, settings_error_line
+
+    try:
+        app()
+    except Exception as exc:
+        if not is_settings_error(exc):
+            raise
+        print(f"error: {settings_error_line(exc)}", file=sys.stderr)  # type: ignore[arg-type]
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ The listening socket is bound here, not by uvicorn, so port 0 works: the chosen 
 as one JSON line ("listening", host, port) that tests and scripts can read.
 """
 
+import errno
 import json
 import logging
 import socket
@@ -16,6 +17,7 @@ import socket
 import uvicorn
 
 from tv_api.app import create_app
+from vv_core.errors import VVError
 from vv_core.jsonlog import setup_logging
 from vv_core.settings import Settings
 
@@ -48,7 +50,17 @@ def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise VVError(f"port {port} on {host} is already in use: stop what listens there "
+                          f"(ss -ltnp 'sport = :{port}') or choose another with TV_API_PORT or --port") from None
+        if exc.errno == errno.EACCES:
+            raise VVError(f"port {port} on {host} needs privileges: use a port above 1023 "
+                          "(TV_API_PORT or --port)") from None
+        raise VVError(f"cannot listen on {host}:{port}: {exc.strerror} (check TV_API_HOST/TV_API_PORT)") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

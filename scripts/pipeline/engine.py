@@ -44,6 +44,7 @@ from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
 from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
+from vv_core.progress import progress
 from vv_core.schema import validate_schema
 
 DB_NAME = "orchestrator.sqlite3"
@@ -114,20 +115,23 @@ class Orchestrator:
         report.seen = len(stable)
         # Videos go through in batches: the batch's scans run in one process (models load once),
         # then each video goes on alone, so its summary does not wait for the whole backlog.
-        for batch in batches(self.store.due_videos(self.clock()), self.settings.orchestrator_scan_batch):
-            try:
-                scan_ahead(self, batch)
-            except sqlite3.Error:
-                raise
-            except Exception:  # the videos are scanned one by one below
-                logger.exception("batch scan failed")
-            for row in batch:
+        due = list(self.store.due_videos(self.clock()))
+        with progress("orchestrate", total=len(due) or None, unit="videos") as task:
+            for batch in batches(due, self.settings.orchestrator_scan_batch):
                 try:
-                    self.process(row, report)
+                    scan_ahead(self, batch)
                 except sqlite3.Error:
                     raise
-                except Exception as exc:
-                    self.internal_failure(row["sha256"], exc, report)
+                except Exception:  # the videos are scanned one by one below
+                    logger.exception("batch scan failed")
+                for row in batch:
+                    try:
+                        self.process(row, report)
+                    except sqlite3.Error:
+                        raise
+                    except Exception as exc:
+                        self.internal_failure(row["sha256"], exc, report)
+                    task.advance()
         self.check_processing_time()
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = self.trigger_schedule()

@@ -48,3 +48,24 @@ def test_capture_refuses_a_missing_storage_root(tmp_path):
     result = subprocess.run([sys.executable, "-m", "agent_dvr.agent_dvr", "--no-http"], capture_output=True,
                             text=True, env=env, timeout=60, cwd=tmp_path, check=False)
     assert result.returncode == 1 and "vv bootstrap" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_looping_file_camera_keeps_recording_past_the_end_of_its_file(storage_root, tmp_path):
+    """`loop: true` (the demo's sample camera): a 2 s file recorded for 7 s gives segments for the
+    whole 7 s as one stream; without it ffmpeg ends with the file every 2 s and each end is an outage."""
+    storage_root.joinpath("input").mkdir()
+    sample = tmp_path / "sample.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10",
+                    "-t", "2", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", str(sample)],
+                   check=True, timeout=60)
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(f"cameras:\n  - name: demo\n    url: {sample}\n    loop: true\n")
+    result = subprocess.run([sys.executable, "-m", "scripts.vv", "capture", "--no-http", "--duration", "7"],
+                            capture_output=True, text=True, timeout=90, cwd=tmp_path, check=False,
+                            env=capture_env(storage_root, tmp_path, "unused", DVR_CAMERAS_FILE=str(cameras)))
+    assert result.returncode == 0, result.stderr
+    written = [Path(line) for line in result.stdout.splitlines()]
+    recorded = sum(probe_media(path).duration_s or 0 for path in written)
+    assert recorded >= 4.5, (written, recorded)
+    assert "camera outage" not in result.stderr and "ffmpeg ended" not in result.stderr

@@ -178,7 +178,7 @@ class ApiServer:
 
 SEED_SCRIPT = r"""
 set -euo pipefail
-vv bootstrap >/dev/null
+vv bootstrap --env-file .env >/dev/null    # the .env `make demo` writes: the guides source it
 root="$VIDEO_STORAGE_ROOT"
 # a box that has been running: the orchestrator's real WAL state DB (its own schema) and some artifacts
 python -c "import os, pathlib; from scripts.pipeline.state import StateStore; \

@@ -124,3 +124,17 @@ def test_a_scan_writes_nothing_under_home(tmp_path, static_clip, models_dir):
                           check=False)
     assert done.returncode == 0, done.stderr
     assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+
+
+def test_scan_off_a_terminal_logs_its_progress_as_json(tmp_path, people_clip, models_dir):
+    storage = tmp_path / "storage"
+    video = storage / "input" / "cam1" / "clip.mp4"
+    video.parent.mkdir(parents=True)
+    shutil.copyfile(people_clip, video)
+    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(video)], cwd=REPO_ROOT,
+                          env=cli_env(storage, models_dir), capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    final = [e for e in logs if e["message"] == "progress" and e.get("finished")]
+    assert len(final) == 1 and final[0]["task"] == "scan clip.mp4" and final[0]["unit"] == "s"
+    assert final[0]["percent"] >= 80 and final[0]["total"] > 0

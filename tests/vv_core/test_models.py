@@ -130,6 +130,18 @@ def test_install_over_https_verifies_the_download(tls_server, tmp_path):
         install_model(typer_file_entry(source=f"{base_url}/missing.bin", version="2"), tmp_path / "models")
 
 
+def test_an_https_download_reports_its_progress(tls_server, tmp_path, caplog):
+    base_url, served = tls_server
+    data = served.read_bytes()
+    entry = typer_file_entry(source=f"{base_url}/model.bin", sha256=hashlib.sha256(data).hexdigest(),
+                             size_bytes=len(data))
+    caplog.set_level("INFO", logger="vv.progress")
+    install_model(entry, tmp_path / "models")
+    final = [r for r in caplog.records if r.name == "vv.progress" and getattr(r, "finished", False)]
+    assert len(final) == 1 and final[0].task.startswith("download ") and final[0].unit == "MiB"
+    assert final[0].done == round(len(data) / 2**20, 3)
+
+
 def test_use_and_rollback_switch_the_pointer_atomically(tmp_path):
     first = typer_file_entry(version="1.0")
     second = typer_file_entry(version="2.0")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from vv_core.config_errors import is_settings_error, settings_error_line
 from vv_core.errors import VVError
 
 T = TypeVar("T")
@@ -29,6 +30,8 @@ def reason_and_code(exc: Exception) -> tuple[str, int]:
     configuration's fault (exit 1); anything else is internal (exit 2)."""
     if isinstance(exc, VVError):
         return str(exc), EXIT_FAILURE
+    if is_settings_error(exc):
+        return settings_error_line(exc), EXIT_FAILURE  # type: ignore[arg-type]
     return f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL
 
 

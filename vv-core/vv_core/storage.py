@@ -4,6 +4,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vv_core.errors import VVError
+
 # Order follows the dataflow (DESIGN.md): capture → pipeline artifacts → TV → quarantine/ops.
 STORAGE_DIRS = (
     "input",       # new segments from agent_dvr (written as *.part, renamed when closed)
@@ -54,3 +56,14 @@ class StorageLayout:
     def contains(self, path: str | os.PathLike[str]) -> bool:
         """True if ``path`` (symlinks resolved) lies inside the storage root."""
         return Path(path).resolve().is_relative_to(self.root.resolve())
+
+
+def require_storage_root(root: str | os.PathLike[str]) -> None:
+    """Refuse a storage root that does not exist: only `vv bootstrap` creates one, so a typo in
+    VIDEO_STORAGE_ROOT fails with one line instead of filling a new empty tree (issue 19)."""
+    path = Path(root)
+    if path.is_dir():
+        return
+    where = "" if path.parent.is_dir() else f" (nor does its parent {path.parent})"
+    raise VVError(f"VIDEO_STORAGE_ROOT {path} does not exist{where}: fix the path in .env or the environment, "
+                  "or run `vv bootstrap` to create a new storage tree there")

@@ -272,14 +272,14 @@ def test_symlinks_fifos_and_hidden_folders_are_recorded_once_in_the_log_and_stat
     assert box.files("processed") == ["cam1/good.mp4"]
     second = orchestrate(env)
     assert second.returncode == 0 and "ignored in input/" not in second.stderr    # once, not every run
-    status = subprocess.run([sys.executable, "-m", "scripts.vv", "status"], capture_output=True, text=True,
+    status = subprocess.run([sys.executable, "-m", "scripts.vv", "status", "--json"], capture_output=True, text=True,
                             env=env, timeout=60, check=True).stdout
     assert "# ignored in input/" in status and "input/cam1/pipe.mp4  fifo  since" in status
     assert '"ignored_in_input": 4' in status
     (box.root / "input/cam1/pipe.mp4").unlink()
     assert orchestrate(env).returncode == 0
-    assert "pipe.mp4" not in subprocess.run([sys.executable, "-m", "scripts.vv", "status"], capture_output=True,
-                                            text=True, env=env, timeout=60, check=True).stdout
+    assert "pipe.mp4" not in subprocess.run([sys.executable, "-m", "scripts.vv", "status", "--json"],
+                                            capture_output=True, text=True, env=env, timeout=60, check=True).stdout
 
 
 def test_a_file_that_cannot_be_read_is_recorded_not_fatal(box, monkeypatch):

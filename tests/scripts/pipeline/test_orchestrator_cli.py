@@ -38,7 +38,7 @@ def test_orchestrate_once_and_status(box, env):
     summary = next(e for e in logged if e["message"].startswith("run finished"))
     assert summary["done"] == ["cam1_a"] and summary["failed"] == ["cam1_bad"]
     assert (box.root / "logs/app.log").is_file()
-    status = vv("status", env=env)
+    status = vv("status", "--json", env=env)
     assert status.returncode == 0
     assert '"done": 1' in status.stdout and "cam1_bad  failed  attempts=1" in status.stdout
     assert "not a video: bad.mp4" in status.stdout
