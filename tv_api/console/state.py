@@ -77,12 +77,13 @@ class ConsoleState:
         storage = settings.storage
         index, slot = build_index(storage.root, storage.state, storage.loglines, Path(settings.models_dir),
                                   settings.console_embedder_model)
+        # One clock for the whole box: the console shows BOX_TIMEZONE unless told otherwise.
+        zone_name = settings.console_timezone or settings.box_timezone
         try:
-            zone = ZoneInfo(settings.console_timezone) if settings.console_timezone else None
+            zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            log.error("unknown CONSOLE_TIMEZONE; showing the box's local time",
-                      extra={"zone": settings.console_timezone})
-            zone = None
+            log.error("unknown CONSOLE_TIMEZONE; showing BOX_TIMEZONE", extra={"zone": zone_name})
+            zone = ZoneInfo(settings.box_timezone)
         state = cls(svc, index, slot, FaceStore(storage.state / "faces"), zone)
         threading.Thread(target=state._keep_up, name="console-index", daemon=True).start()
         return state

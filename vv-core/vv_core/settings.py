@@ -441,7 +441,7 @@ class Settings(BaseSettings):
     )
     console_timezone: str = Field(
         "", description="IANA time zone of the times on the operator console, e.g. Europe/Madrid "
-        "(empty: the box's local time zone)."
+        "(empty: BOX_TIMEZONE)."
     )
     console_embedder_model: str = Field(
         "all-minilm-l6-v2",
