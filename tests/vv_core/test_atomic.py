@@ -100,7 +100,7 @@ def test_orphan_temp_of_a_killed_writer_is_removed_and_a_live_ones_never(tmp_pat
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    os.utime(temp)                                              # just written …
+    os.utime(temp, (time.time(), time.time()))                  # just written (by the test's clock) …
     assert atomic.remove_orphan_temp(temp, grace_s=5) is False   # … younger than the grace: left
     os.utime(temp, (time.time() - 10, time.time() - 10))
     assert atomic.remove_orphan_temp(temp) is True              # writer dead: removed at once
