@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from transparency import cli as transparency_cli  # light too
 from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
@@ -17,7 +18,19 @@ from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
 
+
+class _VvGroup(TyperGroup):
+    """Notes whether the subcommand's own arguments ask for its help: the storage-root check below runs
+    before they are parsed, and `vv backup --help` must work without a storage tree."""
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["vv.asks_help"] = any(arg in ("--help", "-h") for arg in rest)
+        return name, command, rest
+
+
 app = typer.Typer(
+    cls=_VvGroup,
     name="vv",
     help="vv-video-ai-system: scan, summarize, sign and schedule video on an edge box.",
     no_args_is_help=True,
@@ -33,7 +46,8 @@ _BOX_COMMANDS = {"up", "serve", "orchestrate", "schedule", "status", "capture", 
 
 @app.callback()
 def _cli_edge(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand in _BOX_COMMANDS and not ctx.resilient_parsing:
+    asks_help = ctx.meta.get("vv.asks_help", False)
+    if ctx.invoked_subcommand in _BOX_COMMANDS and not ctx.resilient_parsing and not asks_help:
         from vv_core.cli_support import fail
         from vv_core.errors import VVError
         from vv_core.storage import require_storage_root

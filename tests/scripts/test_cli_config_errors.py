@@ -55,6 +55,9 @@ def test_a_storage_root_that_does_not_exist_is_refused_not_created(cli_env, tmp_
     for command in (("orchestrate", "--once"), ("schedule", "--once"), ("status",), ("up",)):
         assert_one_line(run_vv(command, env, tmp_path), f"VIDEO_STORAGE_ROOT {typo} does not exist", "vv bootstrap")
     assert not typo.parent.exists()
+    for command in (("backup", "--help"), ("status", "--help")):  # asking for help needs no storage tree
+        shown = run_vv(command, env, tmp_path)
+        assert shown.returncode == 0 and "Usage:" in shown.stdout, shown.stderr
     created = run_vv(["bootstrap"], env, tmp_path)       # bootstrap is the one command that creates it
     assert created.returncode == 0, created.stderr
     assert (typo / "input").is_dir()
