@@ -36,9 +36,10 @@ test: setup  ## set up and run the whole test suite with coverage, plus lint
 # No test may depend on today's date: the same suite again with the wall clock a year ahead, injected
 # into every Python process of the run (tests/clock_ahead/sitecustomize.py). CI runs it after `make test`.
 CLOCK_AHEAD_S ?= 31536000
+CLOCK_AHEAD_ENV = VV_TEST_CLOCK_AHEAD_S=$(CLOCK_AHEAD_S) PYTHONPATH=$(CURDIR)/tests/clock_ahead$${PYTHONPATH:+:$$PYTHONPATH}
 test-clock-ahead: setup  ## the whole test suite again with the wall clock moved a year ahead
-	@VV_TEST_CLOCK_AHEAD_S=$(CLOCK_AHEAD_S) PYTHONPATH=$(CURDIR)/tests/clock_ahead$${PYTHONPATH:+:$$PYTHONPATH} \
-	  $(PY) -m pytest -p no:cacheprovider --no-cov -q -m "not real_clock"
+	@$(CLOCK_AHEAD_ENV) $(PY) -c 'from datetime import UTC, datetime; print(f"clock-ahead run: the suite sees {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")'
+	@$(CLOCK_AHEAD_ENV) $(PY) -m pytest -p no:cacheprovider --no-cov -q -m "not real_clock"
 
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check .
