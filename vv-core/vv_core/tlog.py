@@ -128,17 +128,9 @@ class TreeStore:
         return the new size. Call ``sync`` before a checkpoint names the new size."""
         size = self.size()
         self.truncate(size)
-        stack = self._peaks(size) if size else []
-        out: list[bytes] = []
-        for digest in leaf_hashes:
-            out.append(digest)
-            level = 0
-            while stack and stack[-1][0] == level:
-                digest = node_hash(stack.pop()[1], digest)
-                level += 1
-                out.append(digest)
-            stack.append((level, digest))
-            size += 1
+        leaves = list(leaf_hashes)
+        out = post_order(leaves, self._peaks(size) if size else ())
+        size += len(leaves)
         self.directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
@@ -175,9 +167,10 @@ class TreeStore:
         atomic_write_bytes(self.path, b"".join(post_order(leaf_hashes)))
 
 
-def post_order(leaf_hashes: Iterable[bytes]) -> list[bytes]:
-    """Every node of the tree in the order of the ``nodes`` file."""
-    stack: list[tuple[int, bytes]] = []
+def post_order(leaf_hashes: Iterable[bytes], peaks: Sequence[tuple[int, bytes]] = ()) -> list[bytes]:
+    """Every node of the tree in the order of the ``nodes`` file; with ``peaks`` (the complete subtrees
+    of a stored tree, as ``(level, hash)``), only the nodes that appending the leaves adds."""
+    stack = list(peaks)
     out: list[bytes] = []
     for digest in leaf_hashes:
         out.append(digest)
