@@ -97,3 +97,13 @@ def test_rotation_activates_new_key_and_old_signatures_still_verify(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     with pytest.raises(KeyStoreError, match="already exists"):
         rotate_key_store(path, "k1")
+
+
+@pytest.mark.parametrize("bad_id", ["", "two words", "a+b", "x" * 65, "k\n2"])
+def test_rotation_refuses_a_key_id_that_cannot_stand_in_a_signature_line(tmp_path, bad_id):
+    path = tmp_path / "keys.json"
+    create_key_store(path, "k1")
+    before = path.read_bytes()
+    with pytest.raises(KeyStoreError, match="must match"):
+        rotate_key_store(path, bad_id)
+    assert path.read_bytes() == before

@@ -12,6 +12,7 @@ that other users can read can forge the audit trail.
 
 import json
 import os
+import re
 import secrets
 import stat
 from collections.abc import Mapping
@@ -20,6 +21,9 @@ from pathlib import Path
 
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import KeyStoreError
+
+# A key id is named in every signature and checkpoint line: no spaces, no separators.
+KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 DOCKER_SECRETS_DIR = Path("/run/secrets")
 MIN_SECRET_BYTES = 32
@@ -93,6 +97,8 @@ def create_key_store(path: str | os.PathLike[str], key_id: str) -> KeyStore:
 
 def rotate_key_store(path: str | os.PathLike[str], new_key_id: str) -> KeyStore:
     """Add a fresh key and make it active; old keys stay so old signatures still verify."""
+    if not KEY_ID_PATTERN.fullmatch(new_key_id):
+        raise KeyStoreError(f"key id {new_key_id!r} must match [A-Za-z0-9._-]{{1,64}}")
     store = load_key_store(path)
     if new_key_id in store.keys:
         raise KeyStoreError(f"key_id {new_key_id!r} already exists")
