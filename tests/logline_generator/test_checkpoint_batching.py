@@ -13,7 +13,7 @@ from logline_generator.chain import append_logline, append_loglines
 from logline_generator.logline_generator import generate_loglines
 from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import make_key_store, record_fields, summary_doc, write_summary
-from tests.logline_generator.test_transparency import crash_env, file_root
+from tests.logline_generator.test_transparency import checkpoint_signing, crash_env, file_root
 from tests.transparency.support import ORIGIN, WHEN, make_log
 from transparency.audit import audit
 from vv_core.errors import VVError
@@ -90,11 +90,8 @@ generate_loglines([Path(p) for p in sys.argv[1:]], settings=Settings())
 @pytest.mark.parametrize("point", ["after-tree-append", "before-checkpoint", "after-tree-sync"])
 def test_sigkill_during_a_batch_recovers_with_consistent_checkpoints(settings, cli_env, tmp_path, point):
     keys = make_key_store(settings.key_store_path)
-    checkpoint_keys = tmp_path / "secrets" / "checkpoint_keys.json"
-    create_key_store(checkpoint_keys, "c1")
-    settings = settings.model_copy(update={"checkpoint_key_store_path": checkpoint_keys,
-                                           "transparency_origin": ORIGIN})
-    public = signers_from_key_store(load_key_store(checkpoint_keys), ORIGIN)[0].verifier_key
+    settings, public = checkpoint_signing(settings, tmp_path)
+    checkpoint_keys = settings.checkpoint_key_store_path
     root, loglines = settings.video_storage_root, settings.storage.loglines
     generate_loglines([write_summary(root, summary_doc(f"cam1_{n}")) for n in range(2)], settings=settings)
     before = (loglines / TLOG_DIR / "checkpoint").read_text()

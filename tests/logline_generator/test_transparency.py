@@ -78,6 +78,15 @@ def test_the_box_refuses_a_chain_shorter_than_its_checkpoint(tmp_path):
         log.append(3)
 
 
+def checkpoint_signing(settings, tmp_path):
+    """The settings of a box that signs checkpoints (a fresh Ed25519 key store), and its verifier key."""
+    checkpoint_keys = tmp_path / "secrets" / "checkpoint_keys.json"
+    create_key_store(checkpoint_keys, "c1")
+    settings = settings.model_copy(update={"checkpoint_key_store_path": checkpoint_keys,
+                                           "transparency_origin": ORIGIN})
+    return settings, signers_from_key_store(load_key_store(checkpoint_keys), ORIGIN)[0].verifier_key
+
+
 def crash_env(cli_env, settings_paths, point):
     env = dict(cli_env)
     env.update(CHECKPOINT_KEY_STORE_PATH=str(settings_paths), TRANSPARENCY_ORIGIN=ORIGIN)
@@ -97,11 +106,8 @@ generate_logline(Path(sys.argv[1]), settings=Settings())
 @pytest.mark.parametrize("point", ["after-record", "after-head", "after-tree-append"])
 def test_sigkill_during_append_and_checkpoint_recovers_consistently(settings, cli_env, tmp_path, point):
     keys = make_key_store(settings.key_store_path)
-    checkpoint_keys = tmp_path / "secrets" / "checkpoint_keys.json"
-    create_key_store(checkpoint_keys, "c1")
-    settings = settings.model_copy(update={"checkpoint_key_store_path": checkpoint_keys,
-                                           "transparency_origin": ORIGIN})
-    public = signers_from_key_store(load_key_store(checkpoint_keys), ORIGIN)[0].verifier_key
+    settings, public = checkpoint_signing(settings, tmp_path)
+    checkpoint_keys = settings.checkpoint_key_store_path
     root, loglines = settings.video_storage_root, settings.storage.loglines
     for n in range(3):
         generate_logline(write_summary(root, summary_doc(f"cam1_{n}")), settings=settings)
