@@ -3,18 +3,15 @@
 front (deploy/nginx/nginx.conf) run on loopback in front of a live tv_api."""
 
 import http.client
-import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import REPO_ROOT
-from tests.tv_api.support import free_port
+from tests.tv_api.support import NginxHarness, free_port
 
 # Every way the outside probe reached a protected file through a public prefix, plus relatives.
 # Each names a real file (clip_a) or playlist (tv1) once normalised.
@@ -94,7 +91,7 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
         return False
 
 
-class DeployNginx:
+class DeployNginx(NginxHarness):
     """deploy/nginx/nginx.conf (the compose front) adapted to loopback: the service names become the
     test's tv_api address, the container paths a temp prefix. Every substitution must apply, so a
     change to the shipped file that this harness no longer understands fails loudly."""
@@ -117,6 +114,8 @@ class DeployNginx:
         for old, new in replacements.items():
             assert old in text, f"deploy/nginx/nginx.conf no longer has {old!r}"
             text = text.replace(old, new)
+        self._listen = f"listen 127.0.0.1:{self.port};"
+        self._text = text
         self.conf = prefix / "nginx.conf"
         self.conf.write_text(text)
         self.process: subprocess.Popen | None = None
@@ -124,29 +123,15 @@ class DeployNginx:
     def command(self, *extra: str) -> list[str]:
         return ["nginx", "-p", f"{self.prefix}/", "-c", str(self.conf), "-g", "user root;", *extra]
 
-    def start(self) -> "DeployNginx":
-        command = self.command()
-        command[-1] += " daemon off;"
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if raw_request(self.port, "/nginx-health", timeout=1).status == 200:
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"nginx did not start; see {self.prefix}/error.log")
+    def answers(self) -> bool:
+        try:
+            return raw_request(self.port, "/nginx-health", timeout=1).status == 200
+        except OSError:
+            return False
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.process = None
+    def take_new_ports(self) -> None:
+        self.port = free_port()
+        self.conf.write_text(self._text.replace(self._listen, f"listen 127.0.0.1:{self.port};"))
 
 
 def nginx_available() -> bool:

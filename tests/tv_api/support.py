@@ -157,7 +157,56 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-class NginxProcess:
+class NginxHarness:
+    """An nginx config of ours run in the foreground on loopback under a temp prefix (its error log
+    at ``<prefix>/error.log``). Subclasses give the command, a readiness probe and new ports."""
+
+    prefix: Path
+    process: subprocess.Popen | None = None
+
+    def command(self, *extra: str) -> list[str]:
+        raise NotImplementedError
+
+    def answers(self) -> bool:
+        raise NotImplementedError
+
+    def take_new_ports(self) -> None:
+        raise NotImplementedError
+
+    def start(self):
+        # free_port() only finds a port that was free a moment ago: another process on a busy box can
+        # take it before nginx binds. Then nginx exits at once; take new ports and try again.
+        errors = ""
+        for _attempt in range(3):
+            command = self.command()
+            command[-1] += " daemon off;"
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and self.process.poll() is None:
+                if self.answers():
+                    return self
+                time.sleep(0.1)
+            log = self.prefix / "error.log"
+            errors = log.read_text(errors="replace") if log.exists() else ""
+            if self.process.poll() is None or "Address already in use" not in errors:
+                break
+            self.take_new_ports()
+        self.stop()
+        raise RuntimeError(f"nginx did not start; {self.prefix}/error.log: {errors[-1500:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGQUIT)  # graceful: master and workers
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.process = None
+
+
+class NginxProcess(NginxHarness):
     """The production nginx config rendered into a temp prefix, run in the foreground on loopback."""
 
     def __init__(self, prefix: Path, storage_root: Path, upstream: str, extra_conf: str = "") -> None:
@@ -191,37 +240,13 @@ class NginxProcess:
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.https_port}"
 
-    def start(self) -> "NginxProcess":
-        # free_port() only finds a port that was free a moment ago: another process on a busy box can
-        # take it before nginx binds. Then nginx exits at once; take new ports and try again.
-        errors = ""
-        for _attempt in range(3):
-            command = self.command()
-            command[-1] += " daemon off;"
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            start_new_session=True)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    httpx.get(self.base_url + "/healthz", verify=False, timeout=1)  # noqa: S501 - self-signed test cert
-                    return self
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            log = self.prefix / "error.log"
-            errors = log.read_text(errors="replace") if log.exists() else ""
-            if self.process.poll() is None or "Address already in use" not in errors:
-                break
-            self.https_port, self.http_port = free_port(), free_port()
-            self._render()
-        self.stop()
-        raise RuntimeError(f"nginx did not start; {self.prefix}/error.log: {errors[-1500:]}")
+    def answers(self) -> bool:
+        try:
+            httpx.get(self.base_url + "/healthz", verify=False, timeout=1)  # noqa: S501 - self-signed test cert
+        except httpx.HTTPError:
+            return False
+        return True
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)  # graceful: master and workers
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.process = None
+    def take_new_ports(self) -> None:
+        self.https_port, self.http_port = free_port(), free_port()
+        self._render()
