@@ -13,11 +13,8 @@ PATH is missing), 2 on an internal error.
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +40,7 @@ from vv_core.loglines import (
     read_bytes,
     read_head,
 )
+from vv_core.workers import map_in_workers
 
 
 @dataclass
@@ -98,25 +96,20 @@ PARALLEL_MIN_FILES = 4000   # below this, starting workers costs more than it sa
 CHUNK_FILES = 2000
 
 
-def _check_in_parallel(paths: list[str], key_store: KeyStore, jobs: int):
-    """Per-file checks are independent (the chain is checked afterwards): spread them over cores.
-
-    Workers are forked (they inherit the key store, never sent over a pipe) and only when this
-    process has no other threads, since forking a threaded process can deadlock.
-    """
+def _set_worker_key_store(key_store: KeyStore) -> None:
     global _WORKER_KEY_STORE
+    _WORKER_KEY_STORE = key_store
+
+
+def _check_in_parallel(paths: list[str], key_store: KeyStore, jobs: int):
+    """Per-file checks are independent (the chain is checked afterwards): spread them over cores."""
     # As many chunks per worker for every worker: an odd last chunk would leave one core idle.
     count = -(-len(paths) // CHUNK_FILES)
     count = -(-count // jobs) * jobs
     size = -(-len(paths) // count)
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    _WORKER_KEY_STORE = key_store
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return [item for chunk in pool.map(_check_chunk, chunks) for item in chunk]
-    finally:
-        _WORKER_KEY_STORE = None
+    parts = map_in_workers(_check_chunk, chunks, jobs, _set_worker_key_store, (key_store,))
+    return [item for part in parts for item in part]
 
 
 def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = None,
@@ -133,7 +126,7 @@ def verify_directory(directory: Path, key_store: KeyStore, jobs: int | None = No
     base = os.fspath(directory)
     paths = [os.path.join(base, name) for name in names]
     jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
-    if jobs > 1 and len(paths) >= PARALLEL_MIN_FILES and threading.active_count() == 1:
+    if jobs > 1 and len(paths) >= PARALLEL_MIN_FILES:
         results = _check_in_parallel(paths, key_store, jobs)
     else:
         results = check_files(paths, key_store)

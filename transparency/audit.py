@@ -15,10 +15,7 @@ edited files hash to a root it already signed and gave away.
 
 import base64
 import json
-import multiprocessing
 import os
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from vv_core.loglines import GENESIS_HASH
 from vv_core.merkle import ProofError, root_of, verify_consistency
 from vv_core.notes import Checkpoint, NoteError, VerifierKey, open_checkpoint, witnesses_of
 from vv_core.tlog import Leaf, chain_order, logline_paths, read_leaf
+from vv_core.workers import map_in_workers
 
 PARALLEL_MIN_FILES = 4000
 CHUNK_FILES = 4000
@@ -69,13 +67,12 @@ def read_leaves(directory: Path, jobs: int | None = None) -> list[Leaf]:
     """Every LogLine file of ``directory`` as a leaf (spread over processes for big logs)."""
     paths = logline_paths(directory)
     jobs = min(os.cpu_count() or 1, 4) if jobs is None else jobs
-    if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or threading.active_count() > 1:
+    if jobs < 2 or len(paths) < PARALLEL_MIN_FILES:
         return [read_leaf(path) for path in paths]
     count = jobs * -(-len(paths) // (jobs * CHUNK_FILES))   # as many chunks for every worker
     size = -(-len(paths) // count)
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [Leaf(*fields) for chunk in pool.map(_read_chunk, chunks) for fields in chunk]
+    return [Leaf(*fields) for chunk in map_in_workers(_read_chunk, chunks, jobs) for fields in chunk]
 
 
 def _open(label: str, note: str, keys: list[VerifierKey], report: AuditReport) -> Checkpoint | None:
