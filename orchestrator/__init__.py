@@ -1,6 +1,6 @@
 """The orchestrator's parts: state DB, discovery, runners, failure classification, the run itself.
 
-scripts/orchestrator.py is the thin CLI over :func:`scripts.pipeline.engine.run_once`.
+scripts/orchestrator.py is the thin CLI over :func:`orchestrator.engine.run_once`.
 """
 
 # The pipeline's stages in order, and the state a video reaches when each one succeeds.

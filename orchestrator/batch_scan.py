@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scripts.pipeline.engine import Orchestrator
+    from orchestrator.engine import Orchestrator
 
 logger = logging.getLogger("vv.orchestrator")
 

@@ -47,7 +47,7 @@ class _Running:
 
 
 def vv_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "scripts.vv", *args]
+    return [sys.executable, "-m", "vv_cli.main", *args]
 
 
 def box_services(*, capture: bool, host: str | None = None, port: int | None = None) -> list[Service]:

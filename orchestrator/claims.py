@@ -11,14 +11,14 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts.pipeline import TERMINAL_STATES
-from scripts.pipeline.discovery import Ignored, StableFile
-from scripts.pipeline.moves import complete_move, destination_for, write_error_record
-from scripts.pipeline.names import printable, safe_relative
+from orchestrator import TERMINAL_STATES
+from orchestrator.discovery import Ignored, StableFile
+from orchestrator.moves import complete_move, destination_for, write_error_record
+from orchestrator.names import printable, safe_relative
 from vv_core.naming import artifact_id, camera_of, sanitize_id
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scripts.pipeline.engine import Orchestrator, RunReport
+    from orchestrator.engine import Orchestrator, RunReport
 
 logger = logging.getLogger("vv.orchestrator")
 

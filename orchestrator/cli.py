@@ -14,17 +14,13 @@ import logging
 import signal
 import sys
 import threading
-from pathlib import Path
 
-if __package__ in (None, ""):  # pragma: no cover - run as a file: make `scripts.` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.pipeline.engine import DB_NAME, Orchestrator, RunReport
-from scripts.pipeline.lock import AlreadyRunning, run_lock
-from scripts.pipeline.names import printable
-from scripts.pipeline.runners import Runner, build_runner
-from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import STATUS_NAME
+from orchestrator.engine import DB_NAME, Orchestrator, RunReport
+from orchestrator.lock import AlreadyRunning, run_lock
+from orchestrator.names import printable
+from orchestrator.runners import Runner, build_runner
+from orchestrator.state import StateStore
+from orchestrator.status import STATUS_NAME
 from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.settings import Settings
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.pipeline.names import printable
-from scripts.pipeline.state import Sighting, StateStore
+from orchestrator.names import printable
+from orchestrator.state import Sighting, StateStore
 from vv_core.hashing import compute_sha256
 
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")

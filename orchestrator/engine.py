@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline import NEXT_STAGE, STATE_AFTER
-from scripts.pipeline.batch_scan import batches, scan_ahead
-from scripts.pipeline.claims import claim, record_ignored
-from scripts.pipeline.discovery import Ignored, look
-from scripts.pipeline.failures import Failure, backoff_delay, classify_result, invalid_output
-from scripts.pipeline.moves import (
+from orchestrator import NEXT_STAGE, STATE_AFTER
+from orchestrator.batch_scan import batches, scan_ahead
+from orchestrator.claims import claim, record_ignored
+from orchestrator.discovery import Ignored, look
+from orchestrator.failures import Failure, backoff_delay, classify_result, invalid_output
+from orchestrator.moves import (
     VideoVanished,
     backfill_placements,
     complete_move,
@@ -37,10 +37,10 @@ from scripts.pipeline.moves import (
     record_placement,
     write_error_record,
 )
-from scripts.pipeline.names import printable
-from scripts.pipeline.runners import Runner, StageResult
-from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
+from orchestrator.names import printable
+from orchestrator.runners import Runner, StageResult
+from orchestrator.state import StateStore
+from orchestrator.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
 from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from scripts.pipeline.runners import StageResult
+from orchestrator.runners import StageResult
 
 FailureKind = Literal["permanent", "transient"]
 # A stage that cannot find its model says so; that is an installation problem, not the video's.

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline.names import safe_relative
+from orchestrator.names import safe_relative
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import utc_timestamp

@@ -8,7 +8,7 @@
   the command is wrapped in coreutils ``timeout -s KILL`` inside the container (the exec API has no
   timeout of its own) and host paths are mapped to the container's mount of the storage root.
 
-Both return a :class:`StageResult`; classifying it is :mod:`scripts.pipeline.failures`' job.
+Both return a :class:`StageResult`; classifying it is :mod:`orchestrator.failures`' job.
 """
 
 import contextlib
@@ -76,7 +76,7 @@ def _die_with_parent() -> None:
 
 
 def default_vv_command() -> list[str]:
-    return [sys.executable, "-m", "scripts.vv"]
+    return [sys.executable, "-m", "vv_cli.main"]
 
 
 class LocalRunner:

@@ -11,7 +11,7 @@ Tables: ``videos`` (progress), ``stage_runs`` (one row per stage execution: metr
 sha256 cache), ``runs`` (one row per orchestrator run), ``meta`` (flags such as a pending
 playlist rebuild, the newest LogLine seq recorded), ``ignored`` (what input/ holds that can never
 be taken, recorded once). Paths that came from input/ are stored as
-:func:`scripts.pipeline.names.printable` text (a name need not be valid UTF-8).
+:func:`orchestrator.names.printable` text (a name need not be valid UTF-8).
 """
 
 import sqlite3
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline import TERMINAL_STATES
+from orchestrator import TERMINAL_STATES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (

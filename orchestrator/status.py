@@ -10,8 +10,8 @@ Prometheus' convention (bucket "le" upper bounds, "+Inf" last).
 from pathlib import Path
 from typing import Any
 
-from scripts.pipeline import STAGES, TERMINAL_STATES
-from scripts.pipeline.state import StateStore
+from orchestrator import STAGES, TERMINAL_STATES
+from orchestrator.state import StateStore
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema

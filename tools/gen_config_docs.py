@@ -2,11 +2,11 @@
 
 The tables sit between two markers in the doc and are rewritten from the settings model itself
 (names, defaults, descriptions) and the section headings of .env.example, so the guide cannot
-drift from the code: `python -m scripts.gen_config_docs --check` fails when it is stale (a test
+drift from the code: `python -m tools.gen_config_docs --check` fails when it is stale (a test
 runs it).
 
-    python -m scripts.gen_config_docs           # rewrite the tables in place
-    python -m scripts.gen_config_docs --check   # exit 1 if the doc is out of date
+    python -m tools.gen_config_docs           # rewrite the tables in place
+    python -m tools.gen_config_docs --check   # exit 1 if the doc is out of date
 """
 
 import argparse
@@ -28,9 +28,9 @@ from vv_core.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "configuration.md"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
-BEGIN = "<!-- BEGIN GENERATED: settings (python -m scripts.gen_config_docs) -->"
+BEGIN = "<!-- BEGIN GENERATED: settings (python -m tools.gen_config_docs) -->"
 END = "<!-- END GENERATED: settings -->"
-RULES_BEGIN = "<!-- BEGIN GENERATED: config.yaml keys (python -m scripts.gen_config_docs) -->"
+RULES_BEGIN = "<!-- BEGIN GENERATED: config.yaml keys (python -m tools.gen_config_docs) -->"
 RULES_END = "<!-- END GENERATED: config.yaml keys -->"
 # Each module's rule file and the pydantic model that parses it (unknown keys are refused there).
 RULE_FILES: list[tuple[str, str]] = [
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = updated_document(current, render_tables())
     if args.check:
         if wanted != current:
-            print(f"error: {args.doc} is out of date: run python -m scripts.gen_config_docs", file=sys.stderr)
+            print(f"error: {args.doc} is out of date: run python -m tools.gen_config_docs", file=sys.stderr)
             return 1
         print(f"{args.doc} is up to date ({len(Settings.model_fields)} settings)")
         return 0

@@ -3,12 +3,12 @@ was released (blueprint section 10, `vv verify-install`).
 
 "Shipped" means tracked by git (``git ls-files``), minus the manifest itself. The manifest holds no
 timestamp, so regenerating it changes it only when a shipped file changed: ``make signature``
-rewrites it, and tests/deploy/test_signature.py fails while it is stale (CI). Verification needs no
+rewrites it, and tests/tools/test_signature.py fails while it is stale (CI). Verification needs no
 git: it re-hashes the files the manifest lists and reports modified and missing ones; files that an
 install adds (.env, storage/, .venv/, models) are not shipped and so not judged.
 
-    python -m scripts.signature generate [--root DIR]   # rewrite vv-signature.json
-    python -m scripts.signature check [--root DIR]      # exit 1 if it is stale
+    python -m tools.signature generate [--root DIR]   # rewrite vv-signature.json
+    python -m tools.signature check [--root DIR]      # exit 1 if it is stale
 """
 
 import argparse

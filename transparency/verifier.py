@@ -6,7 +6,7 @@
 A PATH that is a file is checked on its own (schema, key, signature, canonical bytes, file name);
 a directory is checked as a chain (plus its signed head, which reveals a deleted tail). Without a
 PATH the storage root's loglines/ is checked; that chain is also compared with the box's other
-records of the newest LogLine (:mod:`scripts.chain_witnesses`), which reveal a tail deleted
+records of the newest LogLine (:mod:`transparency.chain_witnesses`), which reveal a tail deleted
 together with a rolled-back head. Exit 0 when everything verifies, 1 when anything does not (or a
 PATH is missing), 2 on an internal error.
 """
@@ -14,15 +14,10 @@ PATH is missing), 2 on an internal error.
 import argparse
 import json
 import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repository and vv-core importable
-    _REPO = Path(__file__).resolve().parents[1]
-    sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
-
-from scripts.chain_witnesses import Witness, cross_check
+from transparency.chain_witnesses import Witness, cross_check
 from vv_core.cli_support import EXIT_FAILURE, EXIT_INTERNAL, fail
 from vv_core.errors import VVError
 from vv_core.keystore import KeyStore, load_key_store

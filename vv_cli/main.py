@@ -79,7 +79,7 @@ def bootstrap(
     fallback: Annotated[bool, typer.Option(help="Render the fallback loop and placeholder.")] = True,
 ) -> None:
     """Create the storage tree, key store, fallback assets (and .env, models) if missing (idempotent)."""
-    from scripts.bootstrap import bootstrap as run_bootstrap
+    from ops.provisioning.bootstrap import bootstrap as run_bootstrap
 
     def action() -> list[Path]:
         overrides = {"video_storage_root": storage_root} if storage_root else {}
@@ -105,7 +105,7 @@ def backup(
 ) -> None:
     """Back up metadata (artifacts, LogLines, playlists, state DB, config, keys, logs) or media."""
     if ctx.invoked_subcommand is None:
-        from scripts.backup import cli_backup
+        from ops.backup.backup import cli_backup
 
         cli_backup(media=media, apply_retention=not no_retention)
 
@@ -113,7 +113,7 @@ def backup(
 @backup_app.command("init")
 def backup_init() -> None:
     """Create the restic repository (RESTIC_REPOSITORY) if it does not exist (idempotent)."""
-    from scripts.backup import cli_init
+    from ops.backup.backup import cli_init
 
     cli_init()
 
@@ -127,7 +127,7 @@ def restore_drill(
     keep: Annotated[Path | None, typer.Option(help="Restore into this dir and keep it.")] = None,
 ) -> None:
     """Restore the latest backup into a scratch dir, verify it all, report RTO and pass/fail (JSON)."""
-    from scripts.restore_drill import cli_restore_drill
+    from ops.backup.restore_drill import cli_restore_drill
 
     cli_restore_drill(snapshot=snapshot, media=media, check_data=not no_check, keep=keep)
 
@@ -140,7 +140,7 @@ def restore(
         help="Restore only this snapshot path prefix (repeatable), e.g. storage/loglines.")] = None,
 ) -> None:
     """Put a verified snapshot back in place (stop the stack first; see docs/disaster-recovery.md)."""
-    from scripts.restore import cli_restore
+    from ops.backup.restore import cli_restore
 
     cli_restore(snapshot=snapshot, media=media, only=only)
 # --- operations (issue 5): orchestrator, status, cleanup, log export, self-monitor, alert -------------
@@ -151,7 +151,7 @@ _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_
 @app.command(context_settings=_PASSTHROUGH, add_help_option=False)
 def orchestrate(ctx: typer.Context) -> None:
     """Run the pipeline over input/: --once (cron, default) or --loop. See --help."""
-    from scripts.orchestrator import main as orchestrator_main
+    from orchestrator.cli import main as orchestrator_main
 
     raise typer.Exit(orchestrator_main(ctx.args))
 
@@ -163,13 +163,13 @@ def status(
 ) -> None:
     """The box at a glance: queue, stages, cameras, TVs, last errors, disk (--json: the raw status)."""
     if json_output:
-        from scripts.orchestrator import status_summary
+        from orchestrator.cli import status_summary
 
         print(status_summary(Settings()))
         return
     from rich.console import Console
 
-    from scripts.status_table import collect_status, render_status
+    from orchestrator.status_table import collect_status, render_status
 
     render_status(collect_status(Settings()), Console())
 
@@ -177,7 +177,7 @@ def status(
 @app.command(context_settings=_PASSTHROUGH, add_help_option=False)
 def cleanup(ctx: typer.Context) -> None:
     """Delete old files (dry run unless --apply); --disk-pressure frees space. See --help."""
-    from scripts.cleanup_old_files import main as cleanup_main
+    from ops.upkeep.cleanup import main as cleanup_main
 
     raise typer.Exit(cleanup_main(ctx.args))
 
@@ -242,7 +242,7 @@ def faces_remove(name: Annotated[str, typer.Argument(help="The person to forget.
 @app.command("export-logs", context_settings=_PASSTHROUGH, add_help_option=False)
 def export_logs(ctx: typer.Context) -> None:
     """Archive logs/* into a dated tar.gz + manifest; --verify ARCHIVE checks one. See --help."""
-    from scripts.log_exporter import main as exporter_main
+    from ops.upkeep.log_exporter import main as exporter_main
 
     raise typer.Exit(exporter_main(ctx.args))
 
@@ -250,7 +250,7 @@ def export_logs(ctx: typer.Context) -> None:
 @app.command("self-monitor", context_settings=_PASSTHROUGH, add_help_option=False)
 def self_monitor(ctx: typer.Context) -> None:
     """Watch the stack's containers, restart failing ones within a budget. See --help."""
-    from scripts.self_monitor import main as monitor_main
+    from ops.upkeep.self_monitor import main as monitor_main
 
     raise typer.Exit(monitor_main(ctx.args))
 
@@ -284,8 +284,8 @@ def verify_install(
     ] = None,
 ) -> None:
     """Check every shipped file against vv-signature.json (sha256); exit 1 naming what differs."""
-    from scripts.signature import REPO_ROOT, describe
-    from scripts.signature import verify_install as run_verify
+    from tools.signature import REPO_ROOT, describe
+    from tools.signature import verify_install as run_verify
 
     def action() -> list[Path]:
         install_root = root or REPO_ROOT
@@ -362,7 +362,7 @@ def model_list(
     """Models in the manifest; * marks the current one of each kind."""
     import json
 
-    from scripts.model_cli import format_rows, list_models
+    from ops.provisioning.models import format_rows, list_models
     from vv_core.cli_support import fail
     from vv_core.errors import VVError
 
@@ -384,7 +384,7 @@ def model_install(
     manifest: ManifestOption = None,
 ) -> None:
     """Fetch a model, verify size+sha256, place it under <models-dir>/<name>/<version>/."""
-    from scripts.model_cli import install
+    from ops.provisioning.models import install
 
     run_stage(lambda: install(_models_dir(models_dir), name, version, kind=_kind(kind), use=use,
                               manifest=manifest))
@@ -398,7 +398,7 @@ def model_use(
     manifest: ManifestOption = None,
 ) -> None:
     """Verify an installed model and switch the current-model pointer to it atomically."""
-    from scripts.model_cli import use as use_model
+    from ops.provisioning.models import use as use_model
 
     run_stage(lambda: use_model(_models_dir(models_dir), name, version, manifest=manifest))
 
@@ -406,7 +406,7 @@ def model_use(
 @model_app.command("rollback")
 def model_rollback(kind: KindOption = "llm", models_dir: ModelsDirOption = None) -> None:
     """Switch the pointer back to the previous model (verified first)."""
-    from scripts.model_cli import rollback
+    from ops.provisioning.models import rollback
 
     run_stage(lambda: rollback(_models_dir(models_dir), _kind(kind)))
 
@@ -421,7 +421,7 @@ def model_quantize(
 
     Prints the path; the sha256 and size to pin in the manifest go to stderr. Check its recall on
     your own footage before you make it current."""
-    from scripts.model_cli import quantize
+    from ops.provisioning.models import quantize
 
     def action() -> Path:
         path, sha256, size = quantize(source, output, input_size=input_size)
@@ -514,7 +514,7 @@ def up(
         "--capture/--no-capture", help="Record the cameras (default: when DVR_CAMERAS_FILE exists).")] = None,
 ) -> None:
     """Run the whole box in the foreground: tv_api, scheduler, orchestrator loop (and capture); Ctrl-C stops all."""
-    from scripts.box import box_services, cameras_configured, run_box
+    from orchestrator.box import box_services, cameras_configured, run_box
 
     settings = Settings()
     with_capture = cameras_configured(settings.dvr_cameras_file) if capture is None else capture
@@ -568,7 +568,7 @@ def verify(
             paths or [], json_output, public_keys=public_key, checkpoint=checkpoint, since=since,  # type: ignore[arg-type]
             consistency_proof=consistency_proof, witness_keys=witness or [], min_witnesses=min_witnesses,
             default_dir=settings.storage.loglines, jobs=jobs))
-    from scripts.logline_verifier import run_verify
+    from transparency.verifier import run_verify
 
     raise typer.Exit(
         run_verify(paths or [], json_output, settings.key_store_path, settings.storage.loglines, jobs)

@@ -3,7 +3,7 @@
 Two schedules (docs/disaster-recovery.md, RPO table): the metadata backup (artifacts, LogLines,
 playlists, the state DB, config, .env, key store, model manifest, logs) runs hourly and is small;
 the media backup (processed/, tv_curado/) runs nightly. Each run stages a consistent tree
-(scripts/backup_staging.py), writes a sha256 manifest into it, backs it up with tags
+(ops/backup/staging.py), writes a sha256 manifest into it, backs it up with tags
 ``vv`` + ``metadata|media``, applies GFS retention with prune, logs one JSON line with the result,
 records it in ``state/backup_status.json`` and raises an alert if anything failed.
 
@@ -13,19 +13,13 @@ unmounted backup disk must not silently become a fresh, empty repository) — ru
 
 import json
 import logging
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as `python scripts/backup.py`: make the repo importable
-    _REPO = Path(__file__).resolve().parents[1]
-    sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
 
 from filelock import FileLock, Timeout
 
-from scripts.backup_staging import BackupError, clear_directory, excludes_of, stage_backup
-from scripts.restic_repo import ResticRepo, redact
+from ops.backup.restic_repo import ResticRepo, redact
+from ops.backup.staging import BackupError, clear_directory, excludes_of, stage_backup
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
@@ -126,7 +120,7 @@ def log_to_app_log(settings: Settings, service_name: str = "backup") -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Blueprint script entry: `python scripts/backup.py [init] [--media] [--no-retention]`."""
+    """Blueprint script entry: `python ops/backup/backup.py [init] [--media] [--no-retention]`."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="backup.py", description=__doc__.splitlines()[0])
@@ -141,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def cli_backup(media: bool = False, apply_retention: bool = True) -> None:
-    from scripts.ops_cli import run_json_command
+    from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
         settings = Settings()
@@ -152,7 +146,7 @@ def cli_backup(media: bool = False, apply_retention: bool = True) -> None:
 
 
 def cli_init() -> None:
-    from scripts.ops_cli import run_json_command
+    from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
         settings = Settings()

@@ -18,7 +18,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from scripts.backup_staging import (
+from ops.backup.restic_repo import ResticRepo
+from ops.backup.staging import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     RESTORE_SCRATCH_DIRNAME,
@@ -28,12 +29,11 @@ from scripts.backup_staging import (
     models_dir,
     tv_api_secrets_dir,
 )
-from scripts.restic_repo import ResticRepo
 from vv_core.atomic import atomic_output, fsync_directory
 from vv_core.hashing import compute_sha256
 from vv_core.settings import Settings
 
-ORCHESTRATOR_LOCK = "orchestrator.lock"   # scripts/pipeline/lock.py: one pipeline run at a time
+ORCHESTRATOR_LOCK = "orchestrator.lock"   # orchestrator/lock.py: one pipeline run at a time
 BACKUP_LOCK = "backup.lock"
 
 @dataclass
@@ -178,6 +178,6 @@ def _restore_locked(settings: Settings, repo: ResticRepo, snapshot: str | None, 
 
 
 def cli_restore(snapshot: str | None, media: bool, only: list[str] | None) -> None:
-    from scripts.ops_cli import run_json_command
+    from ops.json_command import run_json_command
 
     run_json_command(lambda: restore_in_place(Settings(), snapshot=snapshot, media=media, only=only))

@@ -25,19 +25,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-if __package__ in (None, ""):  # run as `python scripts/restore_drill.py`: make the repo importable
-    _REPO = Path(__file__).resolve().parents[1]
-    sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
-
-from scripts.backup_staging import BackupError, clear_directory
-from scripts.restic_repo import ResticError, ResticRepo, redact
-from scripts.restore import pick_snapshot, verify_tree
+from ops.backup.restic_repo import ResticError, ResticRepo, redact
+from ops.backup.restore import pick_snapshot, verify_tree
+from ops.backup.staging import BackupError, clear_directory
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.settings import Settings
 
-VERIFIER_SCRIPT = Path(__file__).resolve().parent / "logline_verifier.py"
+VERIFIER_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "logline_verifier.py"
 DRILL_STATE_FILE = "restore_drill.json"
 VERIFIER_TIMEOUT_S = 600
 logger = logging.getLogger("vv.restore_drill")
@@ -197,8 +193,8 @@ def record_drill(settings: Settings, report: dict[str, Any]) -> None:
 
 def cli_restore_drill(snapshot: str | None = None, media: bool = False, check_data: bool = True,
                       keep: Path | None = None) -> None:
-    from scripts.backup import log_to_app_log
-    from scripts.ops_cli import run_json_command
+    from ops.backup.backup import log_to_app_log
+    from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
         settings = Settings()
@@ -209,7 +205,7 @@ def cli_restore_drill(snapshot: str | None = None, media: bool = False, check_da
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Blueprint script entry: `python -m scripts.restore_drill [--snapshot ID] [--media] …`."""
+    """Blueprint script entry: `python -m ops.backup.restore_drill [--snapshot ID] [--media] …`."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="restore_drill.py", description=__doc__.splitlines()[0])

@@ -13,28 +13,22 @@ Steps, each reported as created or kept:
 fallback assets are re-rendered and the models re-verified (a corrupt one is replaced). The key store
 and ``.env`` are kept either way.
 
-Run as ``vv bootstrap …``, ``python -m scripts.bootstrap …`` or ``python scripts/bootstrap.py …``.
+Run as ``vv bootstrap …``, ``python -m ops.provisioning.bootstrap …`` or ``python ops/provisioning/bootstrap.py …``.
 """
-
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a file: make the checkout importable as with `python -m`
-    _ROOT = Path(__file__).resolve().parents[1]
-    sys.path[:0] = [str(_ROOT), str(_ROOT / "vv-core")]
 
 import argparse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-from scripts.env_file import create_env_file, example_names
-from scripts.fallback_assets import ensure_fallback_assets
+from ops.provisioning.env_file import create_env_file, example_names
+from ops.provisioning.fallback_assets import ensure_fallback_assets
 from vv_core.atomic import atomic_write_bytes
 from vv_core.cli_support import run_stage
 from vv_core.keystore import create_key_store, load_key_store
 from vv_core.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_NAME = "model_manifest.json"
 
 

@@ -21,7 +21,7 @@ from vv_core.models import (
     use_model,
 )
 
-REPO_MANIFEST = Path(__file__).resolve().parents[1] / "models" / "model_manifest.json"
+REPO_MANIFEST = Path(__file__).resolve().parents[2] / "models" / "model_manifest.json"
 
 
 def manifest_path(models_dir: Path, override: Path | None = None) -> Path:

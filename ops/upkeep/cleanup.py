@@ -33,9 +33,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # pragma: no cover - run as a file
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from vv_core.naming import artifact_id
 from vv_core.settings import Settings
 

@@ -1,6 +1,6 @@
 """Container healthchecks (Dockerfile HEALTHCHECK): is this stage able to do its job right now?
 
-`python -m scripts.container_health STAGE` exits 0 when healthy, 1 with one line on stderr naming
+`python -m ops.upkeep.container_health STAGE` exits 0 when healthy, 1 with one line on stderr naming
 the first failed check otherwise. Checks are cheap (no model is loaded, nothing heavy is imported):
 the stage's code is importable, the storage directories it writes are writable, and what it needs
 at run time is there (key store for LogLines, the model pointer for the summarizer, /healthz for

@@ -22,9 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-if __package__ in (None, ""):  # pragma: no cover - run as a file
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.canonical import pretty_json
 from vv_core.jsonlog import utc_timestamp

@@ -24,11 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # pragma: no cover - run as a file
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.pipeline.engine import Orchestrator
-from scripts.pipeline.runners import LocalRunner
+from orchestrator.engine import Orchestrator
+from orchestrator.runners import LocalRunner
 from tests.helpers import repo_env
 from vv_core.settings import Settings
 

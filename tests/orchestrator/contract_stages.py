@@ -25,7 +25,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.hashing import compute_sha256
 
 # Read the schemas' examples directly (no jsonschema import: keeps each stage run fast).
-SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 MAGIC = b"CONTRACTVIDEO"
 

@@ -2,9 +2,9 @@
 
 import logging
 
-from scripts.pipeline.engine import DB_NAME
-from scripts.pipeline.state import StateStore
-from tests.scripts.pipeline.conftest import Box
+from orchestrator.engine import DB_NAME
+from orchestrator.state import StateStore
+from tests.orchestrator.conftest import Box
 
 
 class RecordingRunner:
@@ -25,7 +25,7 @@ class RecordingRunner:
 
 def run(box: Box) -> tuple:
     runner = RecordingRunner(box)
-    from scripts.pipeline.engine import Orchestrator
+    from orchestrator.engine import Orchestrator
 
     orchestrator = Orchestrator(box.settings, runner)
     try:

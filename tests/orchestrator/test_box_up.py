@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.box import Box, Service
+from orchestrator.box import Box, Service
 from tests.helpers import REPO_ROOT, repo_env
 
 
@@ -60,7 +60,7 @@ class Stream:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing")
 def test_vv_up_runs_the_box_and_stops_cleanly_on_sigint(tmp_path):
-    from tests.scripts.pipeline.test_e2e_real_stages import install_models
+    from tests.orchestrator.test_e2e_real_stages import install_models
 
     root = tmp_path / "storage"
     env = repo_env(VIDEO_STORAGE_ROOT=str(root), KEY_STORE_PATH=str(tmp_path / "secrets/keys.json"),
@@ -68,9 +68,9 @@ def test_vv_up_runs_the_box_and_stops_cleanly_on_sigint(tmp_path):
                    STABLE_WAIT_S="0", RETRY_BACKOFF_S="0", ORCHESTRATOR_INTERVAL="1",
                    TV_API_HOST="127.0.0.1", TV_API_PORT="0", DVR_CAMERAS_FILE=str(tmp_path / "no-cameras.yaml"),
                    LOG_LEVEL="INFO")
-    subprocess.run([sys.executable, "-m", "scripts.vv", "bootstrap"], env=env, cwd=REPO_ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "vv_cli.main", "bootstrap"], env=env, cwd=REPO_ROOT, check=True,
                    capture_output=True, timeout=300)
-    process = subprocess.Popen([sys.executable, "-m", "scripts.vv", "up"], env=env, cwd=REPO_ROOT, text=True,
+    process = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "up"], env=env, cwd=REPO_ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     stream = Stream(process)
     try:

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from scripts.pipeline.engine import DB_NAME, STAGE_IO
-from scripts.pipeline.state import StateStore
-from tests.scripts.pipeline.conftest import contract_command
+from orchestrator.engine import DB_NAME, STAGE_IO
+from orchestrator.state import StateStore
+from tests.orchestrator.conftest import contract_command
 
 KILLS = 25
 SEED = 20261121
@@ -35,7 +35,7 @@ def test_sigkill_at_random_points_then_clean_run_processes_each_video_exactly_on
     rng = random.Random(SEED)
     completed_runs = 0
     for _ in range(KILLS):
-        process = subprocess.Popen([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.05, 1.2))
         if process.poll() is None:
@@ -43,7 +43,7 @@ def test_sigkill_at_random_points_then_clean_run_processes_each_video_exactly_on
         else:
             completed_runs += 1
         process.wait(timeout=30)
-    final = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], env=env,
+    final = subprocess.run([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], env=env,
                            capture_output=True, text=True, timeout=120, check=False)
     assert final.returncode == 0, final.stderr
 

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from scripts.pipeline.discovery import candidate_files, look
-from scripts.pipeline.lock import AlreadyRunning, run_lock
-from scripts.pipeline.state import StateStore
+from orchestrator.discovery import candidate_files, look
+from orchestrator.lock import AlreadyRunning, run_lock
+from orchestrator.state import StateStore
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_the_run_lock_excludes_a_second_holder(tmp_path):
         with pytest.raises(AlreadyRunning, match=r"orchestrator\.lock"), run_lock(tmp_path):
             pass
         # Another process is refused too (flock is per open file description).
-        code = ("import sys; from pathlib import Path; from scripts.pipeline.lock import run_lock, AlreadyRunning\n"
+        code = ("import sys; from pathlib import Path; from orchestrator.lock import run_lock, AlreadyRunning\n"
                 "try:\n  with run_lock(Path(sys.argv[1])): print('got')\n"
                 "except AlreadyRunning: print('busy')")
         from tests.helpers import repo_env
@@ -74,7 +74,7 @@ def test_the_run_lock_excludes_a_second_holder(tmp_path):
 def test_a_killed_holder_releases_the_lock(tmp_path):
     from tests.helpers import repo_env
 
-    code = ("import sys, time; from pathlib import Path; from scripts.pipeline.lock import run_lock\n"
+    code = ("import sys, time; from pathlib import Path; from orchestrator.lock import run_lock\n"
             "with run_lock(Path(sys.argv[1])):\n  print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
                               text=True, env=repo_env())

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from scripts.pipeline.runners import DockerRunner
-from scripts.self_monitor import SelfMonitor
+from ops.upkeep.self_monitor import SelfMonitor
+from orchestrator.runners import DockerRunner
 
 ENGINE = os.environ.get("VV_TEST_DOCKER_HOST")
 pytestmark = pytest.mark.skipif(not ENGINE, reason="no Docker engine given (set VV_TEST_DOCKER_HOST)")

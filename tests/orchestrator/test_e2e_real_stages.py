@@ -116,7 +116,7 @@ class LiveBox:
         self.vv("bootstrap")
 
     def vv(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "scripts.vv", *args], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "vv_cli.main", *args], capture_output=True, text=True,
                                 env=self.env, cwd=REPO_ROOT, timeout=timeout, check=False)
         if check:
             assert result.returncode == 0, f"vv {' '.join(args)}: {result.stderr[-3000:]}"
@@ -196,7 +196,7 @@ def test_real_pipeline_survives_sigkill_at_random_points(tmp_path, clips):
     rng = random.Random(CRASH_SEED)
     finished_before_kill = 0
     for _ in range(CRASH_KILLS):
-        process = subprocess.Popen([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], env=box.env,
+        process = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], env=box.env,
                                    cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Half the kills land at a random time (start-up, inside a stage); the other half shortly
         # after the run makes progress (a stage finished, a video moved), so kills also hit the DB
@@ -234,7 +234,7 @@ def test_real_pipeline_survives_sigkill_at_random_points(tmp_path, clips):
 
     # The daily smoke on this live box (tv_api is not running here: its check is skipped, clearly).
     smoke = subprocess.run(["bash", str(REPO_ROOT / "scripts/run_tests.sh")], capture_output=True, text=True,
-                           env={**box.env, "PYTHON": sys.executable, "VV": f"{sys.executable} -m scripts.vv",
+                           env={**box.env, "PYTHON": sys.executable, "VV": f"{sys.executable} -m vv_cli.main",
                                 "TV_API_URL": "http://127.0.0.1:9", "SMOKE_NO_ALERT": "1"},
                            cwd=REPO_ROOT, timeout=600, check=False)
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr

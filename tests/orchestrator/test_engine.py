@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from scripts.pipeline.engine import DB_NAME, STAGE_IO
-from scripts.pipeline.state import StateStore
+from orchestrator.engine import DB_NAME, STAGE_IO
+from orchestrator.state import StateStore
 from vv_core.schema import validate_schema
 
 
@@ -174,7 +174,7 @@ def test_adoption_after_a_crash_between_stage_and_db_commit(box):
     # Simulate "summarize wrote its output, then the orchestrator was killed".
     import os
 
-    from tests.scripts.pipeline.contract_stages import main as contract_main
+    from tests.orchestrator.contract_stages import main as contract_main
     os.environ["VIDEO_STORAGE_ROOT"] = str(box.root)
     try:
         contract_main(["summarize", str(box.root / "analytic/cam1_a.analytic.json"),

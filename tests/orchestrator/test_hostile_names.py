@@ -1,7 +1,7 @@
 """Hostile names in input/ (issue 23): any name the filesystem allows is processed or quarantined
 under a safe name, with its original recorded, and one bad name never stops the others.
 
-Runs the orchestrator against the contract test double (tests/scripts/pipeline/contract_stages.py);
+Runs the orchestrator against the contract test double (tests/orchestrator/contract_stages.py);
 the property test (test_hostile_names_property.py) drives the real stages.
 """
 
@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
-from scripts.pipeline import claims
-from scripts.pipeline.names import MAX_NAME_BYTES, is_safe_name, printable, safe_name
-from scripts.pipeline.state import StateStore
-from tests.scripts.pipeline.conftest import contract_command
+from orchestrator import claims
+from orchestrator.names import MAX_NAME_BYTES, is_safe_name, printable, safe_name
+from orchestrator.state import StateStore
+from tests.orchestrator.conftest import contract_command
 from vv_core.hashing import compute_sha256
 from vv_core.placement import read_placement, still_placed
 
@@ -31,7 +31,7 @@ def env(box):
 
 
 def orchestrate(env):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], capture_output=True,
                           text=True, env=env, timeout=120, check=False)
 
 
@@ -272,20 +272,20 @@ def test_symlinks_fifos_and_hidden_folders_are_recorded_once_in_the_log_and_stat
     assert box.files("processed") == ["cam1/good.mp4"]
     second = orchestrate(env)
     assert second.returncode == 0 and "ignored in input/" not in second.stderr    # once, not every run
-    status = subprocess.run([sys.executable, "-m", "scripts.vv", "status", "--json"], capture_output=True, text=True,
+    status = subprocess.run([sys.executable, "-m", "vv_cli.main", "status", "--json"], capture_output=True, text=True,
                             env=env, timeout=60, check=True).stdout
     assert "# ignored in input/" in status and "input/cam1/pipe.mp4  fifo  since" in status
     assert '"ignored_in_input": 4' in status
     (box.root / "input/cam1/pipe.mp4").unlink()
     assert orchestrate(env).returncode == 0
-    assert "pipe.mp4" not in subprocess.run([sys.executable, "-m", "scripts.vv", "status", "--json"],
+    assert "pipe.mp4" not in subprocess.run([sys.executable, "-m", "vv_cli.main", "status", "--json"],
                                             capture_output=True, text=True, env=env, timeout=60, check=True).stdout
 
 
 def test_a_file_that_cannot_be_read_is_recorded_not_fatal(box, monkeypatch):
     box.drop("secret.mp4")
     box.drop("good.mp4")
-    from scripts.pipeline import discovery
+    from orchestrator import discovery
 
     real = discovery.compute_sha256
 

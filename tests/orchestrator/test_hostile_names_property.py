@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scripts.pipeline.discovery import IN_PROGRESS_SUFFIXES
-from scripts.pipeline.names import printable
+from orchestrator.discovery import IN_PROGRESS_SUFFIXES
+from orchestrator.names import printable
 from tests.helpers import REPO_ROOT, repo_env
-from tests.scripts.pipeline.test_e2e_real_stages import STAGES_PRESENT, install_models
+from tests.orchestrator.test_e2e_real_stages import STAGES_PRESENT, install_models
 
 pytestmark = [
     pytest.mark.slow,
@@ -55,7 +55,7 @@ class RealBox:
     """A fresh storage root driven by the `vv` CLI with the real stages; $HOME is an empty folder."""
 
     def __init__(self, base: Path, models: Path) -> None:
-        from scripts.bootstrap import bootstrap
+        from ops.provisioning.bootstrap import bootstrap
         from vv_core.settings import Settings
 
         self.root, self.home = base / "storage", base / "home"
@@ -67,7 +67,7 @@ class RealBox:
         bootstrap(Settings(video_storage_root=self.root, key_store_path=base / "secrets/keys.json"), fallback=False)
 
     def vv(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "scripts.vv", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], capture_output=True, text=True,
                               env=self.env, cwd=REPO_ROOT, timeout=300, check=False)
 
     def drop(self, relative: bytes, content: bytes) -> None:

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from scripts.orchestrator import run_loop, status_summary
-from scripts.pipeline.lock import run_lock
-from tests.scripts.pipeline.conftest import contract_command
+from orchestrator.cli import run_loop, status_summary
+from orchestrator.lock import run_lock
+from tests.orchestrator.conftest import contract_command
 from tests.webhook_server import WebhookServer
 
 
@@ -24,7 +24,7 @@ def env(box):
 
 
 def vv(*args, env, timeout=120):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], capture_output=True, text=True,
                           env=env, timeout=timeout, check=False)
 
 
@@ -80,7 +80,7 @@ def test_internal_failure_exits_2(box, env):
 
 def test_loop_runs_until_sigterm(box, env):
     box.drop("cam1/a.mp4")
-    process = subprocess.Popen([sys.executable, "-m", "scripts.vv", "orchestrate", "--loop"],
+    process = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "orchestrate", "--loop"],
                                env={**env, "ORCHESTRATOR_INTERVAL": "0.2"}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:

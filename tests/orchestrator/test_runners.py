@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.pipeline.failures import backoff_delay, classify_result, invalid_output
-from scripts.pipeline.runners import DockerRunner, LocalRunner, StageResult, build_runner, longest_run_s
+from orchestrator.failures import backoff_delay, classify_result, invalid_output
+from orchestrator.runners import DockerRunner, LocalRunner, StageResult, build_runner, longest_run_s
+from tests.engine_api_fake import EngineServer, FakeEngine, container_attrs
 from tests.helpers import repo_env
-from tests.scripts.engine_api_fake import EngineServer, FakeEngine, container_attrs
 
 
 def stage_script(tmp_path: Path, body: str) -> list[str]:
@@ -90,7 +90,7 @@ def test_stage_dies_with_a_sigkilled_orchestrator(tmp_path):
     pid_file = tmp_path / "stage.pid"
     stage = stage_script(tmp_path, f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)\n")
     parent_code = textwrap.dedent(f"""
-        from scripts.pipeline.runners import LocalRunner
+        from orchestrator.runners import LocalRunner
         LocalRunner({stage!r}).run("scan", [], timeout_s=120)
     """)
     parent = subprocess.Popen([sys.executable, "-c", parent_code], env=repo_env())

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.scripts.pipeline.test_orchestrator_cli import env, vv  # noqa: F401 (the env fixture)
+from tests.orchestrator.test_orchestrator_cli import env, vv  # noqa: F401 (the env fixture)
 
 
 def test_vv_status_is_a_short_table_and_json_keeps_the_raw_output(box, env):  # noqa: F811

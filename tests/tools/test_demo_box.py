@@ -1,4 +1,4 @@
-"""The end of `make demo` (scripts/demo_box.sh with DEMO_FOREGROUND=0): the sample camera (a looping
+"""The end of `make demo` (tools/demo_box.sh with DEMO_FOREGROUND=0): the sample camera (a looping
 file) recorded by `vv up`, its segments through the real pipeline into a TV's playlist, read with
 the TV token the demo issued; the last lines name the storage, console, TV page and PATH step."""
 
@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from tests.helpers import REPO_ROOT, repo_env
-from tests.scripts.test_box_up import process_groups
+from tests.orchestrator.test_box_up import process_groups
 
 
 def free_port() -> int:
@@ -27,11 +27,11 @@ def free_port() -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing")
 def test_demo_box_starts_a_live_box_with_a_sample_camera(tmp_path):
-    from tests.scripts.pipeline.test_e2e_real_stages import install_models
+    from tests.orchestrator.test_e2e_real_stages import install_models
 
     port = free_port()
     wrapper = tmp_path / "vv"
-    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m scripts.vv "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m vv_cli.main "$@"\n')
     wrapper.chmod(0o755)
     demo_dir = tmp_path / ".demo"
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "storage"), KEY_STORE_PATH=str(tmp_path / "secrets/keys.json"),
@@ -41,7 +41,7 @@ def test_demo_box_starts_a_live_box_with_a_sample_camera(tmp_path):
                    DVR_MIN_FREE_MB="0", ORCHESTRATOR_INTERVAL="2", VV=str(wrapper), PYTHON=sys.executable,
                    DEMO_DIR=str(demo_dir), DEMO_FOREGROUND="0")
     subprocess.run([str(wrapper), "bootstrap"], env=env, cwd=REPO_ROOT, check=True, capture_output=True, timeout=300)
-    result = subprocess.run(["bash", "scripts/demo_box.sh"], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+    result = subprocess.run(["bash", "tools/demo_box.sh"], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     pid = int((demo_dir / "up.pid").read_text())

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from scripts.signature import (
+from tests.helpers import REPO_ROOT, repo_env
+from tools.signature import (
     MANIFEST_NAME,
     build_manifest,
     describe,
@@ -16,7 +17,6 @@ from scripts.signature import (
     verify_install,
     write_manifest,
 )
-from tests.helpers import REPO_ROOT, repo_env
 from vv_core.errors import VVError
 
 
@@ -26,7 +26,7 @@ def test_committed_signature_is_up_to_date():
 
 def test_signature_covers_shipped_files_only():
     files = build_manifest(REPO_ROOT)["files"]
-    assert "install.sh" in files and "docker-compose.yml" in files and "scripts/vv.py" in files
+    assert "install.sh" in files and "docker-compose.yml" in files and "vv_cli/main.py" in files
     assert MANIFEST_NAME not in files
     assert not any(name.startswith((".venv/", "storage/", "wheelhouse/a")) for name in files)
 
@@ -37,8 +37,8 @@ def install_copy(tmp_path):
     root = tmp_path / "install"
     root.mkdir()
     subprocess.run(["git", "init", "-q", str(root)], check=True)
-    (root / "scripts").mkdir()
-    for name in ("install.sh", "scripts/vv.py", "README.md"):
+    (root / "vv_cli").mkdir()
+    for name in ("install.sh", "vv_cli/main.py", "README.md"):
         shutil.copy(REPO_ROOT / name, root / name)
     subprocess.run(["git", "-C", str(root), "add", "."], check=True)
     write_manifest(root)
@@ -80,7 +80,7 @@ def test_verify_refuses_a_missing_or_malformed_manifest(install_copy, content):
 
 
 def test_long_lists_are_shortened():
-    from scripts.signature import VerifyReport
+    from tools.signature import VerifyReport
 
     report = VerifyReport(checked=9, modified=[f"f{i}" for i in range(7)])
     assert describe(report).endswith("(+2 more)")
@@ -88,7 +88,7 @@ def test_long_lists_are_shortened():
 
 def test_generate_and_check_commands(install_copy, capsys):
     assert main(["check", "--root", str(install_copy)]) == 0
-    (install_copy / "scripts" / "vv.py").write_text("# changed\n")
+    (install_copy / "vv_cli" / "main.py").write_text("# changed\n")
     assert main(["check", "--root", str(install_copy)]) == 1
     assert "make signature" in capsys.readouterr().err
     assert main(["generate", "--root", str(install_copy)]) == 0
@@ -100,7 +100,7 @@ def test_generate_and_check_commands(install_copy, capsys):
 
 def test_vv_verify_install_cli(install_copy):
     def run():
-        return subprocess.run([sys.executable, "-m", "scripts.vv", "verify-install", "--root", str(install_copy)],
+        return subprocess.run([sys.executable, "-m", "vv_cli.main", "verify-install", "--root", str(install_copy)],
                               capture_output=True, text=True, env=repo_env(), check=False)
 
     good = run()

@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
-from scripts.chain_witnesses import RECORDED_LOGLINE_MISSING, TAIL_MISSING
-from scripts.log_exporter import export_logs
-from scripts.pipeline.runners import LocalRunner, default_vv_command
-from tests.scripts.pipeline.conftest import Box, contract_command
+from ops.upkeep.log_exporter import export_logs
+from orchestrator.runners import LocalRunner, default_vv_command
+from tests.orchestrator.conftest import Box, contract_command
+from transparency.chain_witnesses import RECORDED_LOGLINE_MISSING, TAIL_MISSING
 from vv_core.loglines import HEAD_FILE
 
 
@@ -37,7 +37,7 @@ class HybridRunner:
 
 @pytest.fixture
 def live(storage_root, tmp_path, monkeypatch):
-    from scripts.bootstrap import bootstrap
+    from ops.provisioning.bootstrap import bootstrap
 
     monkeypatch.chdir(tmp_path)
     box = Box(storage_root, tmp_path)
@@ -48,7 +48,7 @@ def live(storage_root, tmp_path, monkeypatch):
 
 
 def run(box):
-    from scripts.orchestrator import run_once
+    from orchestrator.cli import run_once
     from vv_core.jsonlog import setup_logging
 
     setup_logging("orchestrator", "INFO", box.settings.storage.logs / "app.log", stream=sys.stderr)
@@ -56,7 +56,7 @@ def run(box):
 
 
 def verify(box, *args):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", "verify", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", "verify", *args], capture_output=True, text=True,
                           env=box.env, timeout=120, check=False)
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from scripts.logline_verifier import check_file, run_verify, verify_directory, verify_paths
 from tests.helpers import repo_env
 from tests.logline_fixtures import fast_chain, make_key_store
+from transparency.verifier import check_file, run_verify, verify_directory, verify_paths
 from vv_core.canonical import canonical_json
 from vv_core.keystore import load_key_store, rotate_key_store
 from vv_core.loglines import (
@@ -273,7 +273,7 @@ def test_verify_cli_text_json_and_exit_codes(tmp_path):
     directory = tmp_path / "storage" / "loglines"
     records = fast_chain(directory, 5, keys)
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "storage"), KEY_STORE_PATH=str(store_path))
-    ok = subprocess.run([sys.executable, "-m", "scripts.vv", "verify"], env=env, capture_output=True,
+    ok = subprocess.run([sys.executable, "-m", "vv_cli.main", "verify"], env=env, capture_output=True,
                         text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "OK: 5 LogLine(s) verified" in ok.stdout
@@ -287,7 +287,7 @@ def test_verify_cli_text_json_and_exit_codes(tmp_path):
     assert report["ok"] is False and report["checked"] == 5
     assert {p["reason"] for p in report["problems"]} >= {BAD_SIGNATURE}
     assert any(p["file"] == str(victim) for p in report["problems"])
-    no_keys = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(victim)],
+    no_keys = subprocess.run([sys.executable, "-m", "vv_cli.main", "verify", str(victim)],
                              env={**env, "KEY_STORE_PATH": str(tmp_path / "nope.json")},
                              capture_output=True, text=True, check=False)
     assert no_keys.returncode == 1 and no_keys.stderr.startswith("error: key store not found")
@@ -302,7 +302,7 @@ def test_run_verify_single_file_ok(tmp_path, capsys):
 
 
 def test_parallel_and_serial_checks_report_the_same(tmp_path, monkeypatch):
-    import scripts.logline_verifier as verifier
+    import transparency.verifier as verifier
 
     keys = make_key_store(tmp_path / "keys.json")
     directory = tmp_path / "loglines"

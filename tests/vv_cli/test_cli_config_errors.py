@@ -18,7 +18,7 @@ BAD_VALUES = [("TV_API_PORT", "eighty", "is invalid"), ("SCAN_CONFIDENCE", "2", 
 
 
 def run_vv(args, env, cwd):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], capture_output=True, text=True, env=env,
                           cwd=cwd, timeout=120, check=False)
 
 

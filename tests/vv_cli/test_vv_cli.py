@@ -10,7 +10,7 @@ from vv_core.storage import STORAGE_DIRS
 
 
 def run_vv(*args, env):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], capture_output=True, text=True,
                           env=env, check=False)
 
 

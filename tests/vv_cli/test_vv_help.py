@@ -3,8 +3,8 @@
 import click
 import typer
 
-from scripts.vv import HELP_PANELS, app
-from tests.scripts.test_vv_cli import run_vv
+from tests.vv_cli.test_vv_cli import run_vv
+from vv_cli.main import HELP_PANELS, app
 
 COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "export-logs", "faces", "ingest", "keys", "logline",
             "model", "orchestrate", "proof", "restore", "restore-drill", "scan", "schedule", "search",

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from scripts.backup import init_repository, run_backup
-from scripts.backup_staging import MANIFEST_NAME, SUMS_NAME, BackupError, backup_sqlite, stage_backup
-from scripts.restic_repo import ResticError, ResticRepo, check_password_file, redact
+from ops.backup.backup import init_repository, run_backup
+from ops.backup.restic_repo import ResticError, ResticRepo, check_password_file, redact
+from ops.backup.staging import MANIFEST_NAME, SUMS_NAME, BackupError, backup_sqlite, stage_backup
 from tests.helpers import repo_env
-from tests.scripts.backup.conftest import make_state_db
+from tests.ops.backup.conftest import make_state_db
 from vv_core.settings import Settings
 
 

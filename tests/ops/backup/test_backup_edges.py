@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.backup import run_backup
-from scripts.backup_staging import BackupError, stage_backup
-from scripts.ops_cli import run_json_command
-from scripts.restic_repo import ResticError, ResticRepo
-from scripts.restore import restore_in_place
-from scripts.restore_drill import drill_failure_summary, verdict
+from ops.backup.backup import run_backup
+from ops.backup.restic_repo import ResticError, ResticRepo
+from ops.backup.restore import restore_in_place
+from ops.backup.restore_drill import drill_failure_summary, verdict
+from ops.backup.staging import BackupError, stage_backup
+from ops.json_command import run_json_command
 from vv_core.keystore import create_key_store
 
 SHM = Path("/dev/shm")
@@ -105,8 +105,8 @@ def test_drill_verdict_names_every_failed_check():
 
 
 def test_online_copy_leaves_no_sidecars_and_handles_odd_paths(tmp_path):
-    from scripts.backup_staging import backup_sqlite
-    from tests.scripts.backup.conftest import make_state_db
+    from ops.backup.staging import backup_sqlite
+    from tests.ops.backup.conftest import make_state_db
 
     odd = tmp_path / "state dir #1?" / "orchestrator.sqlite3"
     make_state_db(odd, rows=5)

@@ -28,7 +28,7 @@ def test_every_line_is_a_cron_d_entry_running_a_real_vv_command():
         vv_part = command.split("&&", 1)[1].split(">>", 1)[0]
         args = shlex.split(vv_part)[1:]
         seen.add(" ".join(args))
-        help_result = subprocess.run([sys.executable, "-m", "scripts.vv", *args, "--help"], env=repo_env(),
+        help_result = subprocess.run([sys.executable, "-m", "vv_cli.main", *args, "--help"], env=repo_env(),
                                      capture_output=True, text=True, check=False, timeout=60)
         assert help_result.returncode == 0, (line, help_result.stderr)
     assert seen == {"backup", "backup --media", "restore-drill"}

@@ -5,11 +5,11 @@ import sqlite3
 
 import pytest
 
-from scripts.backup import run_backup
-from scripts.backup_staging import BackupError
-from scripts.restic_repo import ResticRepo
-from scripts.restore import destination_of, restore_in_place, verify_tree
-from tests.scripts.backup.conftest import tree_digest
+from ops.backup.backup import run_backup
+from ops.backup.restic_repo import ResticRepo
+from ops.backup.restore import destination_of, restore_in_place, verify_tree
+from ops.backup.staging import BackupError
+from tests.ops.backup.conftest import tree_digest
 
 
 def corrupt_database(path):

@@ -4,18 +4,16 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-import scripts.restore_drill as drill_module
-from scripts.backup import run_backup
-from scripts.restic_repo import ResticRepo
-from scripts.restore_drill import (
+import ops.backup.restore_drill as drill_module
+from ops.backup.backup import run_backup
+from ops.backup.restic_repo import ResticRepo
+from ops.backup.restore_drill import (
     check_repository_subset,
     check_restored_databases,
     run_drill,
     verify_restored_loglines,
 )
-from tests.helpers import REPO_ROOT, repo_env
+from tests.helpers import repo_env
 
 
 def test_drill_passes_reports_rto_and_rotates_the_data_check(box):
@@ -91,7 +89,7 @@ def test_vv_backup_and_restore_drill_cli_end_to_end(box, tmp_path):
                    BACKUP_CONFIG_ROOT=str(box.backup_config_root))
 
     def vv(*args):
-        return subprocess.run([sys.executable, "-m", "scripts.vv", *args], env=env, cwd=tmp_path,
+        return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], env=env, cwd=tmp_path,
                               capture_output=True, text=True, check=False, timeout=120)
 
     missing = vv("backup")
@@ -110,12 +108,6 @@ def test_vv_backup_and_restore_drill_cli_end_to_end(box, tmp_path):
     assert any(e.get("service_name") == "restore_drill" and e.get("drill", {}).get("status") == "pass"
                for e in log_lines)
 
-
-@pytest.mark.parametrize("script", ["scripts/backup.py", "scripts/restore_drill.py"])
-def test_blueprint_scripts_run_as_files(script):
-    result = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True,
-                            env=repo_env(), check=False, cwd=REPO_ROOT)
-    assert result.returncode == 0 and "usage:" in result.stdout
 
 
 def test_drill_verifies_the_restored_chain_with_the_restored_keys(box):

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from scripts.bootstrap import absolute_paths, bootstrap
-from scripts.env_file import create_env_file, is_secret_name, render_env
-from scripts.fallback_assets import (
+from ops.provisioning.bootstrap import absolute_paths, bootstrap
+from ops.provisioning.env_file import create_env_file, is_secret_name, render_env
+from ops.provisioning.fallback_assets import (
     LOOP_NAME,
     PLACEHOLDER_NAME,
     FallbackAssetError,
@@ -91,7 +91,7 @@ def test_missing_ffmpeg_is_one_clear_error(tmp_path, monkeypatch):
 
 
 def test_ffmpeg_failure_leaves_nothing(tmp_path, monkeypatch):
-    import scripts.fallback_assets as assets
+    import ops.provisioning.fallback_assets as assets
 
     monkeypatch.setattr(assets, "BACKGROUND", "not-a-colour")
     with pytest.raises(FallbackAssetError, match=r"ffmpeg failed making loop_silencioso\.mp4"):
@@ -124,7 +124,7 @@ def test_absolute_paths_only_names_variables_the_example_has(settings, tmp_path)
 
 
 def test_bootstrap_script_runs_as_a_file(tmp_path):
-    """The blueprint's `python scripts/bootstrap.py --skip-existing`, from any directory."""
+    """The blueprint's `python ops/provisioning/bootstrap.py --skip-existing`, from any directory."""
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "storage"),
                    KEY_STORE_PATH=str(tmp_path / "secrets" / "keys.json"))
     env.pop("PYTHONPATH")
@@ -139,7 +139,7 @@ def test_bootstrap_script_runs_as_a_file(tmp_path):
 
 def test_vv_bootstrap_env_file_option(cli_env, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.vv", "bootstrap", "--env-file", str(tmp_path / "x.env"), "--no-fallback"],
+        [sys.executable, "-m", "vv_cli.main", "bootstrap", "--env-file", str(tmp_path / "x.env"), "--no-fallback"],
         capture_output=True, text=True, env=cli_env, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.env").is_file() and not (tmp_path / "storage" / "fallback" / LOOP_NAME).exists()
@@ -168,7 +168,7 @@ def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path
     from vv_core.models import ModelIntegrityError, current_model
 
     models_dir = tmp_path / "models"
-    monkeypatch.setattr("scripts.bootstrap._models_dir", lambda _settings: models_dir)
+    monkeypatch.setattr("ops.provisioning.bootstrap._models_dir", lambda _settings: models_dir)
     manifest = tiny_manifest(tmp_path)
     report = bootstrap(settings, fallback=False, models=["detector-b", "detector-a"], manifest=manifest)
     assert (models_dir / "detector-a" / "1" / "cyaml.py") in report.created

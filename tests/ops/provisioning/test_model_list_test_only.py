@@ -20,7 +20,7 @@ def test_vv_model_list_hides_test_only_entries_unless_all(tmp_path):
     shutil.copyfile(REPO_ROOT / "models" / "model_manifest.json", tmp_path / "model_manifest.json")
 
     def listing(*extra: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "scripts.vv", "model", "list", "--models-dir", str(tmp_path),
+        result = subprocess.run([sys.executable, "-m", "vv_cli.main", "model", "list", "--models-dir", str(tmp_path),
                                  *extra], capture_output=True, text=True, env=repo_env(), cwd=REPO_ROOT, check=False)
         assert result.returncode == 0, result.stderr
         return result.stdout

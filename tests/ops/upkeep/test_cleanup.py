@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scripts.cleanup_old_files import (
+from ops.upkeep.cleanup import (
     CleanupRefused,
     human,
     limit_to_disk_pressure,
@@ -122,7 +122,7 @@ def test_human_sizes():
 
 def test_vv_cleanup_cli(tree, cli_env):
     _, files = tree
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "cleanup", "--dirs", "corrupted", "--days", "30"],
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "cleanup", "--dirs", "corrupted", "--days", "30"],
                             capture_output=True, text=True, env=cli_env, check=False)
     assert result.returncode == 0, result.stderr
     assert str(files["corrupt_old"]) in result.stdout and files["corrupt_old"].exists()
@@ -131,7 +131,7 @@ def test_vv_cleanup_cli(tree, cli_env):
 def test_alert_footage_under_a_taken_name_is_matched_to_its_own_logline(settings):
     """Issue 23: a second video dropped as good3.mp4 is placed as good3.<sha12>.mp4 with its own
     LogLine; guessing by name found the first video's LogLine, so alert footage could go early."""
-    from scripts.pipeline.state import StateStore
+    from orchestrator.state import StateStore
 
     root = settings.storage.root
     settings.storage.ensure()

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from scripts import container_health as health
-from scripts.container_health import Unhealthy, check_http, main, run_check
+from ops.upkeep import container_health as health
+from ops.upkeep.container_health import Unhealthy, check_http, main, run_check
 from tests.helpers import repo_env
 from vv_core.keystore import create_key_store
 
@@ -109,6 +109,6 @@ def test_main_exit_codes(ready, capsys, monkeypatch):
 
 def test_module_runs_as_the_dockerfile_healthcheck(tmp_path):
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "nope"), KEY_STORE_PATH=str(tmp_path / "k.json"))
-    result = subprocess.run([sys.executable, "-m", "scripts.container_health", "logline"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "ops.upkeep.container_health", "logline"], capture_output=True,
                             text=True, env=env, cwd=tmp_path, check=False)
     assert result.returncode == 1 and result.stderr.startswith("unhealthy: ")

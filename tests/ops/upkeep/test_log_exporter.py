@@ -5,7 +5,7 @@ import sys
 import tarfile
 from datetime import UTC, datetime
 
-from scripts.log_exporter import export_logs, main, verify_archive
+from ops.upkeep.log_exporter import export_logs, main, verify_archive
 from vv_core.hashing import compute_sha256
 
 
@@ -62,7 +62,7 @@ def test_cli_export_and_verify(settings, cli_env, capsys):
     make_logs(settings)
     assert main([], settings=settings) == 0
     archive, _manifest = capsys.readouterr().out.split()
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "export-logs", "--verify", archive],
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "export-logs", "--verify", archive],
                             capture_output=True, text=True, env=cli_env, check=False)
     assert result.returncode == 0 and result.stdout.startswith("ok ")
     with open(archive, "r+b") as handle:  # flip a byte inside the gzip stream

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.self_monitor import STATE_NAME, SelfMonitor, _parse_docker_time, main
-from tests.scripts.engine_api_fake import EngineServer, FakeEngine, container_attrs
+from ops.upkeep.self_monitor import STATE_NAME, SelfMonitor, _parse_docker_time, main
+from tests.engine_api_fake import EngineServer, FakeEngine, container_attrs
 from tests.webhook_server import WebhookServer
 
 

@@ -1,0 +1,17 @@
+"""`python scripts/cleanup_old_files.py`: delete old files under the storage root (same as `vv cleanup`).
+
+The blueprint's script name, kept as a thin entry point: arguments go to `ops.upkeep.cleanup.main`.
+Runs as a file from a bare checkout (how auditors run it) and as `python -m scripts.cleanup_old_files`.
+"""
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: the checkout (and its vv-core) is the import root
+    _CHECKOUT = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(_CHECKOUT), str(_CHECKOUT / "vv-core")]
+
+from ops.upkeep.cleanup import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
