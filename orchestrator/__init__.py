@@ -1,10 +1,5 @@
-"""The orchestrator's parts: state DB, discovery, runners, failure classification, the run itself.
+"""The orchestrator: state DB, discovery, runners, failure classification, the run itself.
 
-scripts/orchestrator.py is the thin CLI over :func:`orchestrator.engine.run_once`.
+scripts/orchestrator.py (and `vv orchestrate`) is the thin CLI over :mod:`orchestrator.cli`; the
+stages, their names, files and states are one table in :mod:`orchestrator.stages`.
 """
-
-# The pipeline's stages in order, and the state a video reaches when each one succeeds.
-STAGES = ("scan", "summarize", "logline")
-STATE_AFTER = {"scan": "scanned", "summarize": "summarized", "logline": "logged"}
-NEXT_STAGE = {"discovered": "scan", "scanned": "summarize", "summarized": "logline"}
-TERMINAL_STATES = ("done", "failed")

@@ -15,6 +15,8 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.stages import SCAN
+
 if TYPE_CHECKING:  # pragma: no cover
     from orchestrator.engine import Orchestrator
 
@@ -28,13 +30,13 @@ def batches(rows: list[sqlite3.Row], size: int) -> list[list[sqlite3.Row]]:
 def needs_scan(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
     """A claimed video whose scan would run now (not adoptable, input present) and has not failed
     before: a video that crashed or hung a scan once is retried alone, never again inside a batch."""
-    if row["outcome"] is not None or row["state"] != "discovered" or row["current_path"] is None:
+    if row["outcome"] is not None or row["state"] != SCAN.state_before or row["current_path"] is None:
         return False
     if row["attempts"] > 0:
         return False
     if not (orchestrator.root / row["current_path"]).is_file():
         return False
-    return orchestrator.valid_output(orchestrator.expected_output("scan", row), "analytic", row) is not None
+    return orchestrator.valid_output(orchestrator.expected_output(SCAN, row), str(SCAN.schema), row) is not None
 
 
 def scan_ahead(orchestrator: "Orchestrator", rows: list[sqlite3.Row]) -> list[str]:
@@ -44,23 +46,23 @@ def scan_ahead(orchestrator: "Orchestrator", rows: list[sqlite3.Row]) -> list[st
         return []  # one video: the normal single scan is the same work
     settings, root = orchestrator.settings, orchestrator.root
     args = [str(root / row["current_path"]) for row in todo]
-    args += ["--output-dir", str(root / "analytic")]
+    args += ["--output-dir", str(root / str(SCAN.output_dir))]
     for row in todo:
         args += ["--id", row["video_id"]]
-    args += settings.stage_args("scan")
+    args += SCAN.extra_args(settings)
     started = orchestrator.clock()
-    result = orchestrator.runner.run("scan", args, settings.stage_timeout_s("scan") * len(todo))
+    result = orchestrator.runner.run(SCAN.command, args, SCAN.timeout_s(settings) * len(todo))
     finished = orchestrator.clock()
     scanned = []
     for row in todo:
-        expected = orchestrator.expected_output("scan", row)
-        if orchestrator.valid_output(expected, "analytic", row) is not None:
+        expected = orchestrator.expected_output(SCAN, row)
+        if orchestrator.valid_output(expected, str(SCAN.schema), row) is not None:
             continue
         took_s = _scan_seconds(expected, default=finished - started)
-        orchestrator.store.record_stage_run(sha256=row["sha256"], stage="scan", started_at=finished - took_s,
+        orchestrator.store.record_stage_run(sha256=row["sha256"], stage=SCAN.command, started_at=finished - took_s,
                                             finished_at=finished, exit_code=0, outcome="ok", error=None)
-        orchestrator.store.update(row["sha256"], state="scanned", attempts=0, last_error=None,
-                                  analytic_path=expected.relative_to(root).as_posix())
+        orchestrator.store.update(row["sha256"], state=SCAN.state_after, attempts=0, last_error=None,
+                                  **{str(SCAN.output_column): expected.relative_to(root).as_posix()})
         logger.info("scan done in %.2f s (batch of %d)", took_s, len(todo), extra={"video_id": row["video_id"]})
         scanned.append(row["video_id"])
     if len(scanned) < len(todo):

@@ -11,10 +11,10 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator import TERMINAL_STATES
 from orchestrator.discovery import Ignored, StableFile
 from orchestrator.moves import complete_move, destination_for, write_error_record
 from orchestrator.names import printable, safe_relative
+from orchestrator.stages import TERMINAL_STATES
 from vv_core.naming import artifact_id, camera_of, sanitize_id
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import NEXT_STAGE, STATE_AFTER
 from orchestrator.batch_scan import batches, scan_ahead
 from orchestrator.claims import claim, record_ignored
 from orchestrator.discovery import Ignored, look
@@ -39,6 +38,7 @@ from orchestrator.moves import (
 )
 from orchestrator.names import printable
 from orchestrator.runners import Runner, StageResult
+from orchestrator.stages import DUE_IN_STATE, PIPELINE, SCAN, SCHEDULE, StageSpec
 from orchestrator.state import StateStore
 from orchestrator.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
@@ -50,13 +50,6 @@ from vv_core.schema import validate_schema
 DB_NAME = "orchestrator.sqlite3"
 SCHEDULE_PENDING = "schedule_pending"
 PLACEMENTS_BACKFILLED = "placements_backfilled"
-# stage → (output directory, output suffix, schema, input column, state before it)
-STAGE_IO = {
-    "scan": ("analytic", ".analytic.json", "analytic", "current_path", "discovered"),
-    "summarize": ("summaries", ".summary.json", "summary", "analytic_path", "scanned"),
-    "logline": ("loglines", ".logline.json", "logline", "summary_path", "summarized"),
-}
-OUTPUT_COLUMN = {"scan": "analytic_path", "summarize": "summary_path", "logline": "logline_path"}
 logger = logging.getLogger("vv.orchestrator")
 
 
@@ -153,46 +146,44 @@ class Orchestrator:
             if state == "logged":
                 self.mark_done(row)
                 continue
-            stage = NEXT_STAGE[state]
-            if not self.advance(row, stage, report):
+            if not self.advance(row, DUE_IN_STATE[state], report):
                 return
         logger.error("video did not settle within one run", extra={"video_id": row["video_id"]})
 
-    def advance(self, row: sqlite3.Row, stage: str, report: RunReport) -> bool:
-        """Run (or adopt) ``stage`` for the video; True when the state moved on."""
-        out_dir, suffix, schema, input_column, _ = STAGE_IO[stage]
-        expected = self.expected_output(stage, row)
+    def advance(self, row: sqlite3.Row, spec: StageSpec, report: RunReport) -> bool:
+        """Run (or adopt) the stage ``spec`` for the video; True when the state moved on."""
+        stage, schema = spec.command, str(spec.schema)
+        expected = self.expected_output(spec, row)
         if self.valid_output(expected, schema, row) is None:
             logger.info("adopting existing %s output %s", stage, expected.name,
                         extra={"video_id": row["video_id"]})
-            self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0,
-                              **{OUTPUT_COLUMN[stage]: expected.relative_to(self.root).as_posix()})
+            self.store.update(row["sha256"], state=spec.state_after, attempts=0,
+                              **{str(spec.output_column): expected.relative_to(self.root).as_posix()})
             self.note_logline(stage, expected)
             return True
-        stage_input = row[input_column]
+        stage_input = row[spec.input_column]
         if stage_input is None or not (self.root / stage_input).is_file():
-            if stage == "scan":
+            if spec is SCAN:
                 vanished = Failure("permanent", f"video vanished from {row['current_path']}")
                 self.quarantine(row, stage, vanished, report)
                 return False
             # An intermediate artifact was removed (cleanup, operator): derive it again.
-            previous = STAGE_IO[stage][4]
-            back = {"scanned": "discovered", "summarized": "scanned"}[previous]
+            back = PIPELINE[PIPELINE.index(spec) - 1].state_before
             logger.warning("%s input missing; re-running the previous stage", stage,
                            extra={"video_id": row["video_id"]})
             self.store.update(row["sha256"], state=back)
             return True
-        args = [str(self.root / stage_input), "--output-dir", str(self.root / out_dir)]
-        if stage == "scan":
+        args = [str(self.root / stage_input), "--output-dir", str(self.root / str(spec.output_dir))]
+        if spec is SCAN:
             args += ["--id", row["video_id"]]
-        args += self.settings.stage_args(stage)
+        args += spec.extra_args(self.settings)
         started = self.clock()
-        result = self.runner.run(stage, args, self.settings.stage_timeout_s(stage))
+        result = self.runner.run(stage, args, spec.timeout_s(self.settings))
         finished = self.clock()
         failure = None if result.ok else classify_result(result)
         output = self.pick_output(result, expected) if failure is None else None
         if failure is None:
-            problem = self.valid_output(output, schema, row) if output else f"no {suffix} path printed"
+            problem = self.valid_output(output, schema, row) if output else f"no {spec.output_suffix} path printed"
             if problem is not None:
                 failure = invalid_output(problem)
                 alert_triggers.schema_validation_error(
@@ -205,8 +196,8 @@ class Orchestrator:
             self.fail(row, stage, failure, result, report)
             return False
         assert output is not None
-        self.store.update(row["sha256"], state=STATE_AFTER[stage], attempts=0, last_error=None,
-                          **{OUTPUT_COLUMN[stage]: output.relative_to(self.root).as_posix()})
+        self.store.update(row["sha256"], state=spec.state_after, attempts=0, last_error=None,
+                          **{str(spec.output_column): output.relative_to(self.root).as_posix()})
         self.note_logline(stage, output)
         logger.info("%s done in %.2f s", stage, finished - started, extra={"video_id": row["video_id"]})
         return True
@@ -224,9 +215,8 @@ class Orchestrator:
         if newest is None or seq > int(newest):
             self.store.set_flag(NEWEST_LOGLINE_SEQ, str(seq))
 
-    def expected_output(self, stage: str, row: sqlite3.Row) -> Path:
-        out_dir, suffix = STAGE_IO[stage][:2]
-        return self.layout.root / out_dir / f"{row['video_id']}{suffix}"
+    def expected_output(self, spec: StageSpec, row: sqlite3.Row) -> Path:
+        return self.layout.root / str(spec.output_dir) / f"{row['video_id']}{spec.output_suffix}"
 
     def pick_output(self, result: StageResult, expected: Path) -> Path | None:
         printed = [Path(p) for p in result.output_paths()]
@@ -345,7 +335,7 @@ class Orchestrator:
 
     # --- after the videos ------------------------------------------------------------------------------
     def trigger_schedule(self) -> bool:
-        result = self.runner.run("schedule", ["--once"], self.settings.stage_timeout_s("schedule"))
+        result = self.runner.run(SCHEDULE.command, ["--once"], SCHEDULE.timeout_s(self.settings))
         if result.ok:
             self.store.set_flag(SCHEDULE_PENDING, "0")
             logger.info("playlists rebuilt: %s", ", ".join(result.output_paths()))
@@ -361,7 +351,7 @@ class Orchestrator:
             if elapsed > self.settings.max_processing_s and not row["max_time_alerted"]:
                 alert_triggers.video_over_max_processing_time(
                     self.settings, row["current_path"], elapsed, self.settings.max_processing_s,
-                    stage=NEXT_STAGE.get(row["state"], row["state"]))
+                    stage=DUE_IN_STATE[row["state"]].command if row["state"] in DUE_IN_STATE else row["state"])
                 self.store.update(row["sha256"], max_time_alerted=1)
 
     def sweep_stale_temp_files(self) -> list[Path]:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from orchestrator.stages import RUN_BY_ORCHESTRATOR, SCAN
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -119,8 +121,8 @@ class LocalRunner:
 def longest_run_s(settings: Any) -> float:
     """The longest one stage command may run: a scan batch gets the scan timeout once per video.
     (The Docker client's HTTP timeout must outlast it, or a long batch would look like a dead engine.)"""
-    batch = settings.stage_timeout_s("scan") * settings.orchestrator_scan_batch
-    return max(batch, *(settings.stage_timeout_s(stage) for stage in ("summarize", "logline", "schedule")))
+    batch = SCAN.timeout_s(settings) * settings.orchestrator_scan_batch
+    return max(batch, *(spec.timeout_s(settings) for spec in RUN_BY_ORCHESTRATOR if spec is not SCAN))
 
 
 class DockerRunner:
@@ -142,8 +144,7 @@ class DockerRunner:
             import docker
 
             client = docker.from_env(timeout=int(longest_run_s(settings)) + 60)
-        containers = {stage: settings.container_for(stage) for stage in ("scan", "summarize", "logline",
-                                                                           "schedule")}
+        containers = {spec.command: spec.container(settings) for spec in RUN_BY_ORCHESTRATOR}
         return cls(client, containers, settings.storage.root, settings.docker_container_storage_root)
 
     def to_container_path(self, value: str) -> str:

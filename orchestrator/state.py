@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator import TERMINAL_STATES
+from orchestrator.stages import TERMINAL_STATES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (

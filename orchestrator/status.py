@@ -10,7 +10,7 @@ Prometheus' convention (bucket "le" upper bounds, "+Inf" last).
 from pathlib import Path
 from typing import Any
 
-from orchestrator import STAGES, TERMINAL_STATES
+from orchestrator.stages import STAGES, TERMINAL_STATES
 from orchestrator.state import StateStore
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp

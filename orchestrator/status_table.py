@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator import STAGES
+from orchestrator.stages import STAGES
 from orchestrator.state import StateStore
 from orchestrator.status import STATUS_NAME
 from vv_core.settings import Settings

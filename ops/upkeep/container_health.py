@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator import stages
+from orchestrator.stages import API, LOGLINE, SCHEDULE, SUMMARIZE, StageSpec
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
 from vv_core.settings import Settings
@@ -63,25 +65,33 @@ def _models_dir(settings: Settings) -> Path:
     return Path(getattr(settings, "models_dir", None) or os.environ.get("MODELS_DIR", "models"))
 
 
-CHECKS: dict[str, Callable[[Settings], None]] = {
-    "capture": lambda s: (check_module("agent_dvr"), check_writable(s, "input", "state", "logs")),
-    "scan": lambda s: (check_module("scan_video"), check_writable(s, "analytic")),
-    "summarize": lambda s: (
-        check_module("summarize_scene"),
-        check_writable(s, "summaries"),
-        check_file(_models_dir(s) / ".current_model_info.json", "LLM model pointer"),
-    ),
-    "logline": lambda s: (
-        check_module("logline_generator"),
-        check_writable(s, "loglines", "state"),
-        check_key_store(s),
-    ),
-    "schedule": lambda s: (check_module("tv_scheduler"), check_writable(s, "playlists"), check_key_store(s)),
-    "api": lambda s: (
-        check_module("tv_api"),
-        check_http(f"http://127.0.0.1:{os.environ.get('TV_API_INTERNAL_PORT', '8000')}/healthz"),
-    ),
+def check_stage(spec: StageSpec, settings: Settings) -> None:
+    """What every stage's container needs: its code importable, the directories it writes writable."""
+    check_module(spec.package)
+    check_writable(settings, *spec.writes)
+
+
+def check_api(settings: Settings) -> None:
+    check_http(f"http://127.0.0.1:{os.environ.get('TV_API_INTERNAL_PORT', '8000')}/healthz")
+
+
+# What a stage needs beyond its code and its directories, before it can do its job.
+EXTRA_CHECKS: dict[str, Callable[[Settings], None]] = {
+    SUMMARIZE.command: lambda s: check_file(_models_dir(s) / ".current_model_info.json", "LLM model pointer"),
+    LOGLINE.command: check_key_store,
+    SCHEDULE.command: check_key_store,
+    API.command: check_api,
 }
+
+
+def _check(spec: StageSpec) -> Callable[[Settings], None]:
+    def check(settings: Settings) -> None:
+        check_stage(spec, settings)
+        EXTRA_CHECKS.get(spec.command, lambda _s: None)(settings)
+    return check
+
+
+CHECKS: dict[str, Callable[[Settings], None]] = {command: _check(spec) for command, spec in stages.ALL.items()}
 
 
 def run_check(stage: str, settings: Settings) -> None:

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from orchestrator.engine import DB_NAME, STAGE_IO
+from orchestrator.engine import DB_NAME
+from orchestrator.stages import PIPELINE
 from orchestrator.state import StateStore
 from tests.orchestrator.conftest import contract_command
 
@@ -52,7 +53,7 @@ def test_sigkill_at_random_points_then_clean_run_processes_each_video_exactly_on
     assert box.files("processed") == sorted(goods)
     assert box.files("corrupted") == ["cam3/empty.mp4", "cam3/empty.mp4.error.json",
                                       "cam3/text.mp4", "cam3/text.mp4.error.json"]
-    for out_dir, suffix, *_ in STAGE_IO.values():
+    for out_dir, suffix in ((s.output_dir, s.output_suffix) for s in PIPELINE):
         listed = box.files(out_dir)
         visible = [name for name in listed if not name.startswith(".")]
         assert visible == [f"{i}{suffix}" for i in expected_ids]

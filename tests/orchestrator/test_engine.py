@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from orchestrator.engine import DB_NAME, STAGE_IO
+from orchestrator.engine import DB_NAME
+from orchestrator.stages import PIPELINE
 from orchestrator.state import StateStore
 from vv_core.schema import validate_schema
 
@@ -40,7 +41,7 @@ def test_good_and_bad_videos_end_in_processed_and_corrupted_with_nothing_lost(bo
     assert box.files("processed") == ["cam1/20261121T101500Z.mp4", "cam1/20261121T101600Z.mp4"]
     assert box.files("corrupted") == ["cam2/empty.mp4", "cam2/empty.mp4.error.json",
                                       "cam2/notes.mp4", "cam2/notes.mp4.error.json"]
-    for stage, (out_dir, suffix, *_rest) in STAGE_IO.items():
+    for stage, out_dir, suffix in ((s.command, s.output_dir, s.output_suffix) for s in PIPELINE):
         assert box.files(out_dir) == [f"cam1_20261121T101500Z{suffix}", f"cam1_20261121T101600Z{suffix}"], stage
     record = json.loads((box.root / "corrupted/cam2/notes.mp4.error.json").read_text())
     assert record["stage"] == "scan" and record["kind"] == "permanent" and record["attempts"] == 1
