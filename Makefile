@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
+# The import contract of pyproject.toml [tool.importlinter]: stages apart, the kernel at the bottom.
+LINT_IMPORTS = PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(VENV)/bin/lint-imports --no-cache
 
 .PHONY: help setup demo test test-clock-ahead lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
 
@@ -29,8 +31,9 @@ demo: setup  ## set up, write .env, install the models, run a sample video, then
 	  DEMO_RAN="bootstrap (.env, storage, keys), the detector and $(DEMO_LLM) $(DEMO_LLM_VERSION), one sample video" \
 	  bash tools/demo_box.sh
 
-test: setup  ## set up and run the whole test suite with coverage, plus lint
+test: setup  ## set up and run the whole test suite with coverage, plus lint and the import contract
 	@$(VENV)/bin/ruff check .
+	@$(LINT_IMPORTS)
 	@$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90
 
 # No test may depend on today's date: the same suite again with the wall clock a year ahead, injected
@@ -41,8 +44,9 @@ test-clock-ahead: setup  ## the whole test suite again with the wall clock moved
 	@$(CLOCK_AHEAD_ENV) $(PY) -c 'from datetime import UTC, datetime; print(f"clock-ahead run: the suite sees {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")'
 	@$(CLOCK_AHEAD_ENV) $(PY) -m pytest -p no:cacheprovider --no-cov -q -m "not real_clock"
 
-lint: setup  ## ruff
+lint: setup  ## ruff and the import contract (lint-imports)
 	@$(VENV)/bin/ruff check .
+	@$(LINT_IMPORTS)
 
 bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_summarize.py

@@ -101,12 +101,14 @@ def model_quantize(
 
     Prints the path; the sha256 and size to pin in the manifest go to stderr. Check its recall on
     your own footage before you make it current."""
-    from ops.provisioning.models import quantize
+    from scan_video.quantize import quantize_detector  # the stage's own function (operator tools may not)
+    from vv_core.hashing import compute_sha256
 
     def action() -> Path:
-        path, sha256, size = quantize(source, output, input_size=input_size)
+        quantize_detector(source, output, input_size=input_size)
+        sha256, size = compute_sha256(output), output.stat().st_size
         print(f"sha256 {sha256} size_bytes {size}: pin these in the model manifest", file=sys.stderr)
-        return path
+        return output
 
     run_stage(action)
 

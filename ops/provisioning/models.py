@@ -115,12 +115,3 @@ def rollback(models_dir: Path, kind: ModelKind = "llm") -> Path:
     """Switch back to the previous model of ``kind``. Returns the pointer file written."""
     rollback_model(models_dir, kind)
     return Path(models_dir) / POINTER_FILES[kind]
-
-
-def quantize(source: Path, output: Path, *, input_size: int = 640) -> tuple[Path, str, int]:
-    """int8 version of a YOLOv8-family ONNX detector (scan_video.quantize); (path, sha256, size) to pin."""
-    from scan_video.quantize import quantize_detector
-    from vv_core.hashing import compute_sha256
-
-    quantize_detector(source, output, input_size=input_size)
-    return output, compute_sha256(output), output.stat().st_size
