@@ -12,13 +12,27 @@ once a video has failed a scan it is only ever retried alone.
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from orchestrator.stages import SCAN
+from orchestrator.runners import Runner
+from orchestrator.stages import SCAN, StageSpec
+from orchestrator.state import StateStore
 
-if TYPE_CHECKING:  # pragma: no cover
-    from orchestrator.engine import Orchestrator
+
+class Orchestrator(Protocol):
+    """What a batch needs of the engine (orchestrator.engine.Orchestrator is one)."""
+
+    root: Path
+    settings: Any
+    runner: Runner
+    store: StateStore
+    clock: Callable[[], float]
+
+    def expected_output(self, spec: StageSpec, row: sqlite3.Row) -> Path: ...
+
+    def valid_output(self, path: Path | None, schema: str, row: sqlite3.Row) -> str | None: ...
 
 logger = logging.getLogger("vv.orchestrator")
 

@@ -8,17 +8,28 @@ and the safe path *before* the rename, so a crash in between is finished by the 
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from orchestrator.discovery import Ignored, StableFile
 from orchestrator.moves import complete_move, destination_for, write_error_record
 from orchestrator.names import printable, safe_relative
 from orchestrator.stages import TERMINAL_STATES
+from orchestrator.state import StateStore
 from vv_core.naming import artifact_id, camera_of, sanitize_id
 
-if TYPE_CHECKING:  # pragma: no cover
-    from orchestrator.engine import Orchestrator, RunReport
+
+class Orchestrator(Protocol):
+    """What claiming needs of the engine (orchestrator.engine.Orchestrator is one)."""
+
+    root: Path
+    store: StateStore
+    clock: Callable[[], float]
+
+
+class RunReport(Protocol):
+    duplicates: list[str]
 
 logger = logging.getLogger("vv.orchestrator")
 
