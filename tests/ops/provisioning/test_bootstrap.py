@@ -124,11 +124,11 @@ def test_absolute_paths_only_names_variables_the_example_has(settings, tmp_path)
 
 
 def test_bootstrap_script_runs_as_a_file(tmp_path):
-    """The blueprint's `python ops/provisioning/bootstrap.py --skip-existing`, from any directory."""
+    """The blueprint's top-level `python3 bootstrap.py --skip-existing` (install.sh), from any directory."""
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "storage"),
                    KEY_STORE_PATH=str(tmp_path / "secrets" / "keys.json"))
     env.pop("PYTHONPATH")
-    args = [sys.executable, str(REPO_ROOT / "scripts" / "bootstrap.py"), "--skip-existing",
+    args = [sys.executable, str(REPO_ROOT / "bootstrap.py"), "--skip-existing",
             "--env-file", str(tmp_path / ".env"), "--no-models"]
     first = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert first.returncode == 0, first.stderr
