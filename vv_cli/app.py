@@ -4,6 +4,8 @@ Command modules (vv_cli.run, .setup, .models, .pipeline, .audit, .operations) ad
 to :data:`app`; vv_cli.main imports them and is the console entry point.
 """
 
+import importlib
+from types import ModuleType
 from typing import Any
 
 import typer
@@ -60,3 +62,14 @@ PASSTHROUGH: dict[str, Any] = {"allow_extra_args": True, "ignore_unknown_options
 def pass_through(main: Any, ctx: typer.Context) -> None:
     """Run a tool's ``main(argv)`` with the command's raw arguments; its return value is the exit code."""
     raise typer.Exit(main(ctx.args) or 0)
+
+
+def stage_cli(module: str) -> ModuleType | None:
+    """A stage's own CLI module, or None in an image that does not carry that stage: `vv --help`
+    and every other command still work there."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != module.split(".")[0]:
+            raise  # the stage is there but something it needs is not: a real fault
+        return None

@@ -7,13 +7,18 @@ live by concern in this package; importing a module adds its commands to the one
 
 import sys
 
-from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
 from vv_cli import audit, faces, models, operations, pipeline, run, setup  # noqa: F401 (they add the commands)
-from vv_cli.app import app
+from vv_cli.app import app, stage_cli
 
-# tv_api's own typer apps, mounted as they are (their arguments are declared there, once).
-app.add_typer(tv_api_cli.users_app, name="users")
-app.add_typer(tv_api_cli.tokens_app, name="tokens")
+
+def _mount_stage_clis() -> None:
+    """tv_api's own typer apps, mounted as they are (their arguments are declared there, once)."""
+    if (tv_api_cli := stage_cli("tv_api.cli")) is not None:
+        app.add_typer(tv_api_cli.users_app, name="users")
+        app.add_typer(tv_api_cli.tokens_app, name="tokens")
+
+
+_mount_stage_clis()
 
 
 # `vv --help` groups the commands by what an operator is doing (one table, not a panel per decorator).

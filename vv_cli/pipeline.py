@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tv_api.console import cli as console_cli  # light: its commands import lazily
-from vv_cli.app import PASSTHROUGH, app, pass_through
+from vv_cli.app import PASSTHROUGH, app, pass_through, stage_cli
 from vv_core.cli_support import run_stage
 
 
@@ -72,7 +71,9 @@ def ingest_curate(ctx: typer.Context) -> None:
     pass_through(curate_main, ctx)
 
 
-app.command("search")(console_cli.search)
+# tv_api's own search command, as it is (in an image without tv_api, `vv` simply has no search).
+if (console_cli := stage_cli("tv_api.console.cli")) is not None:
+    app.command("search")(console_cli.search)
 
 
 @app.command()
