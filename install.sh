@@ -185,7 +185,7 @@ setup_python() {
   run "$INSTALL_DIR/.venv/bin/pip" install -q --disable-pip-version-check "${req_args[@]}"
   if [ "$DRY_RUN" -eq 0 ]; then
     # `vv` for cron and operators: the checkout on sys.path, no package build needed.
-    printf '#!%s\nimport sys\nsys.path[:0] = ["%s", "%s/vv-core"]\nfrom scripts.vv import main\nmain()\n' \
+    printf '#!%s\nimport sys\nsys.path[:0] = ["%s", "%s/vv-core"]\nfrom vv_cli.main import main\nmain()\n' \
       "$PYTHON" "$INSTALL_DIR" "$INSTALL_DIR" > "$INSTALL_DIR/.venv/bin/vv"
     chmod 0755 "$INSTALL_DIR/.venv/bin/vv"
     printf '%s\n' "$want" > "$INSTALL_DIR/.venv/.stamp-install"
@@ -213,7 +213,7 @@ run_bootstrap() {
     args+=(--models "$VV_MODELS")  # e.g. models an offline box can get from its bundle
   fi
   if [ "$DRY_RUN" -eq 1 ]; then
-    say "would run: $PYTHON $INSTALL_DIR/scripts/bootstrap.py ${args[*]}"
+    say "would run: cd $INSTALL_DIR && $PYTHON bootstrap.py ${args[*]}"
     return 0
   fi
   local created
@@ -222,7 +222,7 @@ run_bootstrap() {
     VIDEO_STORAGE_ROOT="${VIDEO_STORAGE_ROOT:-$INSTALL_DIR/storage}" \
     KEY_STORE_PATH="${KEY_STORE_PATH:-$INSTALL_DIR/secrets/logline_keys.json}" \
     MODELS_DIR="${MODELS_DIR:-$INSTALL_DIR/models}" \
-    "$PYTHON" "$INSTALL_DIR/scripts/bootstrap.py" "${args[@]}") \
+    "$PYTHON" bootstrap.py "${args[@]}") \
     || die "bootstrap.py failed (its message is above)"
   if [ -n "$created" ]; then
     changed "bootstrap created $(printf '%s\n' "$created" | wc -l) item(s)"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "vv-core")]
 
-from scripts.backup import run_backup  # noqa: E402
-from scripts.restore_drill import run_drill  # noqa: E402
+from ops.backup.backup import run_backup  # noqa: E402
+from ops.backup.restore_drill import run_drill  # noqa: E402
 from tests.logline_fixtures import fast_chain, make_key_store  # noqa: E402
 from vv_core.settings import Settings  # noqa: E402
 

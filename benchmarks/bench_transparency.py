@@ -33,9 +33,9 @@ from bench_verify import write_chain  # noqa: E402
 
 from logline_generator.chain import append_loglines  # noqa: E402
 from logline_generator.transparency import CheckpointSigning, append_leaf, sign_checkpoint  # noqa: E402
-from scripts.logline_verifier import verify_directory  # noqa: E402
 from tests.logline_fixtures import make_key_store, record_fields  # noqa: E402
 from transparency.audit import audit  # noqa: E402
+from transparency.verifier import verify_directory  # noqa: E402
 from vv_core.keystore import create_key_store  # noqa: E402
 from vv_core.merkle import leaf_hash, verify_consistency, verify_inclusion  # noqa: E402
 from vv_core.notes import Checkpoint, NoteSigner, sign_note  # noqa: E402

@@ -21,7 +21,7 @@ sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
 
 import jsonschema  # noqa: E402
 
-from scripts.logline_verifier import verify_directory  # noqa: E402
+from transparency.verifier import verify_directory  # noqa: E402
 from vv_core.canonical import canonical_json  # noqa: E402
 from vv_core.keystore import create_key_store  # noqa: E402
 from vv_core.loglines import (  # noqa: E402

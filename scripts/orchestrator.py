@@ -1,138 +1,17 @@
-"""`vv orchestrate [--once | --loop]`: the pipeline's driver (cron every 5 min, or a loop).
+"""`python scripts/orchestrator.py [--once | --loop]`: the pipeline driver (same as `vv orchestrate`).
 
-One run at a time (state/orchestrator.lock); a run that finds the lock held exits 0 at once, since
-with cron that is the normal overlap. Exit codes: 0 = the run completed (videos may still have
-been quarantined: that is the system working), 2 = the orchestrator itself failed.
-stdout: the path of state/pipeline_status.json written by the run; the run summary goes to the
-JSON log (stderr and logs/app.log).
-
-Also usable as ``python scripts/orchestrator.py --once``.
+The blueprint's script name, kept as a thin entry point: arguments go to `orchestrator.cli.main`.
+Runs as a file from a bare checkout (how auditors run it) and as `python -m scripts.orchestrator`.
 """
 
-import argparse
-import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
-if __package__ in (None, ""):  # pragma: no cover - run as a file: make `scripts.` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a file: the checkout (and its vv-core) is the import root
+    _CHECKOUT = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(_CHECKOUT), str(_CHECKOUT / "vv-core")]
 
-from scripts.pipeline.engine import DB_NAME, Orchestrator, RunReport
-from scripts.pipeline.lock import AlreadyRunning, run_lock
-from scripts.pipeline.names import printable
-from scripts.pipeline.runners import Runner, build_runner
-from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import STATUS_NAME
-from vv_core.jsonlog import setup_logging, utc_timestamp
-from vv_core.settings import Settings
+from orchestrator.cli import main
 
-logger = logging.getLogger("vv.orchestrator")
-
-
-def run_once(settings: Settings, runner: Runner | None = None) -> RunReport | None:
-    """One locked run; None when another run holds the lock."""
-    try:
-        with run_lock(settings.storage.state):
-            orchestrator = Orchestrator(settings, runner or build_runner(settings))
-            try:
-                report = orchestrator.run_once()
-            finally:
-                orchestrator.close()
-    except AlreadyRunning as exc:
-        logger.info("skipped: %s", exc)
-        return None
-    logger.info(
-        "run finished: %d stable, %d done, %d quarantined, %d retrying, %d duplicates, %d settling",
-        report.seen, len(report.done), len(report.failed), len(report.retrying), len(report.duplicates),
-        report.settling,
-        extra={"done": report.done, "failed": report.failed, "retrying": report.retrying},
-    )
-    return report
-
-
-def run_loop(settings: Settings, stop: threading.Event, runner: Runner | None = None,
-             max_runs: int | None = None) -> int:
-    """Run every ORCHESTRATOR_INTERVAL seconds until ``stop`` is set (SIGTERM/SIGINT)."""
-    runs = 0
-    while not stop.is_set():
-        try:
-            run_once(settings, runner)
-        except Exception:  # keep the loop alive; the next run resumes from the state DB
-            logger.exception("orchestrator run failed")
-        runs += 1
-        if max_runs is not None and runs >= max_runs:
-            break
-        stop.wait(settings.orchestrator_interval)
-    return runs
-
-
-def status_summary(settings: Settings) -> str:
-    """Human summary of state/pipeline_status.json and the SQLite state (`vv status`)."""
-    state_dir = settings.storage.state
-    lines: list[str] = []
-    status_file = state_dir / STATUS_NAME
-    if status_file.is_file():
-        lines += [f"# {status_file}", status_file.read_text(encoding="utf-8").rstrip()]
-    else:
-        lines.append(f"# no {status_file} yet (the orchestrator has not run)")
-    db = state_dir / DB_NAME
-    if not db.is_file():
-        lines.append(f"# no state DB at {db}")
-        return "\n".join(lines)
-    store = StateStore(db)
-    try:
-        counts = store.counts_by_state()
-        lines.append(f"# videos by state ({db})")
-        order = ("discovered", "scanned", "summarized", "logged", "done", "failed")
-        lines += [f"{state:>11}: {counts.get(state, 0)}" for state in order]
-        open_rows = [r for r in store.all_videos() if r["state"] != "done"]
-        if open_rows:
-            lines.append("# not done")
-        for row in open_rows:
-            retry = ""
-            if row["state"] != "failed" and row["next_attempt_at"]:
-                retry = f" next attempt {utc_timestamp(row['next_attempt_at'])}"
-            lines.append(f"{row['video_id']}  {row['state']}  attempts={row['attempts']}"
-                         f"{retry}  {printable(row['current_path'])}  {printable(row['last_error'] or '')}"
-                         .rstrip())
-        ignored = store.ignored_entries()
-        if ignored:
-            lines.append("# ignored in input/ (never taken: remove them or fix them)")
-        lines += [f"{row['path']}  {row['kind']}  since {utc_timestamp(row['first_seen'])}" for row in ignored]
-    finally:
-        store.close()
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vv orchestrate", description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="one run, then exit (cron; the default)")
-    mode.add_argument("--loop", action="store_true", help="run every ORCHESTRATOR_INTERVAL seconds")
-    args = parser.parse_args(argv)
-    settings = settings or Settings()
-    settings.storage.ensure()
-    setup_logging("orchestrator", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
-    if args.loop:
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        run_loop(settings, stop)
-        return 0
-    try:
-        report = run_once(settings)
-    except Exception as exc:
-        logger.exception("orchestrator run failed")
-        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    if report is None:
-        print("skipped: another orchestrator run holds the lock", file=sys.stderr)
-        return 0
-    print(settings.storage.state / STATUS_NAME)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":
     raise SystemExit(main())

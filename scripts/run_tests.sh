@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Daily smoke test (blueprint section 11): one small real video through the live system.
 #
-# 1. drops a 3 s real clip into input/smoke/ (scripts/drop_sample_video.sh),
+# 1. drops a 3 s real clip into input/smoke/ (tools/drop_sample_video.sh),
 # 2. runs one orchestrator pass (`vv orchestrate --once`),
 # 3. checks the video reached processed/ and its LogLine exists and verifies (`vv verify`),
 # 4. checks tv_api's /status with the admin token when tv_api answers (skipped, clearly, when not),
@@ -30,7 +30,7 @@ fail() {
   exit 1
 }
 
-video=$("$here/drop_sample_video.sh" smoke 3 2>>"$log") || fail "could not create the sample video"
+video=$("$here/../tools/drop_sample_video.sh" smoke 3 2>>"$log") || fail "could not create the sample video"
 name=$(basename "$video")
 video_id="smoke_${name%%.*}"
 say "dropped $video (id $video_id)"

@@ -21,5 +21,5 @@ if [ -f "$reqs/$image.nodeps.txt" ]; then
   $pip install $source_args --no-deps -r "$reqs/$image.nodeps.txt"
 fi
 # The `vv` command without installing the project: the app is on PYTHONPATH (see the Dockerfiles).
-printf '#!/opt/vv/venv/bin/python\nfrom scripts.vv import main\nmain()\n' > /opt/vv/venv/bin/vv
+printf '#!/opt/vv/venv/bin/python\nfrom vv_cli.main import main\nmain()\n' > /opt/vv/venv/bin/vv
 chmod 0755 /opt/vv/venv/bin/vv

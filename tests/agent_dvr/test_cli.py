@@ -20,7 +20,7 @@ def capture_env(storage_root, tmp_path, camera_url, **extra):
 @pytest.mark.slow
 def test_vv_capture_records_then_prints_segments(rtsp_camera, storage_root, tmp_path):
     storage_root.joinpath("input").mkdir()
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "capture", "--camera", "dvr", "--no-http",
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "capture", "--camera", "dvr", "--no-http",
                              "--duration", "4"], capture_output=True, text=True,
                             env=capture_env(storage_root, tmp_path, rtsp_camera.url), timeout=60,
                             cwd=tmp_path, check=False)
@@ -61,7 +61,7 @@ def test_a_looping_file_camera_keeps_recording_past_the_end_of_its_file(storage_
                    check=True, timeout=60)
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text(f"cameras:\n  - name: demo\n    url: {sample}\n    loop: true\n")
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "capture", "--no-http", "--duration", "7"],
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "capture", "--no-http", "--duration", "7"],
                             capture_output=True, text=True, timeout=90, cwd=tmp_path, check=False,
                             env=capture_env(storage_root, tmp_path, "unused", DVR_CAMERAS_FILE=str(cameras)))
     assert result.returncode == 0, result.stderr

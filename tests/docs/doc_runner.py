@@ -128,7 +128,7 @@ def make_sandbox(root: Path) -> Sandbox:
     bin_dir = root / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "vv"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m scripts.vv "$@"\n')
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vv_cli.main "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return sandbox
 
@@ -181,7 +181,7 @@ set -euo pipefail
 vv bootstrap --env-file .env >/dev/null    # the .env `make demo` writes: the guides source it
 root="$VIDEO_STORAGE_ROOT"
 # a box that has been running: the orchestrator's real WAL state DB (its own schema) and some artifacts
-python -c "import os, pathlib; from scripts.pipeline.state import StateStore; \
+python -c "import os, pathlib; from orchestrator.state import StateStore; \
 StateStore(pathlib.Path(os.environ['VIDEO_STORAGE_ROOT']) / 'state' / 'orchestrator.sqlite3').close()"
 echo '{"tv": "tv1", "items": []}' > "$root/playlists/tv1.json"
 echo '{"level": "INFO", "message": "started"}' >> "$root/logs/app.log"

@@ -77,13 +77,13 @@ def test_document_commands_run(document, tmp_path):
 
 
 def test_configuration_tables_are_generated_from_the_settings_model():
-    result = subprocess.run([sys.executable, "-m", "scripts.gen_config_docs", "--check"], env=repo_env(),
+    result = subprocess.run([sys.executable, "-m", "tools.gen_config_docs", "--check"], env=repo_env(),
                             cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
 def test_config_doc_generator_flags_a_stale_doc(tmp_path):
-    from scripts.gen_config_docs import BEGIN, END, main, render_tables
+    from tools.gen_config_docs import BEGIN, END, main, render_tables
 
     stale = tmp_path / "configuration.md"
     stale.write_text(f"# Configuration\n\n{BEGIN}\n| old |\n{END}\n\nrest\n")
@@ -110,7 +110,7 @@ class _Rules(BaseModel):
 
 
 def test_rule_file_tables_walk_nested_models():
-    from scripts.gen_config_docs import render_rule_files
+    from tools.gen_config_docs import render_rule_files
 
     text = render_rule_files([("demo/config.yaml", f"{__name__}:_Rules")])
     assert text.startswith(f"### `demo/config.yaml` ({__name__}._Rules)")

@@ -7,8 +7,8 @@ import pytest
 from logline_generator import chain as chain_module
 from logline_generator.chain import ChainError, append_logline, recover_head
 from logline_generator.logline_generator import generate_logline
-from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import fast_chain, make_key_store, summary_doc, write_summary
+from transparency.verifier import verify_directory
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
 from vv_core.loglines import GENESIS_HASH, HEAD_FILE, LOCK_FILE, link_hash, read_head

@@ -11,11 +11,11 @@ import pytest
 from logline_generator import transparency
 from logline_generator.chain import append_logline, append_loglines
 from logline_generator.logline_generator import generate_loglines
-from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import make_key_store, record_fields, summary_doc, write_summary
 from tests.logline_generator.test_transparency import checkpoint_signing, crash_env, file_root
 from tests.transparency.support import ORIGIN, WHEN, make_log
 from transparency.audit import audit
+from transparency.verifier import verify_directory
 from vv_core.errors import VVError
 from vv_core.keystore import create_key_store, load_key_store
 from vv_core.notes import open_checkpoint, signers_from_key_store
@@ -113,7 +113,7 @@ def test_vv_logline_with_several_summaries_signs_one_checkpoint(cli_env, storage
     make_key_store(tmp_path / "secrets" / "keys.json")
     create_key_store(tmp_path / "secrets" / "checkpoint_keys.json", "c1")
     summaries = [write_summary(storage_root, summary_doc(f"cam1_{n}")) for n in range(3)]
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "logline", *map(str, summaries)],
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "logline", *map(str, summaries)],
                             capture_output=True, text=True, env={**cli_env, "TRANSPARENCY_ORIGIN": ORIGIN},
                             check=False)
     assert result.returncode == 0, result.stderr

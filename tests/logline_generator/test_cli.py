@@ -17,7 +17,7 @@ def run(*args, env):
 def test_vv_logline_and_blueprint_script(cli_env, storage_root, tmp_path):
     make_key_store(tmp_path / "secrets" / "keys.json")
     first = write_summary(storage_root, summary_doc("cam1_a"))
-    result = run("-m", "scripts.vv", "logline", str(first), env=cli_env)
+    result = run("-m", "vv_cli.main", "logline", str(first), env=cli_env)
     assert result.returncode == 0, result.stderr
     written = storage_root / "loglines" / "cam1_a.logline.json"
     assert result.stdout.strip() == str(written)
@@ -27,7 +27,7 @@ def test_vv_logline_and_blueprint_script(cli_env, storage_root, tmp_path):
                  env=cli_env)
     assert result.returncode == 0, result.stderr
     assert json.loads((out_dir / "cam1_b.logline.json").read_text())["seq"] == 0  # its own chain
-    bad = run("-m", "scripts.vv", "logline", str(tmp_path / "missing.json"), env=cli_env)
+    bad = run("-m", "vv_cli.main", "logline", str(tmp_path / "missing.json"), env=cli_env)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "summary not found" in bad.stderr
 
 
@@ -35,18 +35,18 @@ def test_vv_logline_and_blueprint_script(cli_env, storage_root, tmp_path):
 def test_vv_keys_rotate_then_old_and_new_loglines_verify(cli_env, storage_root, tmp_path):
     store = tmp_path / "secrets" / "keys.json"
     make_key_store(store, "k1")
-    assert run("-m", "scripts.vv", "logline", str(write_summary(storage_root, summary_doc("a"))),
+    assert run("-m", "vv_cli.main", "logline", str(write_summary(storage_root, summary_doc("a"))),
                env=cli_env).returncode == 0
-    rotated = run("-m", "scripts.vv", "keys", "rotate", "k2", env=cli_env)
+    rotated = run("-m", "vv_cli.main", "keys", "rotate", "k2", env=cli_env)
     assert rotated.returncode == 0 and rotated.stdout.strip() == str(store)
     assert json.loads(store.read_text())["active_key_id"] == "k2"
     assert "k1" in json.loads(store.read_text())["keys"]
-    assert run("-m", "scripts.vv", "logline", str(write_summary(storage_root, summary_doc("b"))),
+    assert run("-m", "vv_cli.main", "logline", str(write_summary(storage_root, summary_doc("b"))),
                env=cli_env).returncode == 0
     assert json.loads((storage_root / "loglines" / "b.logline.json").read_text())["key_id"] == "k2"
-    verified = run("-m", "scripts.vv", "verify", env=cli_env)
+    verified = run("-m", "vv_cli.main", "verify", env=cli_env)
     assert verified.returncode == 0 and "OK: 2 LogLine(s)" in verified.stdout
-    again = run("-m", "scripts.vv", "keys", "rotate", "k2", env=cli_env)
+    again = run("-m", "vv_cli.main", "keys", "rotate", "k2", env=cli_env)
     assert again.returncode == 1 and "already exists" in again.stderr
-    invalid = run("-m", "scripts.vv", "keys", "rotate", "bad id", env=cli_env)
+    invalid = run("-m", "vv_cli.main", "keys", "rotate", "bad id", env=cli_env)
     assert invalid.returncode == 1 and "must match" in invalid.stderr

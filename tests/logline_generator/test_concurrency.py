@@ -9,8 +9,8 @@ import time
 import pytest
 
 from logline_generator.logline_generator import generate_logline
-from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import make_key_store, summary_doc, write_summary
+from transparency.verifier import verify_directory
 
 WORKER = """
 import sys, time

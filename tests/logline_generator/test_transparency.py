@@ -10,10 +10,10 @@ import pytest
 
 from logline_generator.logline_generator import generate_logline
 from logline_generator.transparency import CRASH_HOOK_ENV, TransparencyError
-from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import make_key_store, summary_doc, write_summary
 from tests.transparency.support import ORIGIN, make_log, records
 from transparency.audit import audit
+from transparency.verifier import verify_directory
 from vv_core.canonical import pretty_json
 from vv_core.keystore import create_key_store, load_key_store
 from vv_core.loglines import ChainHead, head_document, link_hash

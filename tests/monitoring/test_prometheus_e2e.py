@@ -72,10 +72,10 @@ def tv_api(tmp_path: Path):
          "tvs": ["tv1"]}))
     env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(tmp_path / "keys.json"),
                    TV_API_SECRETS_DIR=str(tmp_path / "tv_api_secrets"), TV_API_COOKIE_SECURE="false")
-    issued = subprocess.run([sys.executable, "-m", "scripts.vv", "tokens", "issue", "prometheus", "--role", "admin"],
+    issued = subprocess.run([sys.executable, "-m", "vv_cli.main", "tokens", "issue", "prometheus", "--role", "admin"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60)
     token = issued.stdout.strip().splitlines()[-1]
-    server = subprocess.Popen([sys.executable, "-m", "scripts.vv", "serve", "--host", "127.0.0.1", "--port", "0"],
+    server = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "serve", "--host", "127.0.0.1", "--port", "0"],
                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         port = None

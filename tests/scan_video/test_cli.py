@@ -41,7 +41,7 @@ def test_vv_scan_bad_input_is_one_line_exit_1(tmp_path, models_dir):
     fake = tmp_path / "broken.mp4"
     fake.write_bytes(b"\0" * 1000)
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(fake), "--output-dir", str(out),
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "scan", str(fake), "--output-dir", str(out),
                            "--id", "x1"], cwd=tmp_path, env=cli_env(tmp_path, models_dir), capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 1
@@ -82,7 +82,7 @@ def test_several_videos_load_the_models_once_and_a_bad_one_stops_nothing(tmp_pat
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\0" * 1000)
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(people_clip), str(bad), str(static_clip),
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "scan", str(people_clip), str(bad), str(static_clip),
                            "--output-dir", str(out), "--id", "first", "--id", "broken", "--id", "last"],
                           cwd=tmp_path, env=cli_env(tmp_path, models_dir, SCAN_INTERVAL_S="3"),
                           capture_output=True, text=True, timeout=300, check=False)
@@ -101,7 +101,7 @@ def test_several_videos_load_the_models_once_and_a_bad_one_stops_nothing(tmp_pat
 
 def test_ids_must_match_the_videos_one_to_one(tmp_path, static_clip, models_dir):
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(static_clip), str(static_clip),
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "scan", str(static_clip), str(static_clip),
                            "--output-dir", str(out), "--id", "only-one"], cwd=tmp_path,
                           env=cli_env(tmp_path, models_dir), capture_output=True, text=True, timeout=120,
                           check=False)
@@ -119,7 +119,7 @@ def test_a_scan_writes_nothing_under_home(tmp_path, static_clip, models_dir):
     env = cli_env(tmp_path, models_dir, HOME=str(home), SCAN_FACE_ENGINE="disabled", SCAN_INTERVAL_S="4")
     for name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "ORT_DISABLE_TELEMETRY"):
         env.pop(name, None)
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(static_clip), "--output-dir", str(out),
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "scan", str(static_clip), "--output-dir", str(out),
                            "--id", "home-1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -131,7 +131,7 @@ def test_scan_off_a_terminal_logs_its_progress_as_json(tmp_path, people_clip, mo
     video = storage / "input" / "cam1" / "clip.mp4"
     video.parent.mkdir(parents=True)
     shutil.copyfile(people_clip, video)
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "scan", str(video)], cwd=REPO_ROOT,
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "scan", str(video)], cwd=REPO_ROOT,
                           env=cli_env(storage, models_dir), capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]

@@ -90,7 +90,7 @@ def test_vv_faces_commands(tmp_path, faces):
     env = repo_env(VIDEO_STORAGE_ROOT=str(tmp_path / "storage"))
 
     def vv(*args):
-        return subprocess.run([sys.executable, "-m", "scripts.vv", "faces", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "vv_cli.main", "faces", *args], capture_output=True, text=True,
                               env=env, cwd=tmp_path, timeout=120)
 
     assert vv("list").stdout.strip() == "no known faces"

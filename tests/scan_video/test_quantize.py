@@ -110,7 +110,7 @@ def test_vv_model_quantize_writes_the_model_and_reports_what_to_pin(tmp_path, mo
 
     source = installed(models_dir, media.EXPORTED_FP32)  # a dynamic-shape fp32 export, as production makes
     output = tmp_path / "models" / "person-int8.onnx"
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "model", "quantize", str(source), str(output)],
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "model", "quantize", str(source), str(output)],
                           cwd=tmp_path, env=repo_env(), capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str(output)
@@ -122,7 +122,7 @@ def test_vv_model_quantize_writes_the_model_and_reports_what_to_pin(tmp_path, mo
     # Not a model: one line, exit 1, nothing written.
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"\0" * 64)
-    done = subprocess.run([sys.executable, "-m", "scripts.vv", "model", "quantize", str(garbage),
+    done = subprocess.run([sys.executable, "-m", "vv_cli.main", "model", "quantize", str(garbage),
                            str(tmp_path / "never.onnx")], cwd=tmp_path, env=repo_env(), capture_output=True,
                           text=True, timeout=600, check=False)
     assert done.returncode == 1 and done.stdout == ""

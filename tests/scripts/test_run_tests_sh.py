@@ -1,6 +1,6 @@
-"""scripts/run_tests.sh (daily smoke) and scripts/drop_sample_video.sh: lint and the failure path.
+"""scripts/run_tests.sh (daily smoke) and tools/drop_sample_video.sh: lint and the failure path.
 
-The success path (real stages, LogLine verifies) runs in tests/scripts/pipeline/test_e2e_real_stages.py.
+The success path (real stages, LogLine verifies) runs in tests/orchestrator/test_e2e_real_stages.py.
 """
 
 import shlex
@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from tests.helpers import REPO_ROOT
-from tests.scripts.pipeline.conftest import contract_command
+from tests.orchestrator.conftest import contract_command
 from tests.webhook_server import WebhookServer
 
-SCRIPTS = [REPO_ROOT / "scripts" / name for name in ("run_tests.sh", "drop_sample_video.sh")]
+SCRIPTS = [REPO_ROOT / "scripts" / "run_tests.sh", REPO_ROOT / "tools" / "drop_sample_video.sh"]
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
@@ -43,7 +43,7 @@ def test_drop_sample_video_writes_a_real_clip_atomically(cli_env, storage_root):
 def test_smoke_failure_raises_a_critical_alert_with_the_log(cli_env, storage_root):
     """With stages that reject the clip (the contract test double), the smoke must fail loudly."""
     with WebhookServer() as hook:
-        env = {**cli_env, "PYTHON": sys.executable, "VV": f"{shlex.quote(sys.executable)} -m scripts.vv",
+        env = {**cli_env, "PYTHON": sys.executable, "VV": f"{shlex.quote(sys.executable)} -m vv_cli.main",
                "ORCHESTRATOR_VV_COMMAND": shlex.join(contract_command()), "STABLE_WAIT_S": "0",
                "ALERT_WEBHOOK_URL": hook.url, "ALERT_RETRIES": "0", "TV_API_URL": "http://127.0.0.1:9",
                # the temp storage root lives on the host's disk: its free space must not add an alert

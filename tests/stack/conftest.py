@@ -90,7 +90,7 @@ def prepare_storage(root: Path) -> tuple[Path, Path, Path, Path]:
     MODELS_CACHE.mkdir(parents=True, exist_ok=True)
     env = repo_env(VIDEO_STORAGE_ROOT=str(storage), KEY_STORE_PATH=str(key_store), MODELS_DIR=str(MODELS_CACHE),
                    CHECKPOINT_KEY_STORE_PATH=str(checkpoint_key_store))
-    result = subprocess.run([sys.executable, "-m", "scripts.bootstrap", "--skip-existing", "--no-env-file",
+    result = subprocess.run([sys.executable, "-m", "ops.provisioning.bootstrap", "--skip-existing", "--no-env-file",
                              "--models", STACK_MODELS],
                             capture_output=True, text=True, env=env, cwd=root, timeout=900, check=False)
     assert result.returncode == 0, result.stderr

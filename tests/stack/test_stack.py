@@ -102,7 +102,7 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
     logline = stack.storage / "loglines" / f"{video_id}.logline.json"
     outputs = []
     for _ in range(4):
-        run = subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
+        run = subprocess.run([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], capture_output=True,
                              text=True, env=env, cwd=stack.root, timeout=900, check=False)
         outputs.append(run.stdout[-1500:] + run.stderr[-1500:])
         assert run.returncode == 0, outputs[-1]
@@ -114,7 +114,7 @@ def test_a_video_becomes_a_verified_logline_on_a_playlist(stack):
 
     tree = sorted(str(p.relative_to(stack.storage)) for p in stack.storage.rglob("*") if "fallback" not in p.parts)
     assert logline.is_file(), f"no LogLine; storage: {tree}\norchestrator: {outputs}"
-    verify = subprocess.run([sys.executable, "-m", "scripts.vv", "verify", str(logline)], capture_output=True,
+    verify = subprocess.run([sys.executable, "-m", "vv_cli.main", "verify", str(logline)], capture_output=True,
                             text=True, env=stack.host_env(), cwd=stack.root, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert list((stack.storage / "processed").rglob(f"{recording}.mp4"))

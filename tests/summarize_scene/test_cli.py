@@ -28,7 +28,7 @@ def run(args, env):
 
 
 def vv(*args, env):
-    return run(["-m", "scripts.vv", *args], env)
+    return run(["-m", "vv_cli.main", *args], env)
 
 
 def test_stage_module_summarizes_with_the_real_model(cli_env, storage_root, models_dir):

@@ -167,7 +167,7 @@ def test_malformed_and_schema_invalid_analytics_are_refused(settings, storage_ro
 
 
 def test_rollback_switches_which_version_summarizes(settings, storage_root, models_dir, manifest):
-    from scripts.model_cli import rollback, use
+    from ops.provisioning.models import rollback, use
 
     analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
     use(models_dir, "gemma3-270m", "q4_k_m-1.0.0-relabel")

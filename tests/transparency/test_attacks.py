@@ -5,10 +5,10 @@ import base64
 
 import pytest
 
-from scripts.logline_verifier import verify_directory
 from tests.logline_fixtures import record_fields
 from tests.transparency.support import ORIGIN, WHEN, make_log, records, rewrite_history
 from transparency.audit import audit
+from transparency.verifier import verify_directory
 from vv_core.merkle import leaf_hash, root_of
 from vv_core.notes import Checkpoint, NoteSigner, sign_note
 from vv_core.tlog_proofs import consistency

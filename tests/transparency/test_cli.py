@@ -14,7 +14,7 @@ ORIGIN = "vv.test/box1"
 
 
 def run_vv(*args, env, check=True):
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", *map(str, args)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", *map(str, args)], capture_output=True,
                             text=True, env=env, check=False, timeout=120)
     if check:
         assert result.returncode == 0, result.stderr
@@ -33,7 +33,7 @@ def test_an_outsider_audits_the_box_with_its_public_key_only(cli_env, witness, s
     run_vv("bootstrap", "--no-fallback", env=env)
     public_key = run_vv("keys", "public", env=env).stdout.strip()
     assert public_key.startswith(ORIGIN + "+")
-    server = subprocess.Popen([sys.executable, "-m", "scripts.vv", "witness", "serve", "--port", "0"],
+    server = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "witness", "serve", "--port", "0"],
                               env=dict(witness, WITNESS_LOGS=public_key), stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     try:

@@ -12,7 +12,7 @@ from tests.tv_api.support import ApiProcess, write_playlist
 
 
 def vv(args, env, stdin=""):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", *args], env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=60)
 
 

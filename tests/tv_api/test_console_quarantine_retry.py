@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from tests.helpers import REPO_ROOT
-from tests.scripts.pipeline.test_e2e_real_stages import STAGES_PRESENT, install_models
-from tests.scripts.pipeline.test_hostile_names_property import RealBox, lavfi_clip
+from tests.orchestrator.test_e2e_real_stages import STAGES_PRESENT, install_models
+from tests.orchestrator.test_hostile_names_property import RealBox, lavfi_clip
 from tv_api.console.quarantine import list_quarantined, retry
 
 pytestmark = [
@@ -24,7 +24,7 @@ pytestmark = [
 
 
 def orchestrate_once(box: RealBox, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scripts.vv", "orchestrate", "--once"], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"], capture_output=True,
                           text=True, env={**box.env, **env}, cwd=REPO_ROOT, timeout=300, check=False)
 
 

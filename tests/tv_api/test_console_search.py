@@ -87,7 +87,7 @@ def test_new_loglines_are_found_on_the_next_query(indexed, settings):
 
 
 def run_vv(env, *args):
-    return subprocess.run([sys.executable, "-m", "scripts.vv", "search", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "vv_cli.main", "search", *args], env=env, capture_output=True,
                           text=True, timeout=300)
 
 

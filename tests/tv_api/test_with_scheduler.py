@@ -1,6 +1,6 @@
 """The real scheduler's playlists (tv_scheduler, issue 4) are what tv_api serves, byte for byte."""
 
-from scripts.bootstrap import bootstrap
+from ops.provisioning.bootstrap import bootstrap
 from tests.helpers import REPO_ROOT
 from tv_scheduler.tv_scheduler import build_scheduler
 

@@ -92,7 +92,7 @@ def test_debounce_waits_for_quiet_but_not_forever():
 def test_vv_schedule_once_and_daemon_end_to_end(settings, keys, cli_env, tmp_path):
     root = settings.video_storage_root
     generate_logline(recent_summary(root, "cam1_first"), settings=settings)
-    once = subprocess.run([sys.executable, "-m", "scripts.vv", "schedule", "--once"], env=cli_env,
+    once = subprocess.run([sys.executable, "-m", "vv_cli.main", "schedule", "--once"], env=cli_env,
                           capture_output=True, text=True, check=False)
     assert once.returncode == 0, once.stderr
     assert sorted(once.stdout.split()) == sorted(str(settings.storage.playlists / f"{n}.json")
@@ -102,11 +102,11 @@ def test_vv_schedule_once_and_daemon_end_to_end(settings, keys, cli_env, tmp_pat
     assert again.returncode == 0 and again.stdout == ""        # nothing changed, nothing written
     bad_config = tmp_path / "bad.yaml"
     bad_config.write_text("tvs:\n  tv1:\n    statuses: [alerta]\n    colour: red\n")
-    bad = subprocess.run([sys.executable, "-m", "scripts.vv", "schedule", "--once"],
+    bad = subprocess.run([sys.executable, "-m", "vv_cli.main", "schedule", "--once"],
                          env={**cli_env, "TV_SCHEDULER_CONFIG": str(bad_config)},
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "tvs.tv1.colour: unknown key" in bad.stderr
-    daemon = subprocess.Popen([sys.executable, "-m", "scripts.vv", "schedule"],
+    daemon = subprocess.Popen([sys.executable, "-m", "vv_cli.main", "schedule"],
                               env={**cli_env, "SCHEDULE_DEBOUNCE_S": "0.05", "SCHEDULE_INTERVAL_S": "3600"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

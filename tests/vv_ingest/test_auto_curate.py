@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from scripts.bootstrap import bootstrap
+from ops.provisioning.bootstrap import bootstrap
 from vv_core.schema import validate_schema
 from vv_ingest.auto_curate import CurationError, curate, load_history, select_items
 from vv_ingest.catalog_videos import build_catalog
@@ -105,7 +105,7 @@ def test_logline_failure_is_reported_and_history_not_advanced(cataloged, small_c
 
 def test_vv_ingest_curate_cli(cataloged, cli_env, tmp_path):
     env = dict(_env(cataloged), INGEST_CONFIG_FILE=str(tmp_path / "absent.yaml"))
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "ingest", "curate"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "ingest", "curate"], capture_output=True,
                             text=True, env=env, cwd=tmp_path, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     written = result.stdout.split()

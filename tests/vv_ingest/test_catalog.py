@@ -77,7 +77,7 @@ def test_missing_library_is_a_clear_error(ingest_settings, small_config):
 
 
 def test_vv_ingest_catalog_cli(cli_env, storage_root, library, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "ingest", "catalog"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "ingest", "catalog"], capture_output=True,
                             text=True, env=dict(cli_env, INGEST_CONFIG_FILE=str(tmp_path / "absent.yaml")),
                             cwd=tmp_path, timeout=120, check=False)
     assert result.returncode == 0, result.stderr

@@ -121,7 +121,7 @@ def test_vv_ingest_process_cli(cli_env, storage_root, made_clips, tmp_path):
     shutil.copyfile(made_clips["text"], bad)
     env = dict(cli_env, INGEST_CONFIG_FILE=str(tmp_path / "ingest.yaml"))
     (tmp_path / "ingest.yaml").write_text("target: {width: 320, height: 180, fps: 10, preset: superfast}\n")
-    result = subprocess.run([sys.executable, "-m", "scripts.vv", "ingest", "process", str(good), str(bad),
+    result = subprocess.run([sys.executable, "-m", "vv_cli.main", "ingest", "process", str(good), str(bad),
                              "--tag", "tone", "--title", "A tone"], capture_output=True, text=True,
                             env=env, cwd=tmp_path, timeout=120, check=False)
     assert result.returncode == 1

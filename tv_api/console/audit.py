@@ -83,6 +83,6 @@ def audit_logline(loglines: Path, logline_id: str, key_store: KeyStore,
 
 def verify_whole_chain(loglines: Path, key_store: KeyStore) -> dict[str, Any]:
     """The full `vv verify` over loglines/ (its report as JSON)."""
-    from scripts.logline_verifier import verify_directory  # the verifier itself, not a copy of it
+    from transparency.verifier import verify_directory  # the verifier itself, not a copy of it
 
     return verify_directory(loglines, key_store, jobs=1).to_json()

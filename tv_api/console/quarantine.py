@@ -94,7 +94,7 @@ def _reset_orchestrator(root: Path, record: dict[str, Any], new_relative: str) -
     sha256, db = record.get("sha256"), root / "state" / "orchestrator.sqlite3"
     if not isinstance(sha256, str) or not db.is_file():
         return False
-    from scripts.pipeline.state import StateStore  # the orchestrator's own store API
+    from orchestrator.state import StateStore  # the orchestrator's own store API
 
     store = StateStore(db)
     try:

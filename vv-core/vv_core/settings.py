@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         None, description="Webhook that receives alerts as JSON (empty: alerts are only logged)."
     )
 
-    # --- backup (scripts/backup.py, scripts/restore_drill.py) -------------------------------
+    # --- backup (ops/backup/backup.py, ops/backup/restore_drill.py) -------------------------------
     restic_repository: str | None = Field(
         None, description="restic repository for backups (a path, sftp:…, s3:…); empty: backups disabled."
     )
@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     )
     orchestrator_vv_command: str = Field(
         "",
-        description="Stage CLI command line for the local runner (empty: this Python's `-m scripts.vv`).",
+        description="Stage CLI command line for the local runner (empty: this Python's `-m vv_cli.main`).",
     )
     stage_args_scan: str = Field("", description="Extra arguments appended to every `vv scan` run (shell-quoted).")
     stage_args_summarize: str = Field(

@@ -1,0 +1,160 @@
+"""`vv backup [--media]` / `vv backup init`: restic backups of everything needed to rebuild the box.
+
+Two schedules (docs/disaster-recovery.md, RPO table): the metadata backup (artifacts, LogLines,
+playlists, the state DB, config, .env, key store, model manifest, logs) runs hourly and is small;
+the media backup (processed/, tv_curado/) runs nightly. Each run stages a consistent tree
+(ops/backup/staging.py), writes a sha256 manifest into it, backs it up with tags
+``vv`` + ``metadata|media``, applies GFS retention with prune, logs one JSON line with the result,
+records it in ``state/backup_status.json`` and raises an alert if anything failed.
+
+The repository is never created implicitly: a backup that finds no repository fails loudly (an
+unmounted backup disk must not silently become a fresh, empty repository) — run `vv backup init`.
+"""
+
+import json
+import logging
+import time
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from ops.backup.restic_repo import ResticRepo, redact
+from ops.backup.staging import BackupError, clear_directory, excludes_of, stage_backup
+from vv_core.alerts import Alert, raise_alert
+from vv_core.atomic import atomic_write_json
+from vv_core.errors import VVError
+from vv_core.jsonlog import JsonFormatter, utc_timestamp
+from vv_core.settings import Settings
+
+logger = logging.getLogger("vv.backup")
+STATUS_FILE = "backup_status.json"
+LOCK_FILE = "backup.lock"
+
+
+def run_backup(settings: Settings, media: bool = False, apply_retention: bool = True) -> dict[str, Any]:
+    """Stage, back up, apply retention; return the result. Alerts and re-raises on failure."""
+    kind = "media" if media else "metadata"
+    started = time.monotonic()
+    settings.storage.state.mkdir(parents=True, exist_ok=True)
+    try:
+        repo = ResticRepo.from_settings(settings)
+        with FileLock(settings.storage.state / LOCK_FILE, timeout=0):
+            result = _backup_locked(settings, repo, kind, apply_retention)
+    except (VVError, Timeout, OSError) as exc:
+        message = "another backup is running" if isinstance(exc, Timeout) else redact(str(exc))
+        failure = {"kind": kind, "status": "failed", "error": message,
+                   "duration_s": round(time.monotonic() - started, 3), "finished_at": utc_timestamp()}
+        record_status(settings, failure)
+        logger.error("backup failed: %s", message, extra={"backup": failure})
+        raise_alert(Alert("CRITICAL", f"{kind} backup failed", message, "backup",
+                          {"repository": redact(settings.restic_repository or "")}),
+                    settings.alert_webhook_url)
+        if isinstance(exc, VVError):
+            raise
+        raise BackupError(message) from exc
+    result["duration_s"] = round(time.monotonic() - started, 3)
+    record_status(settings, result)
+    logger.info("backup done: %s snapshot %s", kind, result["snapshot_id"], extra={"backup": result})
+    return result
+
+
+def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retention: bool) -> dict[str, Any]:
+    if not repo.unlock():
+        raise BackupError(f"no restic repository at {redact(repo.repository)}: run `vv backup init`")
+    staged = stage_backup(settings, kind)
+    try:
+        summary = repo.backup(staged.root, ["vv", kind], excludes_of(settings))
+    finally:
+        clear_directory(staged.root)
+    removed: list[str] = []
+    if apply_retention:
+        removed = repo.forget(["vv", kind], settings.backup_keep_daily, settings.backup_keep_weekly,
+                              settings.backup_keep_monthly)
+    return {
+        "kind": kind,
+        "status": "ok",
+        "snapshot_id": summary["snapshot_id"],
+        "files": len(staged.files),
+        "bytes": staged.total_bytes,
+        "hashes_reused": staged.hashes_reused,
+        "databases": [{"path": db["path"], "integrity": db["integrity"]} for db in staged.databases],
+        "files_new": summary.get("files_new", 0),
+        "files_changed": summary.get("files_changed", 0),
+        "data_added_bytes": summary.get("data_added", 0),
+        "snapshots_removed": len(removed),
+        "finished_at": utc_timestamp(),
+    }
+
+
+def record_status(settings: Settings, result: dict[str, Any]) -> None:
+    """state/backup_status.json: the last attempt and last success per kind (for /status, alerts)."""
+    path = settings.storage.state / STATUS_FILE
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        status = {}
+    entry = status.setdefault(result["kind"], {})
+    entry["last_attempt"] = result
+    if result["status"] == "ok":
+        entry["last_success"] = result
+    atomic_write_json(path, status)
+
+
+def init_repository(settings: Settings) -> dict[str, Any]:
+    repo = ResticRepo.from_settings(settings)
+    created = repo.init()
+    result = {"repository": redact(repo.repository), "created": created}
+    logger.info("backup repository %s", "created" if created else "already exists", extra={"backup": result})
+    return result
+
+
+def log_to_app_log(settings: Settings, service_name: str = "backup") -> None:
+    """JSON log lines to logs/app.log only: stdout carries the result, stderr the one error line."""
+    log_file = settings.storage.logs / "app.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(JsonFormatter(service_name))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Blueprint script entry: `python ops/backup/backup.py [init] [--media] [--no-retention]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="backup.py", description=__doc__.splitlines()[0])
+    parser.add_argument("action", nargs="?", choices=["run", "init"], default="run")
+    parser.add_argument("--media", action="store_true", help="back up processed/ and tv_curado/")
+    parser.add_argument("--no-retention", action="store_true", help="skip forget --prune")
+    args = parser.parse_args(argv)
+    if args.action == "init":
+        cli_init()
+    else:
+        cli_backup(media=args.media, apply_retention=not args.no_retention)
+
+
+def cli_backup(media: bool = False, apply_retention: bool = True) -> None:
+    from ops.json_command import run_json_command
+
+    def action() -> dict[str, Any]:
+        settings = Settings()
+        log_to_app_log(settings)
+        return run_backup(settings, media=media, apply_retention=apply_retention)
+
+    run_json_command(action)
+
+
+def cli_init() -> None:
+    from ops.json_command import run_json_command
+
+    def action() -> dict[str, Any]:
+        settings = Settings()
+        log_to_app_log(settings)
+        return init_repository(settings)
+
+    run_json_command(action)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""`vv self-monitor [--once | --loop]`: restart failing stack containers, within a budget.
+
+Each check inspects every watched container through the Docker SDK. A check *fails* for a
+container that is missing, not running (exited, dead, restarting …) or whose healthcheck says
+``unhealthy``; failures inside the start period (just after the container started) do not count.
+After SELF_MONITOR_ERROR_THRESHOLD consecutive failures the container is restarted, unless
+
+* its restart budget for the window is spent (SELF_MONITOR_RESTART_BUDGET per
+  SELF_MONITOR_BUDGET_WINDOW_S): then a CRITICAL alert with its last log lines and health output,
+  once per window — no restart loops;
+* it is within its backoff (SELF_MONITOR_BACKOFF_S, doubling with each restart in the window).
+
+State (per-container counters and restart history) is a JSON file under state/, written
+atomically, so separate cron invocations behave like one long-running loop.
+"""
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from vv_core import alert_triggers
+from vv_core.atomic import atomic_write_json
+from vv_core.jsonlog import setup_logging
+from vv_core.settings import Settings
+
+STATE_NAME = "self_monitor.json"
+LOG_TAIL_LINES = 30
+logger = logging.getLogger("vv.self_monitor")
+
+
+@dataclass
+class ContainerRecord:
+    consecutive_errors: int = 0
+    restarts: list[float] = field(default_factory=list)   # epoch seconds, within the window
+    last_restart_at: float | None = None
+    budget_alerted_at: float | None = None
+    last_status: str = ""
+
+
+@dataclass(frozen=True)
+class Observation:
+    name: str
+    healthy: bool
+    status: str               # "running/healthy", "exited (1)", "missing", …
+    in_start_period: bool = False
+    health_log: str = ""
+
+
+@dataclass
+class CheckReport:
+    restarted: list[str] = field(default_factory=list)
+    alerted: list[str] = field(default_factory=list)
+    failing: dict[str, int] = field(default_factory=dict)
+
+
+def _parse_docker_time(value: str | None) -> float | None:
+    if not value or value.startswith("0001-"):
+        return None
+    text = value.rstrip("Z")
+    if "." in text:  # Docker gives nanoseconds; Python parses microseconds
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    try:
+        return datetime.fromisoformat(text + "+00:00").timestamp()
+    except ValueError:
+        return None
+
+
+def observe(container: Any, now: float, start_period_s: float) -> Observation:
+    """Judge one container from its inspect data (``container.attrs``)."""
+    state = container.attrs.get("State", {})
+    status = state.get("Status", container.status)
+    health = state.get("Health") or {}
+    health_status = health.get("Status")
+    health_log = "\n".join(str(entry.get("Output", "")).strip() for entry in (health.get("Log") or [])[-3:])
+    started = _parse_docker_time(state.get("StartedAt"))
+    in_start_period = start_period_s > 0 and started is not None and now - started < start_period_s
+    if status != "running":
+        label = f"{status} ({state.get('ExitCode')})" if status == "exited" else status
+        restarting = in_start_period and status == "restarting"
+        return Observation(container.name, False, label, restarting, health_log)
+    if health_status == "unhealthy":
+        return Observation(container.name, False, "running/unhealthy", in_start_period, health_log)
+    label = f"running/{health_status or 'no-healthcheck'}"
+    return Observation(container.name, True, label, False, health_log)
+
+
+class SelfMonitor:
+    def __init__(self, settings: Settings, client: Any, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.names = [n.strip() for n in settings.self_monitor_containers.split(",") if n.strip()]
+        self.state_path = settings.storage.state / STATE_NAME
+
+    def load_state(self) -> dict[str, ContainerRecord]:
+        try:
+            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
+            return {name: ContainerRecord(**record) for name, record in raw.get("containers", {}).items()}
+        except (FileNotFoundError, json.JSONDecodeError, TypeError, AttributeError):
+            return {}
+
+    def save_state(self, records: dict[str, ContainerRecord]) -> None:
+        atomic_write_json(self.state_path, {"containers": {n: asdict(r) for n, r in records.items()}})
+
+    def check(self) -> CheckReport:
+        import docker.errors
+
+        now = self.clock()
+        records = self.load_state()
+        report = CheckReport()
+        for name in self.names:
+            record = records.setdefault(name, ContainerRecord())
+            window = self.settings.self_monitor_budget_window_s
+            record.restarts = [t for t in record.restarts if now - t < window]
+            container = None
+            try:
+                container = self.client.containers.get(name)
+                observation = observe(container, now, self.settings.self_monitor_start_period_s)
+            except docker.errors.NotFound:
+                observation = Observation(name, False, "missing")
+            record.last_status = observation.status
+            if observation.healthy:
+                record.consecutive_errors = 0
+                continue
+            if observation.in_start_period:
+                logger.info("%s is %s but within its start period", name, observation.status)
+                continue
+            record.consecutive_errors += 1
+            report.failing[name] = record.consecutive_errors
+            logger.warning("%s failed check %d/%d: %s", name, record.consecutive_errors,
+                           self.settings.self_monitor_error_threshold, observation.status,
+                           extra={"container": name})
+            if record.consecutive_errors < self.settings.self_monitor_error_threshold:
+                continue
+            self.act(container, record, observation, now, report)
+        self.save_state(records)
+        return report
+
+    def act(self, container: Any, record: ContainerRecord, observation: Observation, now: float,
+            report: CheckReport) -> None:
+        name = observation.name
+        budget = self.settings.self_monitor_restart_budget
+        if container is None or len(record.restarts) >= budget:
+            window = self.settings.self_monitor_budget_window_s
+            if record.budget_alerted_at is None or now - record.budget_alerted_at >= window:
+                reason = ("container is missing" if container is None else
+                          f"restart budget spent ({len(record.restarts)} restarts in {window:.0f} s)")
+                alert_triggers.container_failure(
+                    self.settings, name, f"{name} is {observation.status}: {reason}",
+                    log=self.log_tail(container), health=observation.health_log)
+                record.budget_alerted_at = now
+                report.alerted.append(name)
+            return
+        backoff = self.settings.self_monitor_backoff_s * (2 ** max(0, len(record.restarts) - 1))
+        if record.last_restart_at is not None and record.restarts and now - record.last_restart_at < backoff:
+            logger.info("%s: waiting %.0f s before the next restart", name, backoff)
+            return
+        import docker.errors
+
+        try:
+            container.restart(timeout=10)
+        except docker.errors.APIError as exc:
+            logger.error("restart of %s failed: %s", name, exc, extra={"container": name})
+            return
+        record.restarts.append(now)
+        record.last_restart_at = now
+        record.consecutive_errors = 0
+        report.restarted.append(name)
+        logger.warning("restarted %s (was %s); %d/%d restarts in window", name, observation.status,
+                       len(record.restarts), budget, extra={"container": name})
+
+    @staticmethod
+    def log_tail(container: Any) -> str:
+        if container is None:
+            return ""
+        try:
+            raw = container.logs(tail=LOG_TAIL_LINES, stdout=True, stderr=True)
+        except Exception as exc:  # logs are context for the alert, never a reason to fail it
+            return f"(logs unavailable: {type(exc).__name__})"
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def docker_client() -> Any:  # pragma: no cover - needs an engine; tests pass their own client
+    import docker
+
+    return docker.from_env(timeout=30)
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None,
+         client_factory: Callable[[], Any] = docker_client, stop: threading.Event | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vv self-monitor", description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one check (cron; the default)")
+    mode.add_argument("--loop", action="store_true", help="check every SELF_MONITOR_INTERVAL_S seconds")
+    args = parser.parse_args(argv)
+    settings = settings or Settings()
+    settings.storage.ensure()
+    setup_logging("self_monitor", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        monitor = SelfMonitor(settings, client_factory())
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        alert_triggers.container_failure(settings, "docker", f"Docker engine unreachable: {exc}")
+        print(f"error: Docker engine unreachable: {exc}", file=sys.stderr)
+        return 2
+    stop = stop or threading.Event()
+    previous = {}
+    if args.loop:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        return _check_until_stopped(monitor, settings, loop=args.loop, stop=stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _check_until_stopped(monitor: SelfMonitor, settings: Settings, *, loop: bool, stop: threading.Event) -> int:
+    import docker.errors
+    import requests.exceptions
+
+    while True:
+        try:
+            report = monitor.check()
+            print(json.dumps({"restarted": report.restarted, "alerted": report.alerted,
+                              "failing": report.failing}), flush=True)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            alert_triggers.container_failure(settings, "docker", f"Docker engine error: {exc}")
+            print(f"error: Docker engine error: {exc}", file=sys.stderr)
+            if not loop:
+                return 2
+        if not loop or stop.wait(settings.self_monitor_interval_s):
+            return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""`vv` operations: backup and restore, cleanup, log export, the self-monitor and alerts (ops/)."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vv_cli.app import PASSTHROUGH, app, pass_through
+from vv_core.settings import Settings
+
+backup_app = typer.Typer(help="Back up the box with restic (`vv backup`, `vv backup init`).",
+                         no_args_is_help=False, invoke_without_command=True)
+app.add_typer(backup_app, name="backup")
+
+
+@backup_app.callback()
+def backup(
+    ctx: typer.Context,
+    media: Annotated[bool, typer.Option("--media", help="Back up processed/ and tv_curado/.")] = False,
+    no_retention: Annotated[bool, typer.Option("--no-retention", help="Skip forget --prune.")] = False,
+) -> None:
+    """Back up metadata (artifacts, LogLines, playlists, state DB, config, keys, logs) or media."""
+    if ctx.invoked_subcommand is None:
+        from ops.backup.backup import cli_backup
+
+        cli_backup(media=media, apply_retention=not no_retention)
+
+
+@backup_app.command("init")
+def backup_init() -> None:
+    """Create the restic repository (RESTIC_REPOSITORY) if it does not exist (idempotent)."""
+    from ops.backup.backup import cli_init
+
+    cli_init()
+
+
+@app.command("restore-drill")
+def restore_drill(
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot id (default: the latest).")] = None,
+    media: Annotated[bool, typer.Option("--media", help="Drill the media backup.")] = False,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Skip restic check --read-data-subset.")
+                        ] = False,
+    keep: Annotated[Path | None, typer.Option(help="Restore into this dir and keep it.")] = None,
+) -> None:
+    """Restore the latest backup into a scratch dir, verify it all, report RTO and pass/fail (JSON)."""
+    from ops.backup.restore_drill import cli_restore_drill
+
+    cli_restore_drill(snapshot=snapshot, media=media, check_data=not no_check, keep=keep)
+
+
+@app.command("restore")
+def restore(
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot id (default: the latest).")] = None,
+    media: Annotated[bool, typer.Option("--media", help="Restore the media backup.")] = False,
+    only: Annotated[list[str] | None, typer.Option(
+        help="Restore only this snapshot path prefix (repeatable), e.g. storage/loglines.")] = None,
+) -> None:
+    """Put a verified snapshot back in place (stop the stack first; see docs/disaster-recovery.md)."""
+    from ops.backup.restore import cli_restore
+
+    cli_restore(snapshot=snapshot, media=media, only=only)
+
+@app.command(context_settings=PASSTHROUGH, add_help_option=False)
+def cleanup(ctx: typer.Context) -> None:
+    """Delete old files (dry run unless --apply); --disk-pressure frees space. See --help."""
+    from ops.upkeep.cleanup import main as cleanup_main
+
+    pass_through(cleanup_main, ctx)
+
+
+@app.command("export-logs", context_settings=PASSTHROUGH, add_help_option=False)
+def export_logs(ctx: typer.Context) -> None:
+    """Archive logs/* into a dated tar.gz + manifest; --verify ARCHIVE checks one. See --help."""
+    from ops.upkeep.log_exporter import main as exporter_main
+
+    pass_through(exporter_main, ctx)
+
+
+@app.command("self-monitor", context_settings=PASSTHROUGH, add_help_option=False)
+def self_monitor(ctx: typer.Context) -> None:
+    """Watch the stack's containers, restart failing ones within a budget. See --help."""
+    from ops.upkeep.self_monitor import main as monitor_main
+
+    pass_through(monitor_main, ctx)
+
+
+@app.command()
+def alert(
+    title: Annotated[str, typer.Argument(help="Short title.")],
+    message: Annotated[str, typer.Argument(help="What happened.")],
+    severity: Annotated[str, typer.Option(help="INFO, WARNING or CRITICAL.")] = "WARNING",
+    source: Annotated[str, typer.Option(help="Who raises it.")] = "operator",
+    file: Annotated[str | None, typer.Option(help="File concerned.")] = None,
+    container: Annotated[str | None, typer.Option(help="Container concerned.")] = None,
+    log_file: Annotated[Path | None, typer.Option(help="Attach the tail of this log.")] = None,
+) -> None:
+    """Raise an alert through the configured webhook (used by cron scripts such as run_tests.sh)."""
+    from vv_core.alert_triggers import build_alert
+    from vv_core.alerts import send_alert
+
+    if severity not in ("INFO", "WARNING", "CRITICAL"):
+        raise typer.BadParameter("severity must be INFO, WARNING or CRITICAL")
+    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file and log_file.is_file() else None
+    result = send_alert(build_alert(severity, title, message, source, file=file, container=container,  # type: ignore[arg-type]
+                                    log=log), Settings())
+    if not (result.delivered or result.suppressed):
+        print("error: alert could not be delivered", file=sys.stderr)
+        raise typer.Exit(2)
