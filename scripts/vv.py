@@ -11,12 +11,25 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from transparency import cli as transparency_cli  # light too
-from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
-from tv_api.console import cli as console_cli  # light too
 from vv_core import __version__
 from vv_core.cli_support import run_stage
 from vv_core.settings import Settings
+
+# Each stage image carries the kernel, the CLI and its own stage only (deploy/Dockerfile): the
+# commands of tv_api and transparency are mounted where their package is, and absent elsewhere.
+try:
+    from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
+    from tv_api.console import cli as console_cli  # light too
+except ModuleNotFoundError as missing:
+    if missing.name != "tv_api":
+        raise
+    tv_api_cli = console_cli = None
+try:
+    from transparency import cli as transparency_cli  # light too
+except ModuleNotFoundError as missing:
+    if missing.name != "transparency":
+        raise
+    transparency_cli = None
 
 
 class _VvGroup(TyperGroup):
@@ -521,9 +534,10 @@ def up(
     raise typer.Exit(run_box(box_services(capture=with_capture, host=host, port=port)))
 
 
-app.add_typer(tv_api_cli.users_app, name="users")
-app.add_typer(tv_api_cli.tokens_app, name="tokens")
-app.command("search")(console_cli.search)
+if tv_api_cli is not None:
+    app.add_typer(tv_api_cli.users_app, name="users")
+    app.add_typer(tv_api_cli.tokens_app, name="tokens")
+    app.command("search")(console_cli.search)
 
 
 @app.command()
@@ -578,10 +592,11 @@ def verify(
 keys_app = typer.Typer(help="Key stores: HMAC keys for LogLines, Ed25519 keys for checkpoints.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-keys_app.command("public")(transparency_cli.keys_public)
-keys_app.command("rotate-checkpoint")(transparency_cli.keys_rotate_checkpoint)
-app.command()(transparency_cli.proof)
-app.add_typer(transparency_cli.witness_app, name="witness")
+if transparency_cli is not None:
+    keys_app.command("public")(transparency_cli.keys_public)
+    keys_app.command("rotate-checkpoint")(transparency_cli.keys_rotate_checkpoint)
+    app.command()(transparency_cli.proof)
+    app.add_typer(transparency_cli.witness_app, name="witness")
 
 
 @keys_app.command("rotate")
