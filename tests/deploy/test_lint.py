@@ -28,7 +28,7 @@ def test_every_shell_script_passes_shellcheck():
 
 def test_every_dockerfile_passes_hadolint():
     dockerfiles = tracked("Dockerfile", "*/Dockerfile", "**/Dockerfile")
-    assert len(dockerfiles) >= 7  # six stages + nginx
+    assert REPO_ROOT / "deploy" / "Dockerfile" in dockerfiles  # the stages' one recipe (+ nginx)
     result = subprocess.run([tool("hadolint"), "--failure-threshold", "info", *map(str, dockerfiles)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
