@@ -325,7 +325,7 @@ install_systemd() {
   step "systemd units"
   local unit_dir=$ROOT/etc/systemd/system unit
   for unit in vv-video-ai.service vv-video-ai.timer; do
-    install_file "$INSTALL_DIR/deploy/systemd/$unit" "$unit_dir/$unit" 0644
+    install_file "$INSTALL_DIR/$unit" "$unit_dir/$unit" 0644
   done
   if systemd_is_pid1; then
     run systemctl daemon-reload

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 PLACEHOLDER = re.compile(r"\$\{(VV_[A-Z0-9_]+)\}")
 DEFAULTS = {"VV_HTTPS_PORT": "443", "VV_HTTP_PORT": "80", "VV_SERVER_NAME": "_",
             "VV_TV_API_UPSTREAM": "127.0.0.1:8000", "VV_NGINX_CACHE_DIR": "/var/cache/nginx/vv"}
-INCLUDES = ("vv_proxy_params", "vv_security_headers")
+INCLUDES = ("vv_bad_path", "vv_proxy_params", "vv_security_headers")
 
 
 def render(template: str, values: dict[str, str]) -> str:

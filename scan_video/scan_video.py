@@ -6,6 +6,9 @@ configuration) or 2 (internal), nothing written. Heavy libraries load inside ``s
 Several videos are scanned in one process with the models loaded once (the orchestrator batches its
 scans this way): each analytic path is printed as it is written; each video that fails gets its own
 ``error: VIDEO: reason`` line and the next one is scanned; the exit code is the worst of them.
+
+A video must lie inside the storage root (``vv_core.storage.INSIDE_ROOT_RULE``): the LogLine names
+it by its path there, so a video elsewhere is refused here, by the first stage, with that rule.
 """
 
 import argparse
@@ -31,8 +34,11 @@ def _setup() -> object:
 def run(video: Path, output_dir: Path | None = None, video_id: str | None = None) -> Path:
     """Scan with the process settings and return the path written (the CLI's action)."""
     from scan_video.scanner import scan
+    from vv_core.storage import require_inside_root
 
-    return scan(video, output_dir, _setup(), video_id=video_id).path  # type: ignore[arg-type]
+    settings = _setup()
+    require_inside_root(video, settings.video_storage_root, "video")  # type: ignore[attr-defined]
+    return scan(video, output_dir, settings, video_id=video_id).path  # type: ignore[arg-type]
 
 
 def run_many(videos: Sequence[Path], output_dir: Path | None = None,
@@ -40,12 +46,28 @@ def run_many(videos: Sequence[Path], output_dir: Path | None = None,
     """Scan several videos with one model load; print paths and error lines; return the exit code."""
     from scan_video.scanner import scan_many
     from vv_core.cli_support import EXIT_FAILURE, one_line, reason_and_code
+    from vv_core.errors import VVError
+    from vv_core.storage import require_inside_root
 
     if video_ids and len(video_ids) != len(videos):
         print(f"error: {len(video_ids)} --id values for {len(videos)} videos", file=sys.stderr)
         return EXIT_FAILURE
+    settings = _setup()
     code = 0
-    for video, outcome in scan_many(videos, output_dir, _setup(), video_ids=video_ids or None):  # type: ignore[arg-type]
+    inside = []
+    for index, video in enumerate(videos):  # refused by the rule: one line each, the rest is scanned
+        try:
+            require_inside_root(video, settings.video_storage_root, "video")  # type: ignore[attr-defined]
+        except VVError as exc:
+            print(f"error: {video}: {one_line(exc)}", file=sys.stderr, flush=True)
+            code = EXIT_FAILURE
+        else:
+            inside.append(index)
+    videos = [videos[i] for i in inside]
+    video_ids = [video_ids[i] for i in inside] if video_ids else None
+    if not videos:
+        return code
+    for video, outcome in scan_many(videos, output_dir, settings, video_ids=video_ids or None):  # type: ignore[arg-type]
         if not isinstance(outcome, Exception):
             print(outcome.path, flush=True)  # written: the caller may act on it before the batch ends
             continue

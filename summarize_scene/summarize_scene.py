@@ -6,7 +6,8 @@
 
 Success: prints the summary path, exit 0. Failure: one line on stderr, nothing written; exit 1 for
 bad input/configuration or a model that fails its hash, 2 for a generation timeout or an internal
-fault. Library use: ``from summarize_scene.summarize_scene import summarize`` (keeps the model
+fault. The analytic must lie inside the storage root (the stage-input rule of vv_core.storage).
+Library use: ``from summarize_scene.summarize_scene import summarize`` (keeps the model
 loaded between calls); the CLI loads the model once per call, in the background from its start.
 """
 
@@ -83,7 +84,9 @@ def run(
     def action() -> Path:
         from summarize_scene import engine
         from summarize_scene.config import load_config
+        from vv_core.storage import require_inside_root
 
+        require_inside_root(analytic, settings.video_storage_root, "analytic")  # the stage-input rule
         config = load_config(config_path)
         _start_loading_model(settings, models_dir, config)
         from summarize_scene.pipeline import GenerationFailed, summarize

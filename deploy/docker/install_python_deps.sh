@@ -1,5 +1,5 @@
 #!/bin/sh
-# install_python_deps.sh IMAGE — build stage of every Dockerfile: a venv at /opt/vv/venv with only
+# install_python_deps.sh IMAGE — build stage of deploy/Dockerfile (every stage image): a venv at /opt/vv/venv with only
 # IMAGE's pinned requirements (requirements/images/IMAGE.txt). Offline (--no-index) from the host-built
 # wheelhouse copied to /tmp/wheelhouse when `make wheelhouse` filled it; from PyPI otherwise.
 set -eu
@@ -20,6 +20,6 @@ if [ -f "$reqs/$image.nodeps.txt" ]; then
   # shellcheck disable=SC2086
   $pip install $source_args --no-deps -r "$reqs/$image.nodeps.txt"
 fi
-# The `vv` command without installing the project: the app is on PYTHONPATH (see the Dockerfiles).
+# The `vv` command without installing the project: the app is on PYTHONPATH (see deploy/Dockerfile).
 printf '#!/opt/vv/venv/bin/python\nfrom vv_cli.main import main\nmain()\n' > /opt/vv/venv/bin/vv
 chmod 0755 /opt/vv/venv/bin/vv

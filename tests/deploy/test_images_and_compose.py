@@ -1,18 +1,30 @@
 """The stack's contract: every service is bounded, supervised and healthchecked; every image is
-non-root, labelled, built on ARG BASE_IMAGE with only its own stage's dependencies."""
+non-root, labelled, built from the one recipe on ARG BASE_IMAGE with only its own stage's dependencies
+and code."""
 
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
-from tests.deploy.tools import compose_env, tool
+from tests.deploy.tools import compose_env, tool, tracked
 from tests.helpers import REPO_ROOT
 
-STAGE_DOCKERFILES = {
-    "agent_dvr": "capture", "scan_video": "scan", "summarize_scene": "summarize",
-    "logline_generator": "logline", "tv_scheduler": "scheduler", "tv_api": "api",
+RECIPE = "deploy/Dockerfile"  # the one recipe of every stage image
+# compose service → (stage folder, requirements/images/<name>.txt, ops.upkeep.container_health check)
+STAGE_IMAGES = {
+    "video_capture": ("agent_dvr", "capture", "capture"),
+    "scene_scanner": ("scan_video", "scan", "scan"),
+    "scene_summarizer": ("summarize_scene", "summarize", "summarize"),
+    "logline_writer": ("logline_generator", "logline", "logline"),
+    "playlist_manager": ("tv_scheduler", "scheduler", "schedule"),
+    "tv_api": ("tv_api", "api", "api"),
 }
 SERVICES = {"video_capture", "scene_scanner", "scene_summarizer", "logline_writer", "playlist_manager",
             "tv_api", "mirror", "nginx", "watchtower"}
@@ -73,9 +85,9 @@ def test_watchtower_is_opt_in():
     assert "profiles: [autoupdate]" in block
 
 
-@pytest.mark.parametrize("folder", [*STAGE_DOCKERFILES, "deploy/nginx"])
-def test_dockerfile_shape(folder):
-    text = (REPO_ROOT / folder / "Dockerfile").read_text()
+@pytest.mark.parametrize("dockerfile", [RECIPE, "deploy/nginx/Dockerfile"])
+def test_dockerfile_shape(dockerfile):
+    text = (REPO_ROOT / dockerfile).read_text()
     assert re.search(r"^ARG BASE_IMAGE=\S+", text, re.M)
     assert re.search(r"^FROM \$\{BASE_IMAGE\}", text, re.M)
     assert re.search(r"^USER \S*\d|^USER \$\{VV_UID\}", text, re.M), "non-root, numeric user"
@@ -83,15 +95,90 @@ def test_dockerfile_shape(folder):
     assert 'org.opencontainers.image.version="${VV_VERSION}"' in text
 
 
-@pytest.mark.parametrize(("folder", "image"), STAGE_DOCKERFILES.items())
-def test_each_image_installs_only_its_own_requirements(folder, image):
-    text = (REPO_ROOT / folder / "Dockerfile").read_text()
-    assert f"install_python_deps.sh {image}\n" in text
-    assert f"COPY wheelhouse/README.md wheelhouse/{image}* " in text
+def test_there_is_one_stage_recipe():
+    dockerfiles = {str(path.relative_to(REPO_ROOT)) for path in tracked("Dockerfile", "*/Dockerfile", "**/Dockerfile")}
+    assert dockerfiles == {RECIPE, "deploy/nginx/Dockerfile"}
+
+
+@pytest.mark.parametrize(("service", "spec"), STAGE_IMAGES.items())
+def test_every_stage_image_is_the_recipe_with_its_own_stage(compose, service, spec):
+    folder, requirements, check = spec
+    build = compose["services"][service]["build"]
+    args = build["args"]
+    assert build["dockerfile"] == RECIPE
+    assert (args["STAGE"], args["REQUIREMENTS"], args["HEALTH_CHECK"]) == spec
+    assert (REPO_ROOT / folder / "__init__.py").is_file()
+    assert (REPO_ROOT / "requirements" / "images" / f"{requirements}.txt").is_file()
+    assert args["SERVICE"] == service == compose["services"][service]["container_name"]
+    # the image's own HEALTHCHECK and compose's run the same check
+    assert compose["services"][service]["healthcheck"]["test"][-1] == check
+    for extra in args.get("STAGE_CODE", "").split():
+        assert (REPO_ROOT / extra).is_dir(), extra
+    assert not set(args.get("STAGE_CODE", "").split()) & {f for f, _, _ in STAGE_IMAGES.values()}
+
+
+def test_the_recipe_installs_only_the_stages_requirements_and_copies_only_its_code():
+    text = (REPO_ROOT / RECIPE).read_text()
+    build_stage, code_stage, image = re.split(r"^FROM \$\{BASE_IMAGE\}.*$", text, flags=re.M)[1:]
+    assert 'install_python_deps.sh "${REQUIREMENTS}"\n' in build_stage
+    assert "COPY wheelhouse/README.md wheelhouse/${REQUIREMENTS}* " in build_stage
     assert len(re.findall(r"^RUN .*install_python_deps.sh", text, re.M)) == 1  # no other requirements
-    copied = set(re.findall(r"^COPY (\w+)/ /opt/vv/app/", text, re.M))
-    assert set(STAGE_DOCKERFILES) <= copied  # all stage code (vv imports some CLIs at start-up)
-    assert "COPY wheelhouse" not in text.split("FROM ${BASE_IMAGE}\n")[-1]  # wheels stay in the build stage
+    assert "wheelhouse" not in image  # wheels stay in the build stage
+    # the image gets the venv and the picked code, nothing else from the context
+    assert re.findall(r"^COPY .*", image, re.M) == ["COPY --from=deps /opt/vv/venv /opt/vv/venv",
+                                                   "COPY --from=code /app/ /opt/vv/app/"]
+    assert shared_code()[:4] == ["vv-core", "schemas", "vv_cli", "transparency"]
+    assert not {"ops", "orchestrator", "tools", "scripts"} & set(shared_code())  # only the health check's files
+    assert '"${STAGE}" ${STAGE_CODE} /app/' in code_stage
+
+
+def shared_code() -> list[str]:
+    return re.search(r'^ARG SHARED_CODE="([^"]*)"', (REPO_ROOT / RECIPE).read_text(), re.M).group(1).split()
+
+
+def image_app(tmp_path, args) -> Path:
+    """The /opt/vv/app of an image, as the recipe's code stage picks it."""
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(REPO_ROOT / "pyproject.toml", app)
+    for path in [*shared_code(), args["STAGE"], *args.get("STAGE_CODE", "").split()]:  # cp --parents
+        (app / path).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO_ROOT / path).is_file():
+            shutil.copy(REPO_ROOT / path, app / path)
+        else:
+            shutil.copytree(REPO_ROOT / path, app / path, ignore=shutil.ignore_patterns("__pycache__"),
+                            dirs_exist_ok=True)
+    return app
+
+
+# Runs `vv ARGS` on the image's code only: `python -S` skips the venv's .pth files, among them the
+# editable install that maps every package of the checkout; site-packages come back on PYTHONPATH.
+IN_IMAGE = """
+import sys
+import importlib.util
+assert importlib.util.find_spec("tests") is None, "the checkout is on the path"
+import ops.upkeep.container_health
+sys.argv = ["vv", *sys.argv[1:]]
+from vv_cli.main import main
+main()
+"""
+STAGE_COMMANDS = {"capture": "capture", "scan": "scan", "summarize": "summarize", "logline": "logline",
+                  "schedule": "schedule", "api": "serve"}
+
+
+@pytest.mark.parametrize("service", STAGE_IMAGES)
+def test_each_images_code_runs_vv_and_its_own_command(compose, tmp_path, service):
+    args = compose["services"][service]["build"]["args"]
+    app = image_app(tmp_path, args)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VV_", "COV"))}
+    env["PYTHONPATH"] = f"{app}:{app / 'vv-core'}:{sysconfig.get_paths()['purelib']}"
+    command = STAGE_COMMANDS[args["HEALTH_CHECK"]]
+    for argv in (["--help"], [command, "--help"]):
+        result = subprocess.run([sys.executable, "-S", "-c", IN_IMAGE, *argv], capture_output=True, text=True,
+                                cwd=app, env=env, timeout=120, check=False)
+        assert result.returncode == 0, f"{service}: vv {' '.join(argv)}\n{result.stderr[-2000:]}"
+    assert f" {command} " in subprocess.run([sys.executable, "-S", "-c", IN_IMAGE, "--help"], capture_output=True,
+                                            text=True, cwd=app, env=env, timeout=120, check=False).stdout
 
 
 def read_pins(path):

@@ -1,28 +1,19 @@
 """Build the stack's images offline: local base images (mmdebstrap + docker import), then each
 stage image from the host-built wheelhouse with `--network none` (proof that nothing is fetched)."""
 
-import re
+import json
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from tests.deploy.tools import compose_env, tool
 from tests.helpers import REPO_ROOT
 from tests.stack.engine import EngineError, PrivateDockerEngine
 
 VERSION = "0.1.0"
 BASES = {"plain": "vv-base:bookworm", "media": "vv-base:bookworm-media", "web": "vv-base:bookworm-web"}
-# image name (compose) → (Dockerfile, base image)
-IMAGES = {
-    "video_capture": ("agent_dvr/Dockerfile", "media"),
-    "scene_scanner": ("scan_video/Dockerfile", "media"),
-    "scene_summarizer": ("summarize_scene/Dockerfile", "plain"),
-    "logline_writer": ("logline_generator/Dockerfile", "plain"),
-    "playlist_manager": ("tv_scheduler/Dockerfile", "plain"),
-    "tv_api": ("tv_api/Dockerfile", "media"),
-    "nginx": ("deploy/nginx/Dockerfile", "web"),
-}
 
 
 def compose_build_env() -> dict[str, str]:
@@ -43,19 +34,28 @@ def link_copy(source: Path, target: Path) -> None:
         subprocess.run(["cp", "-a", str(source), str(target)], check=True)
 
 
-def staged_context(dockerfile: str, staging: Path) -> Path:
+def compose_builds(scratch: Path) -> dict[str, dict]:
+    """Each image compose builds (service name → its rendered ``build``: dockerfile and args), with
+    the local bases: the stack builds exactly what docker-compose.yml says."""
+    command = [tool("docker-compose"), "--project-directory", str(REPO_ROOT), "config", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=True,
+                            env=compose_env(scratch, **compose_build_env()))
+    services = json.loads(result.stdout)["services"]
+    return {name: service["build"] for name, service in services.items() if "build" in service}
+
+
+def staged_context(name: str, requirements: str | None, staging: Path) -> Path:
     """A hard-linked copy of the repository with only this image's wheels: the classic builder
     uploads the whole context on every build, and all images' wheels together are ~300 MB."""
-    context = staging / dockerfile.replace("/", "_")
+    context = staging / name
     context.mkdir()
     for entry in REPO_ROOT.iterdir():
         if entry.name not in _NOT_CONTEXT:
             link_copy(entry, context / entry.name)
     (context / "wheelhouse").mkdir()
     shutil.copy(REPO_ROOT / "wheelhouse" / "README.md", context / "wheelhouse" / "README.md")
-    match = re.search(r"COPY wheelhouse/README.md wheelhouse/(\w+)\*", (REPO_ROOT / dockerfile).read_text())
-    if match and (REPO_ROOT / "wheelhouse" / match.group(1)).is_dir():
-        link_copy(REPO_ROOT / "wheelhouse" / match.group(1), context / "wheelhouse" / match.group(1))
+    if requirements and (REPO_ROOT / "wheelhouse" / requirements).is_dir():
+        link_copy(REPO_ROOT / "wheelhouse" / requirements, context / "wheelhouse" / requirements)
     return context
 
 
@@ -69,13 +69,15 @@ def build_all(engine: PrivateDockerEngine, timings: dict[str, float]) -> dict[st
     timings["base images"] = time.monotonic() - started
     sizes = {}
     with tempfile.TemporaryDirectory(prefix="vv-context.") as staging:
-        for name, (dockerfile, base) in IMAGES.items():
+        (Path(staging) / "compose").mkdir()
+        for name, build in compose_builds(Path(staging) / "compose").items():
             tag = f"vv-video-ai/{name}:{VERSION}"
             started = time.monotonic()
-            context = staged_context(dockerfile, Path(staging))
-            engine.docker("build", "-q", "--network", "none", "-f", str(context / dockerfile),
-                          "--build-arg", f"BASE_IMAGE={BASES[base]}", "--build-arg", f"VV_VERSION={VERSION}",
-                          "-t", tag, str(context), timeout=1200)
+            args = build.get("args", {})
+            context = staged_context(name, args.get("REQUIREMENTS"), Path(staging))
+            build_args = [part for key, value in args.items() for part in ("--build-arg", f"{key}={value}")]
+            engine.docker("build", "-q", "--network", "none", "-f", str(context / build["dockerfile"]),
+                          *build_args, "-t", tag, str(context), timeout=1200)
             timings[f"image {name}"] = time.monotonic() - started
             sizes[name] = int(engine.docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
     for base in BASES.values():

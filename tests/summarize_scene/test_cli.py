@@ -93,6 +93,19 @@ def test_bad_inputs_fail_with_one_line_and_write_nothing(cli_env, storage_root, 
     assert not (storage_root / "summaries").exists()
 
 
+def test_an_analytic_outside_the_storage_root_is_refused_with_the_rule(cli_env, storage_root, empty_models_dir,
+                                                                        tmp_path):
+    """The stage-input rule (as `vv scan` says it): summarize's own input lies inside the storage root."""
+    outside = write_analytic(tmp_path / "elsewhere", make_analytic(detections=[]))
+    result = vv("summarize", str(outside), "--models-dir", str(empty_models_dir), env=cli_env)
+    assert_one_line_failure(result, 1, f"analytic {outside} is outside the storage root {storage_root}",
+                            "stage inputs must be inside the storage root (VIDEO_STORAGE_ROOT)")
+    assert not (storage_root / "summaries").exists()
+    # the same analytic inside the root is summarized
+    inside = write_analytic(storage_root, make_analytic(detections=[]))
+    assert vv("summarize", str(inside), "--models-dir", str(empty_models_dir), env=cli_env).returncode == 0
+
+
 def test_corrupted_model_fails_the_command_before_loading(cli_env, storage_root, models_dir, manifest):
     corrupt_in_place_safely(manifest.find(*TEST_MODEL).install_path(models_dir))
     analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))

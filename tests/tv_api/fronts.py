@@ -110,6 +110,7 @@ class DeployNginx(NginxHarness):
             "http://tv_api:8000": f"http://127.0.0.1:{upstream_port}",
             "http://mirror:8000": f"http://127.0.0.1:{upstream_port}",
             "include /etc/nginx/mime.types;": f"include {REPO_ROOT}/nginx/mime.types;",
+            "include /etc/nginx/vv_bad_path;": f"include {REPO_ROOT}/nginx/templates/vv_bad_path;",
         }
         for old, new in replacements.items():
             assert old in text, f"deploy/nginx/nginx.conf no longer has {old!r}"

@@ -20,16 +20,25 @@ def signing_input(payload: Mapping[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in payload.items() if k != SIGNATURE_FIELD})
 
 
-def sign_payload(payload: Mapping[str, Any], secret: bytes) -> str:
-    """Return the hex HMAC-SHA256 of ``payload`` (its ``signature`` field, if any, excluded)."""
+def sign_bytes(data: bytes, secret: bytes) -> str:
+    """Return the hex HMAC-SHA256 of ``data`` under ``secret``."""
     if not secret:
         raise ValueError("empty HMAC secret")
-    return hmac.new(secret, signing_input(payload), hashlib.sha256).hexdigest()
+    return hmac.new(secret, data, hashlib.sha256).hexdigest()
+
+
+def verify_bytes(data: bytes, signature: str, secret: bytes) -> bool:
+    """True when ``signature`` is the HMAC of ``data`` under ``secret`` (constant-time compare)."""
+    if not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(sign_bytes(data, secret).encode("ascii"), signature.encode("ascii", "replace"))
+
+
+def sign_payload(payload: Mapping[str, Any], secret: bytes) -> str:
+    """Return the hex HMAC-SHA256 of ``payload`` (its ``signature`` field, if any, excluded)."""
+    return sign_bytes(signing_input(payload), secret)
 
 
 def verify_signature(payload: Mapping[str, Any], signature: str, secret: bytes) -> bool:
     """True when ``signature`` is the HMAC of ``payload`` under ``secret`` (constant-time compare)."""
-    if not isinstance(signature, str):
-        return False
-    expected = sign_payload(payload, secret)
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+    return verify_bytes(signing_input(payload), signature, secret)

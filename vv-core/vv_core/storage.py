@@ -67,3 +67,16 @@ def require_storage_root(root: str | os.PathLike[str]) -> None:
     where = "" if path.parent.is_dir() else f" (nor does its parent {path.parent})"
     raise VVError(f"VIDEO_STORAGE_ROOT {path} does not exist{where}: fix the path in .env or the environment, "
                   "or run `vv bootstrap` to create a new storage tree there")
+
+
+# The one rule of the stage commands' inputs: a LogLine names its video by its path inside the
+# storage root, so every stage takes its input from inside the root, and the first stage says so.
+INSIDE_ROOT_RULE = "stage inputs must be inside the storage root (VIDEO_STORAGE_ROOT), e.g. under input/"
+
+
+def require_inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str], what: str) -> None:
+    """Refuse ``path`` (a stage's input) unless it lies inside ``root``: lexically, after making it
+    absolute and folding ``..``, which is how the LogLine writer checks the video it names."""
+    resolved_root = Path(os.path.normpath(Path(root).absolute()))
+    if not Path(os.path.normpath(Path(path).absolute())).is_relative_to(resolved_root):
+        raise VVError(f"{what} {path} is outside the storage root {resolved_root}: {INSIDE_ROOT_RULE}")
