@@ -22,7 +22,7 @@ from agent_dvr.supervisor import CameraSupervisor
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.jsonlog import setup_logging
-from vv_core.settings import Settings
+from agent_dvr.settings import DvrSettings
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -31,7 +31,7 @@ logger = logging.getLogger("vv.agent_dvr")
 class CaptureAgent:
     """All supervisors plus the HTTP endpoint, started and stopped together."""
 
-    settings: Settings
+    settings: DvrSettings
     cameras: list[CameraConfig]
     http: bool = True
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -73,7 +73,7 @@ class CaptureAgent:
         return [path for supervisor in self.supervisors for path in supervisor.status.segments]
 
 
-def select_cameras(settings: Settings, names: list[str] | None) -> list[CameraConfig]:
+def select_cameras(settings: DvrSettings, names: list[str] | None) -> list[CameraConfig]:
     cameras = load_cameras(settings)
     if not names:
         return cameras
@@ -84,7 +84,7 @@ def select_cameras(settings: Settings, names: list[str] | None) -> list[CameraCo
     return [known[name] for name in names]
 
 
-def run_capture(settings: Settings, camera_names: list[str] | None = None, duration_s: float | None = None,
+def run_capture(settings: DvrSettings, camera_names: list[str] | None = None, duration_s: float | None = None,
                 http: bool = True) -> list[Path]:
     """Record until a signal (or ``duration_s``); return the segments published."""
     if not settings.storage.root.is_dir():
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
 
     def action() -> list[Path]:
-        settings = Settings()
+        settings = DvrSettings()
         log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
         setup_logging("agent_dvr", settings.log_level, log_file, stream=sys.stderr)
         return run_capture(settings, args.camera, args.duration, http=not args.no_http)

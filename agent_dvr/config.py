@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vv_core.errors import VVError
-from vv_core.settings import Settings
+from agent_dvr.settings import DvrSettings
 
 DEFAULT_CAMERA_NAME = "dvr"
 
@@ -39,10 +39,10 @@ class CameraConfig(BaseModel):
         False, description="Also copy the first audio stream (it must fit mp4, e.g. AAC; G.711 does not)."
     )
 
-    def resolved_url(self, settings: Settings) -> str:
+    def resolved_url(self, settings: DvrSettings) -> str:
         return self.url.replace("{dvr_ip}", settings.dvr_ip)
 
-    def transport(self, settings: Settings) -> str:
+    def transport(self, settings: DvrSettings) -> str:
         return self.rtsp_transport or settings.dvr_rtsp_transport
 
 
@@ -78,7 +78,7 @@ def parse_cameras_file(path: Path) -> CamerasFile:
         raise CameraConfigError(f"{path}: {_first_error(exc)}") from exc
 
 
-def load_cameras(settings: Settings) -> list[CameraConfig]:
+def load_cameras(settings: DvrSettings) -> list[CameraConfig]:
     """The enabled cameras: from DVR_CAMERAS_FILE if it exists, else the default DVR camera."""
     path = Path(settings.dvr_cameras_file)
     if path.is_file():

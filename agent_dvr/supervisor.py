@@ -25,7 +25,7 @@ from agent_dvr.outages import OutageStore
 from agent_dvr.recorder import ANALYZE_S, build_record_command
 from agent_dvr.segments import STAGING_DIR, PublishedSegment, StagingTracker, publish_part
 from vv_core.alerts import Alert, raise_alert
-from vv_core.settings import Settings
+from agent_dvr.settings import DvrSettings
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -44,7 +44,7 @@ class CameraState:
 
 
 class CameraSupervisor(threading.Thread):
-    def __init__(self, camera: CameraConfig, settings: Settings, outages: OutageStore, metrics: DvrMetrics,
+    def __init__(self, camera: CameraConfig, settings: DvrSettings, outages: OutageStore, metrics: DvrMetrics,
                  stop_event: threading.Event, *, free_bytes: Callable[[Path], int] | None = None) -> None:
         super().__init__(name=f"dvr-{camera.name}", daemon=True)
         self.camera = camera

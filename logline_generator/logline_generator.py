@@ -23,7 +23,7 @@ from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
 from vv_core.schema import validate_schema
-from vv_core.settings import Settings, get_settings
+from logline_generator.settings import LoglineSettings
 
 
 def read_summary(summary_path: Path) -> dict:
@@ -38,16 +38,16 @@ def read_summary(summary_path: Path) -> dict:
 
 
 def generate_logline(summary_path: str | Path, output_dir: str | Path | None = None,
-                     settings: Settings | None = None) -> Path:
+                     settings: LoglineSettings | None = None) -> Path:
     """Write (or find) the signed LogLine for one summary; return the .logline.json path."""
     return generate_loglines([summary_path], output_dir, settings)[0]
 
 
 def generate_loglines(summary_paths: list[str | Path], output_dir: str | Path | None = None,
-                      settings: Settings | None = None) -> list[Path]:
+                      settings: LoglineSettings | None = None) -> list[Path]:
     """Write (or find) the LogLines of several summaries in one run: one checkpoint, one witness
     push. Unreadable summaries are skipped and reported in one VVError after the others are written."""
-    settings = settings or get_settings()
+    settings = settings or LoglineSettings()
     batch, failures = [], []
     for summary_path in map(Path, summary_paths):
         try:

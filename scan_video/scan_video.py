@@ -20,9 +20,9 @@ if __package__ in (None, ""):  # run as a file (python scan_video/scan_video.py)
 
 def _setup() -> object:
     from vv_core.jsonlog import setup_logging
-    from vv_core.settings import get_settings
+    from scan_video.settings import ScanSettings
 
-    settings = get_settings()
+    settings = ScanSettings()
     # Logs go to stderr: stdout carries only the paths written (the command contract).
     setup_logging(settings.service_name, settings.log_level, stream=sys.stderr)
     return settings

@@ -25,19 +25,19 @@ if __package__ in (None, ""):  # run as `python scripts/backup.py`: make the rep
 from filelock import FileLock, Timeout
 
 from scripts.backup_staging import BackupError, clear_directory, excludes_of, stage_backup
+from scripts.ops_settings import BackupSettings
 from scripts.restic_repo import ResticRepo, redact
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import JsonFormatter, utc_timestamp
-from vv_core.settings import Settings
 
 logger = logging.getLogger("vv.backup")
 STATUS_FILE = "backup_status.json"
 LOCK_FILE = "backup.lock"
 
 
-def run_backup(settings: Settings, media: bool = False, apply_retention: bool = True) -> dict[str, Any]:
+def run_backup(settings: BackupSettings, media: bool = False, apply_retention: bool = True) -> dict[str, Any]:
     """Stage, back up, apply retention; return the result. Alerts and re-raises on failure."""
     kind = "media" if media else "metadata"
     started = time.monotonic()
@@ -64,7 +64,7 @@ def run_backup(settings: Settings, media: bool = False, apply_retention: bool = 
     return result
 
 
-def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retention: bool) -> dict[str, Any]:
+def _backup_locked(settings: BackupSettings, repo: ResticRepo, kind: str, apply_retention: bool) -> dict[str, Any]:
     if not repo.unlock():
         raise BackupError(f"no restic repository at {redact(repo.repository)}: run `vv backup init`")
     staged = stage_backup(settings, kind)
@@ -92,7 +92,7 @@ def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retent
     }
 
 
-def record_status(settings: Settings, result: dict[str, Any]) -> None:
+def record_status(settings: BackupSettings, result: dict[str, Any]) -> None:
     """state/backup_status.json: the last attempt and last success per kind (for /status, alerts)."""
     path = settings.storage.state / STATUS_FILE
     try:
@@ -106,7 +106,7 @@ def record_status(settings: Settings, result: dict[str, Any]) -> None:
     atomic_write_json(path, status)
 
 
-def init_repository(settings: Settings) -> dict[str, Any]:
+def init_repository(settings: BackupSettings) -> dict[str, Any]:
     repo = ResticRepo.from_settings(settings)
     created = repo.init()
     result = {"repository": redact(repo.repository), "created": created}
@@ -114,7 +114,7 @@ def init_repository(settings: Settings) -> dict[str, Any]:
     return result
 
 
-def log_to_app_log(settings: Settings, service_name: str = "backup") -> None:
+def log_to_app_log(settings: BackupSettings, service_name: str = "backup") -> None:
     """JSON log lines to logs/app.log only: stdout carries the result, stderr the one error line."""
     log_file = settings.storage.logs / "app.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +144,7 @@ def cli_backup(media: bool = False, apply_retention: bool = True) -> None:
     from scripts.ops_cli import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings)
         return run_backup(settings, media=media, apply_retention=apply_retention)
 
@@ -155,7 +155,7 @@ def cli_init() -> None:
     from scripts.ops_cli import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings)
         return init_repository(settings)
 

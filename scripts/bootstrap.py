@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 
 from scripts.env_file import create_env_file, example_names
 from scripts.fallback_assets import ensure_fallback_assets
+from scripts.settings import Settings
 from vv_core.atomic import atomic_write_bytes
 from vv_core.cli_support import run_stage
 from vv_core.keystore import create_key_store, load_key_store
-from vv_core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_NAME = "model_manifest.json"

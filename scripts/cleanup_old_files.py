@@ -36,8 +36,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # pragma: no cover - run as a file
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scripts.ops_settings import CleanupSettings
 from vv_core.naming import artifact_id
-from vv_core.settings import Settings
 
 PROTECTED_DIRS = ("loglines", "state", "playlists", "fallback")
 MEDIA_PREFIX = "/media/"
@@ -216,8 +216,8 @@ def human(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    settings = settings or Settings()
+def main(argv: list[str] | None = None, settings: CleanupSettings | None = None) -> int:
+    settings = settings or CleanupSettings()
     parser = argparse.ArgumentParser(prog="vv cleanup", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=settings.cleanup_days, help="minimum age in days")
     parser.add_argument("--dirs", default=settings.cleanup_dirs,

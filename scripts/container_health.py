@@ -14,9 +14,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from scripts.settings import Settings
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
-from vv_core.settings import Settings
 
 
 class Unhealthy(Exception):

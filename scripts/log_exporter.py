@@ -25,10 +25,10 @@ from typing import IO
 if __package__ in (None, ""):  # pragma: no cover - run as a file
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scripts.settings import Settings
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.canonical import pretty_json
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
 
 MANIFEST_MEMBER = "MANIFEST.json"
 ARCHIVE_DIR_NAME = "archive"

@@ -25,8 +25,8 @@ from scripts.pipeline.names import printable
 from scripts.pipeline.runners import Runner, build_runner
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import STATUS_NAME
+from scripts.settings import Settings
 from vv_core.jsonlog import setup_logging, utc_timestamp
-from vv_core.settings import Settings
 
 logger = logging.getLogger("vv.orchestrator")
 

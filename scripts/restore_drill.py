@@ -30,12 +30,12 @@ if __package__ in (None, ""):  # run as `python scripts/restore_drill.py`: make 
     sys.path[:0] = [str(_REPO), str(_REPO / "vv-core")]
 
 from scripts.backup_staging import BackupError, clear_directory
+from scripts.ops_settings import BackupSettings
 from scripts.restic_repo import ResticError, ResticRepo, redact
 from scripts.restore import pick_snapshot, verify_tree
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
 
 VERIFIER_SCRIPT = Path(__file__).resolve().parent / "logline_verifier.py"
 DRILL_STATE_FILE = "restore_drill.json"
@@ -94,7 +94,7 @@ def check_restored_databases(restored_root: Path, databases: list[dict[str, Any]
     return checked
 
 
-def next_check_subset(settings: Settings) -> tuple[int, int]:
+def next_check_subset(settings: BackupSettings) -> tuple[int, int]:
     """The rotating `n/N` for restic check; the counter advances only after a successful check."""
     total = settings.backup_check_subsets
     state = read_drill_state(settings)
@@ -102,14 +102,14 @@ def next_check_subset(settings: Settings) -> tuple[int, int]:
     return (current if 1 <= current <= total else 1), total
 
 
-def read_drill_state(settings: Settings) -> dict[str, Any]:
+def read_drill_state(settings: BackupSettings) -> dict[str, Any]:
     try:
         return json.loads((settings.storage.state / DRILL_STATE_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
 
-def run_drill(settings: Settings, snapshot: str | None = None, media: bool = False,
+def run_drill(settings: BackupSettings, snapshot: str | None = None, media: bool = False,
               check_data: bool = True, keep: Path | None = None) -> dict[str, Any]:
     repo = ResticRepo.from_settings(settings)
     kind = "media" if media else "metadata"
@@ -148,7 +148,7 @@ def run_drill(settings: Settings, snapshot: str | None = None, media: bool = Fal
     return report
 
 
-def check_repository_subset(settings: Settings, repo: ResticRepo) -> dict[str, Any]:
+def check_repository_subset(settings: BackupSettings, repo: ResticRepo) -> dict[str, Any]:
     current, total = next_check_subset(settings)
     subset = f"{current}/{total}"
     try:
@@ -188,7 +188,7 @@ def drill_failure_summary(report: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def record_drill(settings: Settings, report: dict[str, Any]) -> None:
+def record_drill(settings: BackupSettings, report: dict[str, Any]) -> None:
     settings.storage.state.mkdir(parents=True, exist_ok=True)
     state = read_drill_state(settings)
     state["last_drill"] = report
@@ -201,7 +201,7 @@ def cli_restore_drill(snapshot: str | None = None, media: bool = False, check_da
     from scripts.ops_cli import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings, "restore_drill")
         return run_drill(settings, snapshot=snapshot, media=media, check_data=check_data, keep=keep)
 

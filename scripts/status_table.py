@@ -16,7 +16,7 @@ from rich.table import Table
 from scripts.pipeline import STAGES
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import STATUS_NAME
-from vv_core.settings import Settings
+from scripts.settings import Settings
 
 DB_NAME = "orchestrator.sqlite3"
 LAST_ERRORS = 5

@@ -11,12 +11,12 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from scripts.settings import Settings
 from transparency import cli as transparency_cli  # light too
 from tv_api import cli as tv_api_cli  # light: its commands import their dependencies lazily
 from tv_api.console import cli as console_cli  # light too
 from vv_core import __version__
 from vv_core.cli_support import run_stage
-from vv_core.settings import Settings
 
 
 class _VvGroup(TyperGroup):

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable like 
     _repo = Path(__file__).resolve().parents[1]
     sys.path[:0] = [str(_repo), str(_repo / "vv-core")]
 
-from vv_core.settings import Settings
+from summarize_scene.settings import SummarizeSettings
 
 if TYPE_CHECKING:
     from summarize_scene.pipeline import SummaryResult, summarize
@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _log_to_storage(settings: Settings) -> None:
+def _log_to_storage(settings: SummarizeSettings) -> None:
     """JSON logs go to <storage>/logs/app.log: stdout carries only the path written and stderr
     only the one-line error (the command contract), so nothing is streamed there at INFO."""
     from vv_core.jsonlog import JsonFormatter
@@ -53,7 +53,7 @@ def _log_to_storage(settings: Settings) -> None:
     root.setLevel(settings.log_level)
 
 
-def _start_loading_model(settings: Settings, models_dir: Path | None, config: Any) -> None:
+def _start_loading_model(settings: SummarizeSettings, models_dir: Path | None, config: Any) -> None:
     """Begin verifying + loading the current LLM in the background (see engine.preload).
 
     Any problem here (no model, a bad pointer) is left for the summarize step to report in its
@@ -77,7 +77,7 @@ def run(
     """The command behind both entry points (the stage script and `vv summarize`)."""
     from vv_core.cli_support import EXIT_INTERNAL, fail, run_stage
 
-    settings = Settings()
+    settings = SummarizeSettings()
     _log_to_storage(settings)
 
     def action() -> Path:

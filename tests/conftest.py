@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.settings import Settings
 from tests.helpers import repo_env
-from vv_core.settings import Settings
 
 
 def pytest_report_header() -> str:

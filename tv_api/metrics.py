@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from tv_api.playlists import PlaylistStore
 from tv_api.status import read_heartbeat, read_pipeline_status
-from vv_core.settings import Settings
+from tv_api.settings import TvApiSettings
 
 COMBINED_PLAYLIST = "playlist"  # tv_scheduler's all-TVs document: not a TV, no freshness series
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -28,7 +28,7 @@ def _bound(text: str) -> float:
 
 
 class FileSignalsCollector(Collector):
-    def __init__(self, settings: Settings, playlists: PlaylistStore) -> None:
+    def __init__(self, settings: TvApiSettings, playlists: PlaylistStore) -> None:
         self.settings = settings
         self.playlists = playlists
 
@@ -104,7 +104,7 @@ class FileSignalsCollector(Collector):
 
 
 class ApiMetrics:
-    def __init__(self, settings: Settings, playlists: PlaylistStore) -> None:
+    def __init__(self, settings: TvApiSettings, playlists: PlaylistStore) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("vv_http_requests", "HTTP requests served by tv_api",
                                 ["method", "route", "status"], registry=self.registry)

@@ -24,7 +24,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.keystore import load_key_store
-from vv_core.settings import Settings, get_settings
+from tv_scheduler.settings import SchedulerSettings
 from vv_core.storage import SCHEDULER_HEARTBEAT
 
 logger = logging.getLogger("vv.tv_scheduler")
@@ -32,7 +32,7 @@ CACHE_NAME = "tv_scheduler_cache.json"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def config_path(settings: Settings) -> Path:
+def config_path(settings: SchedulerSettings) -> Path:
     """The rules file; a relative path is looked up from the working directory, then the repo."""
     path = settings.tv_scheduler_config
     if path.is_absolute() or path.exists():
@@ -43,7 +43,7 @@ def config_path(settings: Settings) -> Path:
 class Scheduler:
     """Keeps the index of trusted LogLines current and the playlists in step with it."""
 
-    def __init__(self, settings: Settings, config: SchedulerConfig) -> None:
+    def __init__(self, settings: SchedulerSettings, config: SchedulerConfig) -> None:
         self.settings = settings
         self.config = config
         self.layout = settings.storage
@@ -141,11 +141,11 @@ class Scheduler:
         return written
 
 
-def build_scheduler(settings: Settings) -> Scheduler:
+def build_scheduler(settings: SchedulerSettings) -> Scheduler:
     return Scheduler(settings, load_config(config_path(settings)))
 
 
-def run_schedule(settings: Settings, once: bool) -> None:
+def run_schedule(settings: SchedulerSettings, once: bool) -> None:
     """The CLI body of ``vv schedule`` and this module."""
     if once:
         run_stage(lambda: build_scheduler(settings).run_once())
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build the TV playlists from verified LogLines.")
     parser.add_argument("--once", action="store_true", help="build once and exit (default: watch)")
     args = parser.parse_args(argv)
-    run_schedule(get_settings(), once=args.once)
+    run_schedule(SchedulerSettings(), once=args.once)
 
 
 if __name__ == "__main__":

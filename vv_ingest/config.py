@@ -7,7 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vv_core.errors import VVError
-from vv_core.settings import Settings
+from vv_ingest.settings import IngestSettings
 
 
 class IngestConfigError(VVError):
@@ -46,11 +46,11 @@ class IngestConfig(_Strict):
     target: TargetFormat = Field(default_factory=TargetFormat, description="Output format.")
     curation: Curation = Field(default_factory=Curation, description="Rotation rules.")
 
-    def resolve(self, settings: Settings, relative: Path) -> Path:
+    def resolve(self, settings: IngestSettings, relative: Path) -> Path:
         return relative if relative.is_absolute() else settings.storage.root / relative
 
 
-def load_ingest_config(settings: Settings) -> IngestConfig:
+def load_ingest_config(settings: IngestSettings) -> IngestConfig:
     path = Path(settings.ingest_config_file)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from scripts.pipeline import NEXT_STAGE, STATE_AFTER
 from scripts.pipeline.batch_scan import batches, scan_ahead
@@ -39,6 +38,7 @@ from scripts.pipeline.moves import (
 )
 from scripts.pipeline.names import printable
 from scripts.pipeline.runners import Runner, StageResult
+from scripts.pipeline.settings import PipelineSettings
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
@@ -72,7 +72,7 @@ class RunReport:
 
 
 class Orchestrator:
-    def __init__(self, settings: Any, runner: Runner, *, clock: Callable[[], float] = time.time,
+    def __init__(self, settings: PipelineSettings, runner: Runner, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.runner = runner

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.settings import Settings
 from tests.agent_dvr.support import AlertWebhook, RtspCamera, free_port, gst_rtsp_available
-from vv_core.settings import Settings
 
 
 @pytest.fixture

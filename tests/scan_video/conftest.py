@@ -6,8 +6,8 @@ import pytest
 
 from scan_video.config import ScanConfig
 from scan_video.scanner import ScanEngine
+from scripts.settings import Settings
 from tests.scan_video import media
-from vv_core.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ import os
 
 from prometheus_client import REGISTRY, generate_latest
 
+from scripts.settings import Settings
 from summarize_scene import metrics
-from vv_core.settings import Settings
 
 
 def test_record_path_counts_per_path_and_rejections():

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from scripts.settings import Settings
 from tests.tv_api.support import (
     ADMIN_PASSWORD,
     ADMIN_USER,
@@ -17,7 +18,6 @@ from tests.tv_api.support import (
 )
 from tv_api.app import create_app
 from tv_api.auth.store import UserStore
-from vv_core.settings import Settings
 
 
 @pytest.fixture(scope="session")

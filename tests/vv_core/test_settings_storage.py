@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from scripts.settings import Settings
 from tests.helpers import REPO_ROOT
-from vv_core.settings import Settings
 from vv_core.storage import STORAGE_DIRS, StorageLayout
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vv_core.settings import Settings
+from scripts.settings import Settings
 from vv_ingest.config import Curation, IngestConfig, TargetFormat
 
 

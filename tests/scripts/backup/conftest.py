@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from logline_generator.logline_generator import generate_logline
+from scripts.settings import Settings
 from tests.helpers import repo_env
 from tests.logline_fixtures import summary_doc, write_summary
 from vv_core.keystore import create_key_store
-from vv_core.settings import Settings
 
 PASSWORD = "correct horse battery staple for tests"
 

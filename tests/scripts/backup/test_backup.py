@@ -12,9 +12,9 @@ import pytest
 from scripts.backup import init_repository, run_backup
 from scripts.backup_staging import MANIFEST_NAME, SUMS_NAME, BackupError, backup_sqlite, stage_backup
 from scripts.restic_repo import ResticError, ResticRepo, check_password_file, redact
+from scripts.settings import Settings
 from tests.helpers import repo_env
 from tests.scripts.backup.conftest import make_state_db
-from vv_core.settings import Settings
 
 
 def snapshot_listing(settings: Settings, snapshot_id: str) -> set[str]:

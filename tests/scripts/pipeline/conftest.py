@@ -9,8 +9,8 @@ import pytest
 
 from scripts.pipeline.engine import Orchestrator
 from scripts.pipeline.runners import LocalRunner
+from scripts.settings import Settings
 from tests.helpers import repo_env
-from vv_core.settings import Settings
 
 CONTRACT_STAGES = Path(__file__).with_name("contract_stages.py")
 
