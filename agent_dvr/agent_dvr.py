@@ -18,11 +18,11 @@ from agent_dvr.config import CameraConfig, CameraConfigError, load_cameras
 from agent_dvr.http_endpoint import DvrHttpServer
 from agent_dvr.metrics import DvrMetrics
 from agent_dvr.outages import OutageStore
+from agent_dvr.settings import DvrSettings
 from agent_dvr.supervisor import CameraSupervisor
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.jsonlog import setup_logging
-from agent_dvr.settings import DvrSettings
 
 logger = logging.getLogger("vv.agent_dvr")
 

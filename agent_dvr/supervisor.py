@@ -24,8 +24,8 @@ from agent_dvr.metrics import DvrMetrics
 from agent_dvr.outages import OutageStore
 from agent_dvr.recorder import ANALYZE_S, build_record_command
 from agent_dvr.segments import STAGING_DIR, PublishedSegment, StagingTracker, publish_part
-from vv_core.alerts import Alert, raise_alert
 from agent_dvr.settings import DvrSettings
+from vv_core.alerts import Alert, raise_alert
 
 logger = logging.getLogger("vv.agent_dvr")
 

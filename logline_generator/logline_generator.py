@@ -17,13 +17,13 @@ from pathlib import Path
 
 from logline_generator.chain import append_loglines
 from logline_generator.content import logline_fields
+from logline_generator.settings import LoglineSettings
 from logline_generator.transparency import load_signing
 from logline_generator.witness_push import parse_witnesses, push_checkpoint
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
 from vv_core.schema import validate_schema
-from logline_generator.settings import LoglineSettings
 
 
 def read_summary(summary_path: Path) -> dict:

@@ -19,8 +19,8 @@ if __package__ in (None, ""):  # run as a file (python scan_video/scan_video.py)
 
 
 def _setup() -> object:
-    from vv_core.jsonlog import setup_logging
     from scan_video.settings import ScanSettings
+    from vv_core.jsonlog import setup_logging
 
     settings = ScanSettings()
     # Logs go to stderr: stdout carries only the paths written (the command contract).

@@ -28,12 +28,12 @@ from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
+from scan_video.settings import ScanSettings
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
 from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.progress import progress
-from scan_video.settings import ScanSettings
 
 log = logging.getLogger("scan_video")
 

@@ -2,8 +2,8 @@
 
 The tables sit between two markers in the doc and are rewritten from the settings classes themselves
 (names, defaults, descriptions, and the class that declares each: the kernel's CoreSettings or a
-domain's own class) and the section headings of .env.example, so the guide cannot drift from the code: `python -m scripts.gen_config_docs --check` fails when it is stale (a test
-runs it).
+domain's own class) and the section headings of .env.example, so the guide cannot drift from the
+code: `python -m scripts.gen_config_docs --check` fails when it is stale (a test runs it).
 
     python -m scripts.gen_config_docs           # rewrite the tables in place
     python -m scripts.gen_config_docs --check   # exit 1 if the doc is out of date
@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
-from vv_core.settings import CoreSettings, domain_settings_classes
 from vv_core.atomic import atomic_write_text
+from vv_core.settings import CoreSettings, domain_settings_classes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "configuration.md"

@@ -25,12 +25,12 @@ from summarize_scene.prompt import (
     output_schema,
     parse_output,
 )
+from summarize_scene.settings import SummarizeSettings
 from summarize_scene.template import template_summary
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
-from summarize_scene.settings import SummarizeSettings
 
 logger = logging.getLogger("vv.summarize_scene")
 TEMPLATE_VERSION = "template/1.0.0"

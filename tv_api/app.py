@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tv_api import console, routes_auth, routes_content, routes_ops, routes_transparency
 from tv_api.guard import GuardMiddleware
 from tv_api.services import Services
-from vv_core import __version__
 from tv_api.settings import TvApiSettings
+from vv_core import __version__
 
 log = logging.getLogger("tv_api")
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from vv_core.cli_support import fail
 from tv_api.settings import TvApiSettings
+from vv_core.cli_support import fail
 
 users_app = typer.Typer(help="tv_api users (admin / display) with PBKDF2 password hashes.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Long-lived, revocable device tokens for TVs.", no_args_is_help=True)

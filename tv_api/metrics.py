@@ -15,8 +15,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from tv_api.playlists import PlaylistStore
-from tv_api.status import read_heartbeat, read_pipeline_status
 from tv_api.settings import TvApiSettings
+from tv_api.status import read_heartbeat, read_pipeline_status
 
 COMBINED_PLAYLIST = "playlist"  # tv_scheduler's all-TVs document: not a TV, no freshness series
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -17,9 +17,9 @@ import socket
 import uvicorn
 
 from tv_api.app import create_app
+from tv_api.settings import TvApiSettings
 from vv_core.errors import VVError
 from vv_core.jsonlog import setup_logging
-from tv_api.settings import TvApiSettings
 
 log = logging.getLogger("tv_api")
 

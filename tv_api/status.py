@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from tv_api.settings import TvApiSettings
 from vv_core import __version__
 from vv_core.jsonlog import utc_timestamp
 from vv_core.models import ModelIntegrityError, current_model
-from tv_api.settings import TvApiSettings
 from vv_core.storage import SCHEDULER_HEARTBEAT
 
 OK, DEGRADED, FAILED, NOT_CONFIGURED = "ok", "degraded", "failed", "not_configured"

@@ -19,12 +19,12 @@ from tv_scheduler.config import SchedulerConfig, load_config
 from tv_scheduler.index import LogLineIndex
 from tv_scheduler.media import MediaResolver
 from tv_scheduler.playlists import PlaylistWriter, build_playlists
+from tv_scheduler.settings import SchedulerSettings
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.keystore import load_key_store
-from tv_scheduler.settings import SchedulerSettings
 from vv_core.storage import SCHEDULER_HEARTBEAT
 
 logger = logging.getLogger("vv.tv_scheduler")

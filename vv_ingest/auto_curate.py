@@ -31,9 +31,9 @@ from vv_core.errors import VVError
 from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
-from vv_ingest.settings import IngestSettings
 from vv_ingest.catalog_videos import read_manifest, relative
 from vv_ingest.config import Curation, IngestConfig, load_ingest_config
+from vv_ingest.settings import IngestSettings
 
 logger = logging.getLogger("vv.vv_ingest")
 HISTORY_FILE = "curation_history.json"

@@ -24,9 +24,9 @@ from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
-from vv_ingest.settings import IngestSettings
 from vv_ingest.config import IngestConfig, load_ingest_config
 from vv_ingest.process_video import quarantine
+from vv_ingest.settings import IngestSettings
 
 logger = logging.getLogger("vv.vv_ingest")
 
@@ -97,7 +97,8 @@ def catalog_entry(video: Path, root: Path, stat_size: int, mtime_ns: int) -> dic
     }
 
 
-def build_catalog(settings: IngestSettings, config: IngestConfig | None = None, library: Path | None = None) -> CatalogReport:
+def build_catalog(settings: IngestSettings, config: IngestConfig | None = None,
+                  library: Path | None = None) -> CatalogReport:
     config = config or load_ingest_config(settings)
     root = settings.storage.root
     library = library or config.resolve(settings, config.library_dir)

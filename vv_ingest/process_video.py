@@ -25,8 +25,8 @@ from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import setup_logging, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
-from vv_ingest.settings import IngestSettings
 from vv_ingest.config import IngestConfig, TargetFormat, load_ingest_config
+from vv_ingest.settings import IngestSettings
 from vv_ingest.transcode import TranscodeError, build_transcode_command, make_thumbnail, run_ffmpeg_with_progress
 
 logger = logging.getLogger("vv.vv_ingest")

@@ -22,10 +22,10 @@ from typing import Any
 from filelock import FileLock
 
 from tv_api.auth.passwords import hash_password
+from tv_api.settings import TvApiSettings
 from vv_core.atomic import atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
-from tv_api.settings import TvApiSettings
 
 ROLES = ("admin", "display")
 DOCKER_SECRET = Path("/run/secrets/tv_api_jwt_secret")
