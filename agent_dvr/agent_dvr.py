@@ -9,7 +9,6 @@ segment is finalized and published, prints the segments written and exits 0.
 import argparse
 import logging
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from agent_dvr.settings import DvrSettings
 from agent_dvr.supervisor import CameraSupervisor
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging
+from vv_core.jsonlog import start_process
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -119,8 +118,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> list[Path]:
         settings = DvrSettings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("agent_dvr", settings.log_level, log_file, stream=sys.stderr)
+        start_process("agent_dvr", settings, console="stderr")
         return run_capture(settings, args.camera, args.duration, http=not args.no_http)
 
     run_stage(action)

@@ -26,7 +26,7 @@ from scripts.pipeline.runners import Runner, build_runner
 from scripts.pipeline.state import StateStore
 from scripts.pipeline.status import STATUS_NAME
 from scripts.settings import Settings
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 
 logger = logging.getLogger("vv.orchestrator")
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     args = parser.parse_args(argv)
     settings = settings or Settings()
     settings.storage.ensure()
-    setup_logging("orchestrator", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
+    start_process("orchestrator", settings, console="stderr")
     if args.loop:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # pragma: no cover - run as a file
 from scripts.ops_settings import SelfMonitorSettings
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
-from vv_core.jsonlog import setup_logging
+from vv_core.jsonlog import start_process
 
 STATE_NAME = "self_monitor.json"
 LOG_TAIL_LINES = 30
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None, settings: SelfMonitorSettings | None = N
     args = parser.parse_args(argv)
     settings = settings or SelfMonitorSettings()
     settings.storage.ensure()
-    setup_logging("self_monitor", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
+    start_process("self_monitor", settings, console="stderr")
     import docker.errors
     import requests.exceptions
 

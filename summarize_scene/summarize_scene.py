@@ -11,7 +11,6 @@ loaded between calls); the CLI loads the model once per call, in the background 
 """
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,21 +37,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _log_to_storage(settings: SummarizeSettings) -> None:
-    """JSON logs go to <storage>/logs/app.log: stdout carries only the path written and stderr
-    only the one-line error (the command contract), so nothing is streamed there at INFO."""
-    from vv_core.jsonlog import JsonFormatter
-
-    log_dir = settings.storage.logs
-    if not log_dir.is_dir():
-        return
-    handler = logging.FileHandler(log_dir / "app.log", encoding="utf-8")
-    handler.setFormatter(JsonFormatter("summarize_scene"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
-
-
 def _start_loading_model(settings: SummarizeSettings, models_dir: Path | None, config: Any) -> None:
     """Begin verifying + loading the current LLM in the background (see engine.preload).
 
@@ -76,9 +60,12 @@ def run(
 ) -> None:
     """The command behind both entry points (the stage script and `vv summarize`)."""
     from vv_core.cli_support import EXIT_INTERNAL, fail, run_stage
+    from vv_core.jsonlog import start_process
 
     settings = SummarizeSettings()
-    _log_to_storage(settings)
+    # Logs go to app.log only: stdout carries the path written and stderr the one-line error
+    # (the command contract the orchestrator reads), so neither stream gets log lines.
+    start_process("summarize_scene", settings, console="none")
 
     def action() -> Path:
         from summarize_scene import engine

@@ -91,14 +91,13 @@ def witness_serve(
     port: Annotated[int, typer.Option(help="Port (0: any free one, printed).")] = 8790,
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) for the logs in WITNESS_LOGS."""
-    import sys
 
     from transparency.witness import make_server
     from vv_core.cli_support import guarded
-    from vv_core.jsonlog import setup_logging
+    from vv_core.jsonlog import start_process
 
     settings = WitnessSettings()
-    setup_logging("witness", settings.log_level, stream=sys.stderr)
+    start_process("witness", settings, console="stderr")
     witness = guarded(lambda: _witness(settings, create=True))
     server = make_server(witness, host, port)
     print(f"witness {witness.signer.verifier_key} on http://{host}:{server.server_address[1]}", flush=True)

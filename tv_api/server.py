@@ -19,7 +19,7 @@ import uvicorn
 from tv_api.app import create_app
 from tv_api.settings import TvApiSettings
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging
+from vv_core.jsonlog import start_process
 
 log = logging.getLogger("tv_api")
 
@@ -67,7 +67,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(settings: TvApiSettings, host: str | None = None, port: int | None = None) -> None:
-    setup_logging("tv_api", settings.log_level, settings.storage.logs / "app.log")
+    start_process("tv_api", settings)
     app = create_app(settings)
     sock = bind_socket(host or settings.tv_api_host, settings.tv_api_port if port is None else port)
     bound_host, bound_port = sock.getsockname()[:2]

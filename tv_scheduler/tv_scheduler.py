@@ -23,7 +23,7 @@ from tv_scheduler.settings import SchedulerSettings
 from vv_core.alerts import Alert, raise_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.keystore import load_key_store
 from vv_core.storage import SCHEDULER_HEARTBEAT
 
@@ -152,7 +152,7 @@ def run_schedule(settings: SchedulerSettings, once: bool) -> None:
         return
     from tv_scheduler.watch import watch_loglines
 
-    setup_logging(settings.service_name, settings.log_level, settings.storage.logs / "app.log")
+    start_process(settings.service_name, settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -28,7 +28,7 @@ from typing import Any
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
 from vv_ingest.catalog_videos import read_manifest, relative
@@ -201,8 +201,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> list[Path]:
         settings = IngestSettings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        start_process("vv_ingest", settings, console="stderr")
         return curate(settings, force=args.force).loglines
 
     run_stage(action)

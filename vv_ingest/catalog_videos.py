@@ -11,7 +11,6 @@ against schemas/catalog.schema.json; prints the manifest path.
 import argparse
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
@@ -136,8 +135,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> Path:
         settings = IngestSettings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        start_process("vv_ingest", settings, console="stderr")
         return build_catalog(settings, library=args.library).manifest
 
     run_stage(action)

@@ -22,7 +22,7 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import EXIT_FAILURE, fail, run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
 from vv_ingest.config import IngestConfig, TargetFormat, load_ingest_config
@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def action() -> list[Path]:
         settings = IngestSettings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        start_process("vv_ingest", settings, console="stderr")
         progress, close = rich_progress() if sys.stderr.isatty() else (None, lambda: None)
         try:
             result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title,
