@@ -25,7 +25,8 @@ from agent_dvr.outages import OutageStore
 from agent_dvr.recorder import ANALYZE_S, build_record_command
 from agent_dvr.segments import STAGING_DIR, PublishedSegment, StagingTracker, publish_part
 from agent_dvr.settings import DvrSettings
-from vv_core.alerts import Alert, raise_alert
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import Severity, send_alert
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -64,10 +65,12 @@ class CameraSupervisor(threading.Thread):
         self._disk_alerted = False
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _alert(self, severity: str, title: str, message: str, **context: object) -> None:
-        raise_alert(Alert(severity, title, message, source="agent_dvr",  # type: ignore[arg-type]
-                          context={"camera": self.camera.name, **context}),
-                    self.settings.alert_webhook_url)
+    def _alert(self, severity: Severity, title: str, message: str, **context: object) -> None:
+        # The one door (de-duplicated per camera, retried, formatted), on its own thread: retries
+        # must never hold up recording. Not a daemon: an alert in flight is delivered before exit.
+        alert = build_alert(severity, title, message, "agent_dvr", file=str(self.camera_dir),
+                            container="video_capture", camera=self.camera.name, **context)
+        threading.Thread(target=send_alert, args=(alert, self.settings), name="alert").start()
 
     def _disk_low(self) -> bool:
         free = self._free_bytes(self.camera_dir)

@@ -27,10 +27,11 @@ from filelock import FileLock, Timeout
 from scripts.backup_staging import BackupError, clear_directory, excludes_of, stage_backup
 from scripts.ops_settings import BackupSettings
 from scripts.restic_repo import ResticRepo, redact
-from vv_core.alerts import Alert, raise_alert
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
-from vv_core.jsonlog import JsonFormatter, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 
 logger = logging.getLogger("vv.backup")
 STATUS_FILE = "backup_status.json"
@@ -52,9 +53,8 @@ def run_backup(settings: BackupSettings, media: bool = False, apply_retention: b
                    "duration_s": round(time.monotonic() - started, 3), "finished_at": utc_timestamp()}
         record_status(settings, failure)
         logger.error("backup failed: %s", message, extra={"backup": failure})
-        raise_alert(Alert("CRITICAL", f"{kind} backup failed", message, "backup",
-                          {"repository": redact(settings.restic_repository or "")}),
-                    settings.alert_webhook_url)
+        send_alert(build_alert("CRITICAL", f"{kind} backup failed", message, "backup",
+                               file=redact(settings.restic_repository or ""), log=message), settings)
         if isinstance(exc, VVError):
             raise
         raise BackupError(message) from exc
@@ -116,13 +116,7 @@ def init_repository(settings: BackupSettings) -> dict[str, Any]:
 
 def log_to_app_log(settings: BackupSettings, service_name: str = "backup") -> None:
     """JSON log lines to logs/app.log only: stdout carries the result, stderr the one error line."""
-    log_file = settings.storage.logs / "app.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(JsonFormatter(service_name))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
+    start_process(service_name, settings, console="none")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,7 +33,8 @@ from scripts.backup_staging import BackupError, clear_directory
 from scripts.ops_settings import BackupSettings
 from scripts.restic_repo import ResticError, ResticRepo, redact
 from scripts.restore import pick_snapshot, verify_tree
-from vv_core.alerts import Alert, raise_alert
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 
@@ -143,8 +144,10 @@ def run_drill(settings: BackupSettings, snapshot: str | None = None, media: bool
     logger.log(logging.ERROR if report["status"] == "fail" else logging.INFO, "restore drill %s: rto %s s",
                report["status"], report.get("rto_seconds"), extra={"drill": report})
     if report["status"] == "fail":
-        raise_alert(Alert("CRITICAL", "restore drill failed", drill_failure_summary(report), "restore_drill",
-                          {"snapshot_id": report.get("snapshot_id")}), settings.alert_webhook_url)
+        summary = drill_failure_summary(report)
+        send_alert(build_alert("CRITICAL", "restore drill failed", summary, "restore_drill",
+                               file=settings.restic_repository, log=summary,
+                               snapshot_id=report.get("snapshot_id")), settings)
     return report
 
 

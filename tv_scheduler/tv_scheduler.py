@@ -20,7 +20,8 @@ from tv_scheduler.index import LogLineIndex
 from tv_scheduler.media import MediaResolver
 from tv_scheduler.playlists import PlaylistWriter, build_playlists
 from tv_scheduler.settings import SchedulerSettings
-from vv_core.alerts import Alert, raise_alert
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.jsonlog import start_process, utc_timestamp
@@ -126,11 +127,13 @@ class Scheduler:
         fresh = {(name, why) for name, why in untrusted.items()} - self.alerted
         if fresh:
             sample = sorted(fresh)[:5]
-            raise_alert(Alert("WARNING", "LogLines kept off the TVs",
-                              f"{len(untrusted)} LogLine(s) do not verify or are not chained; "
-                              "run `vv verify`",
-                              "tv_scheduler", {"files": [f"{n}: {w}" for n, w in sample]}),
-                        self.settings.alert_webhook_url)
+            # Blueprint 12.9's HMAC failure, raised where it is seen: the scheduler verifies every
+            # LogLine before it reaches a TV.
+            send_alert(build_alert("WARNING", "LogLines kept off the TVs",
+                                   f"{len(untrusted)} LogLine(s) do not verify or are not chained; "
+                                   "run `vv verify`", "tv_scheduler", file=str(self.settings.storage.loglines),
+                                   log="\n".join(f"{n}: {w}" for n, w in sample),
+                                   files=[f"{n}: {w}" for n, w in sample]), self.settings)
         self.alerted = {(name, why) for name, why in untrusted.items()}
 
     def run_once(self, now: float | None = None) -> list[Path]:

@@ -133,18 +133,6 @@ def _log_alert(alert: Alert) -> None:
                extra={"alert": asdict(alert)})
 
 
-def raise_alert(alert: Alert, webhook_url: str | None = None, timeout_s: float = 5.0) -> bool:
-    """Log the alert and deliver it (generic JSON, one attempt) to the webhook if one is configured.
-
-    Returns True when it was delivered (or no webhook is configured); False when delivery failed,
-    which is logged but never raised: an alert must not take down the thing that raised it.
-    """
-    _log_alert(alert)
-    if not webhook_url:
-        return True
-    return _post_json(webhook_url, format_payload(alert, "generic"), timeout_s)
-
-
 @dataclass(frozen=True)
 class DeliveryResult:
     delivered: bool          # reached the webhook (or nothing to deliver to)
