@@ -39,7 +39,7 @@ class CaptureAgent:
         layout = self.settings.storage
         layout.ensure()
         self.metrics = DvrMetrics()
-        self.outages = OutageStore(layout.state / "agent_dvr.sqlite3")
+        self.outages = OutageStore(layout.dvr_outages)
         self.supervisors = [CameraSupervisor(camera, self.settings, self.outages, self.metrics, self.stop_event)
                             for camera in self.cameras]
         self.http_server: DvrHttpServer | None = None
@@ -54,7 +54,7 @@ class CaptureAgent:
         if self.http:
             self.http_server = DvrHttpServer(
                 self.settings.dvr_http_host, self.settings.dvr_http_port,
-                self.settings.storage.state / "snapshots", [c.name for c in self.cameras],
+                self.settings.storage.camera_snapshots, [c.name for c in self.cameras],
                 self.metrics.registry, self.health,
             ).start()
         for supervisor in self.supervisors:

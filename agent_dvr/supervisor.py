@@ -59,7 +59,7 @@ class CameraSupervisor(threading.Thread):
         self.staging = self.camera_dir / STAGING_DIR
         self.corrupted_dir = layout.corrupted / camera.name
         self.raw_dir = (layout.raw / camera.name) if settings.dvr_raw_copy else None
-        self.snapshot = layout.state / "snapshots" / f"{camera.name}.jpg"
+        self.snapshot = layout.camera_snapshots / f"{camera.name}.jpg"
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
         self._part_counter = 0
         self._disk_alerted = False

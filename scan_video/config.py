@@ -86,7 +86,7 @@ class ScanConfig(BaseModel):
             "track_threshold_labels": parse_scores(settings.scan_track_threshold_labels,
                                                    "SCAN_TRACK_THRESHOLD_LABELS"),
             "fall_labels": parse_list(settings.scan_fall_labels),
-            "face_library": settings.storage.state / "faces" / "library.json",
+            "face_library": settings.storage.face_library,
         })
         values.update(overrides)
         return cls(**values)

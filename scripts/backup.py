@@ -32,9 +32,10 @@ from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import start_process, utc_timestamp
+from vv_core.storage import BACKUP_STATUS
 
 logger = logging.getLogger("vv.backup")
-STATUS_FILE = "backup_status.json"
+STATUS_FILE = BACKUP_STATUS
 LOCK_FILE = "backup.lock"
 
 
@@ -94,7 +95,7 @@ def _backup_locked(settings: BackupSettings, repo: ResticRepo, kind: str, apply_
 
 def record_status(settings: BackupSettings, result: dict[str, Any]) -> None:
     """state/backup_status.json: the last attempt and last success per kind (for /status, alerts)."""
-    path = settings.storage.state / STATUS_FILE
+    path = settings.storage.backup_status
     try:
         status = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):

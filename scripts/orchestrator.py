@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     if report is None:
         print("skipped: another orchestrator run holds the lock", file=sys.stderr)
         return 0
-    print(settings.storage.state / STATUS_NAME)
+    print(settings.storage.pipeline_status)
     return 0
 
 

@@ -15,10 +15,8 @@ from rich.table import Table
 
 from scripts.pipeline import STAGES
 from scripts.pipeline.state import StateStore
-from scripts.pipeline.status import STATUS_NAME
 from scripts.settings import Settings
 
-DB_NAME = "orchestrator.sqlite3"
 LAST_ERRORS = 5
 
 
@@ -36,11 +34,11 @@ def _newest_file(folder: Path) -> Path | None:
 def collect_status(settings: Settings) -> dict[str, Any]:
     """Everything `vv status` shows, as plain data."""
     layout = settings.storage
-    status_file = layout.state / STATUS_NAME
+    status_file = layout.pipeline_status
     pipeline = json.loads(status_file.read_text(encoding="utf-8")) if status_file.is_file() else None
     errors: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    db = layout.state / DB_NAME
+    db = layout.orchestrator_db
     if db.is_file():
         store = StateStore(db)
         try:

@@ -73,7 +73,7 @@ class FileSignalsCollector(Collector):
                                 "1 if state/pipeline_status.json could be read", value=1 if status else 0)
         if not status:
             return
-        path = self.settings.storage.state / "pipeline_status.json"
+        path = self.settings.storage.pipeline_status
         with contextlib.suppress(OSError):  # the orchestrator may be replacing the file right now
             yield GaugeMetricFamily("vv_pipeline_status_age_seconds", "Seconds since the orchestrator wrote "
                                     "its status", value=max(0.0, now - path.stat().st_mtime))

@@ -22,7 +22,6 @@ from tv_api.settings import TvApiSettings
 from vv_core import __version__
 from vv_core.jsonlog import utc_timestamp
 from vv_core.models import ModelIntegrityError, current_model
-from vv_core.storage import SCHEDULER_HEARTBEAT
 
 OK, DEGRADED, FAILED, NOT_CONFIGURED = "ok", "degraded", "failed", "not_configured"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +48,7 @@ def _newest_mtime(paths) -> float | None:
 
 def read_pipeline_status(settings: TvApiSettings) -> dict[str, Any] | None:
     """The orchestrator's status document, or None when absent or unreadable."""
-    path = settings.storage.state / "pipeline_status.json"
+    path = settings.storage.pipeline_status
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -126,7 +125,7 @@ def cameras_configured(settings: TvApiSettings) -> bool:
 def dvr_check(settings: TvApiSettings, now: float, cameras: bool = True) -> dict[str, Any]:
     if not cameras:
         return _check(NOT_CONFIGURED, "no camera configured", snapshot_fresh=None)
-    snapshots = settings.storage.state / "snapshots"
+    snapshots = settings.storage.camera_snapshots
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
     if tcp_reachable(settings.dvr_ip, settings.tv_api_dvr_port):
@@ -144,7 +143,7 @@ def _component(status: str, last_activity: float | None, detail: str) -> dict[st
 def read_heartbeat(settings: TvApiSettings) -> dict[str, Any] | None:
     """tv_scheduler's last successful build ({"built_at_unix", "built_at", "tvs"}), or None."""
     try:
-        document = json.loads((settings.storage.state / SCHEDULER_HEARTBEAT).read_text(encoding="utf-8"))
+        document = json.loads((settings.storage.scheduler_heartbeat).read_text(encoding="utf-8"))
         float(document["built_at_unix"])
         if not isinstance(document.get("tvs"), list):
             return None
@@ -168,7 +167,7 @@ def scheduler_component(settings: TvApiSettings, now: float) -> dict[str, Any]:
 def pipeline_components(settings: TvApiSettings, now: float, cameras: bool = True) -> dict[str, dict[str, Any]]:
     components: dict[str, dict[str, Any]] = {}
     status_doc = read_pipeline_status(settings)
-    path = settings.storage.state / "pipeline_status.json"
+    path = settings.storage.pipeline_status
     if status_doc is None:
         components["orchestrator"] = _component(DEGRADED, None, "no pipeline status yet")
     else:
@@ -186,7 +185,7 @@ def pipeline_components(settings: TvApiSettings, now: float, cameras: bool = Tru
                 "detail": f"{runs} runs, {errors} errors", "last_activity": last,
             }
     components["tv_scheduler"] = scheduler_component(settings, now)
-    snapshots = settings.storage.state / "snapshots"
+    snapshots = settings.storage.camera_snapshots
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
     if not cameras:

@@ -26,7 +26,6 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.keystore import load_key_store
-from vv_core.storage import SCHEDULER_HEARTBEAT
 
 logger = logging.getLogger("vv.tv_scheduler")
 CACHE_NAME = "tv_scheduler_cache.json"
@@ -112,7 +111,7 @@ class Scheduler:
         """state/scheduler_heartbeat.json: when the last build succeeded and for which TVs (not the
         combined "playlist" document). Playlist freshness is measured from it, not from file ages."""
         built = time.time()
-        return atomic_write_json(self.layout.state / SCHEDULER_HEARTBEAT,
+        return atomic_write_json(self.layout.scheduler_heartbeat,
                                  {"schema_version": "1.0", "built_at": utc_timestamp(built),
                                   "built_at_unix": built, "tvs": tvs})
 

@@ -46,8 +46,9 @@ from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
 from vv_core.progress import progress
 from vv_core.schema import validate_schema
+from vv_core.storage import ORCHESTRATOR_DB
 
-DB_NAME = "orchestrator.sqlite3"
+DB_NAME = ORCHESTRATOR_DB
 SCHEDULE_PENDING = "schedule_pending"
 PLACEMENTS_BACKFILLED = "placements_backfilled"
 # stage → (output directory, output suffix, schema, input column, state before it)
@@ -81,7 +82,7 @@ class Orchestrator:
         self.clock = clock
         self.sleep = sleep
         self.layout.ensure()
-        self.store = StateStore(self.layout.state / DB_NAME)
+        self.store = StateStore(self.layout.orchestrator_db)
 
     def close(self) -> None:
         self.store.close()

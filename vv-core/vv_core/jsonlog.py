@@ -93,6 +93,6 @@ def start_process(service_name: str, settings: "CoreSettings", *, console: Conso
     """The one start-up of every service and CLI: JSON logs at LOG_LEVEL to ``<storage>/logs/app.log``
     (when the storage root exists: a command never creates one) and to the console stream that
     ``console`` names. Call it once, after the settings are read."""
-    log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
+    log_file = settings.storage.app_log if settings.storage.root.is_dir() else None
     stream = sys.stderr if console == "stderr" else sys.stdout
     return setup_logging(service_name, settings.log_level, log_file, stream=stream, console=console != "none")
