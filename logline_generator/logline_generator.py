@@ -69,12 +69,25 @@ def generate_loglines(summary_paths: list[str | Path], output_dir: str | Path | 
     return paths
 
 
+def run_command(summary_paths: list[Path], output_dir: Path | None = None) -> None:
+    """The command behind `vv logline` and this script: the process start-up, then the stage."""
+    from vv_core.jsonlog import start_process
+
+    def action() -> list[Path]:
+        settings = LoglineSettings()
+        # Logs go to app.log only: stdout carries the paths written and stderr the one-line error.
+        start_process("logline_generator", settings, console="none")
+        return generate_loglines(summary_paths, output_dir, settings)
+
+    run_stage(action)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the signed, chained LogLine of a summary.")
     parser.add_argument("summary", type=Path, nargs="+", help="summaries/<id>.summary.json (one or more)")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: <storage>/loglines")
     args = parser.parse_args(argv)
-    run_stage(lambda: generate_loglines(args.summary, args.output_dir))
+    run_command(args.summary, args.output_dir)
 
 
 if __name__ == "__main__":
