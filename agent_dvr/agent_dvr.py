@@ -9,7 +9,6 @@ segment is finalized and published, prints the segments written and exits 0.
 import argparse
 import logging
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,11 @@ from agent_dvr.config import CameraConfig, CameraConfigError, load_cameras
 from agent_dvr.http_endpoint import DvrHttpServer
 from agent_dvr.metrics import DvrMetrics
 from agent_dvr.outages import OutageStore
+from agent_dvr.settings import DvrSettings
 from agent_dvr.supervisor import CameraSupervisor
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging
-from vv_core.settings import Settings
+from vv_core.jsonlog import start_process
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -31,7 +30,7 @@ logger = logging.getLogger("vv.agent_dvr")
 class CaptureAgent:
     """All supervisors plus the HTTP endpoint, started and stopped together."""
 
-    settings: Settings
+    settings: DvrSettings
     cameras: list[CameraConfig]
     http: bool = True
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -40,7 +39,7 @@ class CaptureAgent:
         layout = self.settings.storage
         layout.ensure()
         self.metrics = DvrMetrics()
-        self.outages = OutageStore(layout.state / "agent_dvr.sqlite3")
+        self.outages = OutageStore(layout.dvr_outages)
         self.supervisors = [CameraSupervisor(camera, self.settings, self.outages, self.metrics, self.stop_event)
                             for camera in self.cameras]
         self.http_server: DvrHttpServer | None = None
@@ -55,7 +54,7 @@ class CaptureAgent:
         if self.http:
             self.http_server = DvrHttpServer(
                 self.settings.dvr_http_host, self.settings.dvr_http_port,
-                self.settings.storage.state / "snapshots", [c.name for c in self.cameras],
+                self.settings.storage.camera_snapshots, [c.name for c in self.cameras],
                 self.metrics.registry, self.health,
             ).start()
         for supervisor in self.supervisors:
@@ -73,7 +72,7 @@ class CaptureAgent:
         return [path for supervisor in self.supervisors for path in supervisor.status.segments]
 
 
-def select_cameras(settings: Settings, names: list[str] | None) -> list[CameraConfig]:
+def select_cameras(settings: DvrSettings, names: list[str] | None) -> list[CameraConfig]:
     cameras = load_cameras(settings)
     if not names:
         return cameras
@@ -84,7 +83,7 @@ def select_cameras(settings: Settings, names: list[str] | None) -> list[CameraCo
     return [known[name] for name in names]
 
 
-def run_capture(settings: Settings, camera_names: list[str] | None = None, duration_s: float | None = None,
+def run_capture(settings: DvrSettings, camera_names: list[str] | None = None, duration_s: float | None = None,
                 http: bool = True) -> list[Path]:
     """Record until a signal (or ``duration_s``); return the segments published."""
     if not settings.storage.root.is_dir():
@@ -118,9 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
 
     def action() -> list[Path]:
-        settings = Settings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("agent_dvr", settings.log_level, log_file, stream=sys.stderr)
+        settings = DvrSettings()
+        start_process("agent_dvr", settings, console="stderr")
         return run_capture(settings, args.camera, args.duration, http=not args.no_http)
 
     run_stage(action)

@@ -7,11 +7,11 @@ one camera named ``dvr`` is recorded from ``DVR_DEFAULT_URL`` with ``{dvr_ip}`` 
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent_dvr.settings import DvrSettings
 from vv_core.errors import VVError
-from vv_core.settings import Settings
+from vv_core.rules import load_rules
 
 DEFAULT_CAMERA_NAME = "dvr"
 
@@ -39,10 +39,10 @@ class CameraConfig(BaseModel):
         False, description="Also copy the first audio stream (it must fit mp4, e.g. AAC; G.711 does not)."
     )
 
-    def resolved_url(self, settings: Settings) -> str:
+    def resolved_url(self, settings: DvrSettings) -> str:
         return self.url.replace("{dvr_ip}", settings.dvr_ip)
 
-    def transport(self, settings: Settings) -> str:
+    def transport(self, settings: DvrSettings) -> str:
         return self.rtsp_transport or settings.dvr_rtsp_transport
 
 
@@ -61,24 +61,11 @@ class CamerasFile(BaseModel):
         return cameras
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "<root>"
-    return f"'{where}': {error['msg']}"
-
-
 def parse_cameras_file(path: Path) -> CamerasFile:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CameraConfigError(f"{path}: cannot read cameras file: {type(exc).__name__}") from exc
-    try:
-        return CamerasFile.model_validate(raw if raw is not None else {})
-    except ValidationError as exc:
-        raise CameraConfigError(f"{path}: {_first_error(exc)}") from exc
+    return load_rules(path, CamerasFile, CameraConfigError)
 
 
-def load_cameras(settings: Settings) -> list[CameraConfig]:
+def load_cameras(settings: DvrSettings) -> list[CameraConfig]:
     """The enabled cameras: from DVR_CAMERAS_FILE if it exists, else the default DVR camera."""
     path = Path(settings.dvr_cameras_file)
     if path.is_file():

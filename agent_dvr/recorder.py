@@ -18,13 +18,13 @@ from pathlib import Path
 
 from agent_dvr.config import CameraConfig
 from agent_dvr.segments import PART_PATTERN, SEGMENT_LIST
-from vv_core.settings import Settings
+from agent_dvr.settings import DvrSettings
 
 FFMPEG = "ffmpeg"
 ANALYZE_S = 2.0   # stream probing at connect; the supervisor allows it on top of the stall timeout
 
 
-def build_record_command(camera: CameraConfig, settings: Settings, staging: Path, snapshot: Path,
+def build_record_command(camera: CameraConfig, settings: DvrSettings, staging: Path, snapshot: Path,
                          *, start_number: int = 0) -> list[str]:
     url = camera.resolved_url(settings)
     command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]

@@ -24,8 +24,9 @@ from agent_dvr.metrics import DvrMetrics
 from agent_dvr.outages import OutageStore
 from agent_dvr.recorder import ANALYZE_S, build_record_command
 from agent_dvr.segments import STAGING_DIR, PublishedSegment, StagingTracker, publish_part
-from vv_core.alerts import Alert, raise_alert
-from vv_core.settings import Settings
+from agent_dvr.settings import DvrSettings
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import Severity, send_alert
 
 logger = logging.getLogger("vv.agent_dvr")
 
@@ -44,7 +45,7 @@ class CameraState:
 
 
 class CameraSupervisor(threading.Thread):
-    def __init__(self, camera: CameraConfig, settings: Settings, outages: OutageStore, metrics: DvrMetrics,
+    def __init__(self, camera: CameraConfig, settings: DvrSettings, outages: OutageStore, metrics: DvrMetrics,
                  stop_event: threading.Event, *, free_bytes: Callable[[Path], int] | None = None) -> None:
         super().__init__(name=f"dvr-{camera.name}", daemon=True)
         self.camera = camera
@@ -58,16 +59,18 @@ class CameraSupervisor(threading.Thread):
         self.staging = self.camera_dir / STAGING_DIR
         self.corrupted_dir = layout.corrupted / camera.name
         self.raw_dir = (layout.raw / camera.name) if settings.dvr_raw_copy else None
-        self.snapshot = layout.state / "snapshots" / f"{camera.name}.jpg"
+        self.snapshot = layout.camera_snapshots / f"{camera.name}.jpg"
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
         self._part_counter = 0
         self._disk_alerted = False
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _alert(self, severity: str, title: str, message: str, **context: object) -> None:
-        raise_alert(Alert(severity, title, message, source="agent_dvr",  # type: ignore[arg-type]
-                          context={"camera": self.camera.name, **context}),
-                    self.settings.alert_webhook_url)
+    def _alert(self, severity: Severity, title: str, message: str, **context: object) -> None:
+        # The one door (de-duplicated per camera, retried, formatted), on its own thread: retries
+        # must never hold up recording. Not a daemon: an alert in flight is delivered before exit.
+        alert = build_alert(severity, title, message, "agent_dvr", file=str(self.camera_dir),
+                            container="video_capture", camera=self.camera.name, **context)
+        threading.Thread(target=send_alert, args=(alert, self.settings), name="alert").start()
 
     def _disk_low(self) -> bool:
         free = self._free_bytes(self.camera_dir)

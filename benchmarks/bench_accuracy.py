@@ -168,7 +168,7 @@ def main() -> None:
     from scan_video.config import ScanConfig
     from scan_video.scanner import ScanEngine, scan
     from tests.scan_video import media
-    from vv_core.settings import Settings
+    from vv_cli.settings import Settings
 
     models_dir = args.cache / "models"
     media.prepare_models_dir(models_dir, args.cache)

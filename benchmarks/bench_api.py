@@ -27,7 +27,7 @@ sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
 from tests.tv_api.support import ApiProcess, NginxProcess, free_port, item, write_playlist  # noqa: E402
 from tv_api.auth.store import TokenRegistry, load_jwt_secret  # noqa: E402
 from tv_api.auth.tokens import TokenService  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 from vv_core.storage import StorageLayout  # noqa: E402
 
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}

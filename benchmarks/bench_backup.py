@@ -20,7 +20,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from ops.backup.backup import run_backup  # noqa: E402
 from ops.backup.restore_drill import run_drill  # noqa: E402
 from tests.logline_fixtures import fast_chain, make_key_store  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 
 
 def build_box(base: Path, loglines: int, media_mb: int) -> Settings:

@@ -31,9 +31,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from tests.tv_api.console_support import install_embedder  # noqa: E402
 from tv_api.app import create_app  # noqa: E402
 from tv_api.auth.store import UserStore  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 from vv_core.keystore import create_key_store  # noqa: E402
 from vv_core.loglines import encode_logline, logline_filename, seal_logline  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
 from vv_core.storage import StorageLayout  # noqa: E402
 
 WHO = ["A person", "Two people", "A courier", "A child", "A cyclist", "A dog", "A delivery van", "A cat"]

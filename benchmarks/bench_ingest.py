@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
 
 from agent_dvr.segments import publish_part  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 from vv_ingest.catalog_videos import build_catalog  # noqa: E402
 from vv_ingest.config import IngestConfig  # noqa: E402
 from vv_ingest.process_video import standardize  # noqa: E402

@@ -89,7 +89,7 @@ def run_row(spec: dict) -> dict:
     else:
         from scan_video.config import ScanConfig
         from scan_video.scanner import scan, scan_many
-        from vv_core.settings import Settings
+        from vv_cli.settings import Settings
 
         settings = Settings(_env_file=None, video_storage_root=spec["out"], models_dir=spec["models_dir"])
         config = ScanConfig.from_settings(settings, **spec["config"])

@@ -24,6 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "vv-core")]
 
 from tv_scheduler.config import load_config  # noqa: E402
 from tv_scheduler.tv_scheduler import Scheduler  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 from vv_core.canonical import pretty_json  # noqa: E402
 from vv_core.keystore import create_key_store  # noqa: E402
 from vv_core.loglines import (  # noqa: E402
@@ -35,7 +36,6 @@ from vv_core.loglines import (  # noqa: E402
     seal_logline,
 )
 from vv_core.placement import write_placement  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
 
 STATUSES = ("confirmado", "alerta", "experimental", "curado")
 VIDEOS = 50

@@ -33,9 +33,9 @@ from summarize_scene.facts import scene_facts  # noqa: E402
 from summarize_scene.llm_model import resolve_current_llm  # noqa: E402
 from summarize_scene.pipeline import summarize  # noqa: E402
 from summarize_scene.prompt import load_prompt  # noqa: E402
+from vv_cli.settings import Settings  # noqa: E402
 from vv_core.hashing import compute_sha256  # noqa: E402
 from vv_core.models import install_model, load_manifest, use_model  # noqa: E402
-from vv_core.settings import Settings  # noqa: E402
 
 ANALYTIC = {
     "schema_version": "1.0", "id": "cam1_20261121T101500Z", "source": "input/cam1/20261121T101500Z.mp4",

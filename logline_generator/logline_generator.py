@@ -17,13 +17,13 @@ from pathlib import Path
 
 from logline_generator.chain import append_loglines
 from logline_generator.content import logline_fields
+from logline_generator.settings import LoglineSettings
 from logline_generator.transparency import load_signing
 from logline_generator.witness_push import parse_witnesses, push_checkpoint
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
 from vv_core.schema import validate_schema
-from vv_core.settings import Settings, get_settings
 
 
 def read_summary(summary_path: Path) -> dict:
@@ -38,16 +38,16 @@ def read_summary(summary_path: Path) -> dict:
 
 
 def generate_logline(summary_path: str | Path, output_dir: str | Path | None = None,
-                     settings: Settings | None = None) -> Path:
+                     settings: LoglineSettings | None = None) -> Path:
     """Write (or find) the signed LogLine for one summary; return the .logline.json path."""
     return generate_loglines([summary_path], output_dir, settings)[0]
 
 
 def generate_loglines(summary_paths: list[str | Path], output_dir: str | Path | None = None,
-                      settings: Settings | None = None) -> list[Path]:
+                      settings: LoglineSettings | None = None) -> list[Path]:
     """Write (or find) the LogLines of several summaries in one run: one checkpoint, one witness
     push. Unreadable summaries are skipped and reported in one VVError after the others are written."""
-    settings = settings or get_settings()
+    settings = settings or LoglineSettings()
     batch, failures = [], []
     for summary_path in map(Path, summary_paths):
         try:
@@ -69,12 +69,25 @@ def generate_loglines(summary_paths: list[str | Path], output_dir: str | Path | 
     return paths
 
 
+def run_command(summary_paths: list[Path], output_dir: Path | None = None) -> None:
+    """The command behind `vv logline` and this script: the process start-up, then the stage."""
+    from vv_core.jsonlog import start_process
+
+    def action() -> list[Path]:
+        settings = LoglineSettings()
+        # Logs go to app.log only: stdout carries the paths written and stderr the one-line error.
+        start_process("logline_generator", settings, console="none")
+        return generate_loglines(summary_paths, output_dir, settings)
+
+    run_stage(action)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the signed, chained LogLine of a summary.")
     parser.add_argument("summary", type=Path, nargs="+", help="summaries/<id>.summary.json (one or more)")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: <storage>/loglines")
     args = parser.parse_args(argv)
-    run_stage(lambda: generate_loglines(args.summary, args.output_dir))
+    run_command(args.summary, args.output_dir)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,15 @@ from orchestrator.engine import DB_NAME, Orchestrator, RunReport
 from orchestrator.lock import AlreadyRunning, run_lock
 from orchestrator.names import printable
 from orchestrator.runners import Runner, build_runner
+from orchestrator.settings import PipelineSettings
 from orchestrator.state import StateStore
 from orchestrator.status import STATUS_NAME
-from vv_core.jsonlog import setup_logging, utc_timestamp
-from vv_core.settings import Settings
+from vv_core.jsonlog import start_process, utc_timestamp
 
 logger = logging.getLogger("vv.orchestrator")
 
 
-def run_once(settings: Settings, runner: Runner | None = None) -> RunReport | None:
+def run_once(settings: PipelineSettings, runner: Runner | None = None) -> RunReport | None:
     """One locked run; None when another run holds the lock."""
     try:
         with run_lock(settings.storage.state):
@@ -48,7 +48,7 @@ def run_once(settings: Settings, runner: Runner | None = None) -> RunReport | No
     return report
 
 
-def run_loop(settings: Settings, stop: threading.Event, runner: Runner | None = None,
+def run_loop(settings: PipelineSettings, stop: threading.Event, runner: Runner | None = None,
              max_runs: int | None = None) -> int:
     """Run every ORCHESTRATOR_INTERVAL seconds until ``stop`` is set (SIGTERM/SIGINT)."""
     runs = 0
@@ -64,7 +64,7 @@ def run_loop(settings: Settings, stop: threading.Event, runner: Runner | None = 
     return runs
 
 
-def status_summary(settings: Settings) -> str:
+def status_summary(settings: PipelineSettings) -> str:
     """Human summary of state/pipeline_status.json and the SQLite state (`vv status`)."""
     state_dir = settings.storage.state
     lines: list[str] = []
@@ -102,15 +102,15 @@ def status_summary(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+def main(argv: list[str] | None = None, settings: PipelineSettings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vv orchestrate", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one run, then exit (cron; the default)")
     mode.add_argument("--loop", action="store_true", help="run every ORCHESTRATOR_INTERVAL seconds")
     args = parser.parse_args(argv)
-    settings = settings or Settings()
+    settings = settings or PipelineSettings()
     settings.storage.ensure()
-    setup_logging("orchestrator", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
+    start_process("orchestrator", settings, console="stderr")
     if args.loop:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     if report is None:
         print("skipped: another orchestrator run holds the lock", file=sys.stderr)
         return 0
-    print(settings.storage.state / STATUS_NAME)
+    print(settings.storage.pipeline_status)
     return 0
 
 

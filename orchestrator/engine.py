@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.batch_scan import batches, scan_ahead
 from orchestrator.claims import claim, record_ignored
@@ -38,6 +37,7 @@ from orchestrator.moves import (
 )
 from orchestrator.names import printable
 from orchestrator.runners import Runner, StageResult
+from orchestrator.settings import PipelineSettings
 from orchestrator.stages import DUE_IN_STATE, PIPELINE, SCAN, SCHEDULE, StageSpec
 from orchestrator.state import StateStore
 from orchestrator.status import NEWEST_LOGLINE_SEQ, write_status
@@ -46,8 +46,9 @@ from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
 from vv_core.progress import progress
 from vv_core.schema import validate_schema
+from vv_core.storage import ORCHESTRATOR_DB
 
-DB_NAME = "orchestrator.sqlite3"
+DB_NAME = ORCHESTRATOR_DB
 SCHEDULE_PENDING = "schedule_pending"
 PLACEMENTS_BACKFILLED = "placements_backfilled"
 logger = logging.getLogger("vv.orchestrator")
@@ -65,7 +66,7 @@ class RunReport:
 
 
 class Orchestrator:
-    def __init__(self, settings: Any, runner: Runner, *, clock: Callable[[], float] = time.time,
+    def __init__(self, settings: PipelineSettings, runner: Runner, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.runner = runner
@@ -74,7 +75,7 @@ class Orchestrator:
         self.clock = clock
         self.sleep = sleep
         self.layout.ensure()
-        self.store = StateStore(self.layout.state / DB_NAME)
+        self.store = StateStore(self.layout.orchestrator_db)
 
     def close(self) -> None:
         self.store.close()

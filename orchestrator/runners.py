@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from orchestrator.settings import PipelineSettings
 from orchestrator.stages import RUN_BY_ORCHESTRATOR, SCAN
 
 PR_SET_PDEATHSIG = 1
@@ -89,7 +90,7 @@ class LocalRunner:
         self.env = env
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "LocalRunner":
+    def from_settings(cls, settings: PipelineSettings) -> "LocalRunner":
         configured = shlex.split(settings.orchestrator_vv_command or "")
         return cls(configured or None)
 
@@ -118,7 +119,7 @@ class LocalRunner:
                            timed_out=timed_out)
 
 
-def longest_run_s(settings: Any) -> float:
+def longest_run_s(settings: PipelineSettings) -> float:
     """The longest one stage command may run: a scan batch gets the scan timeout once per video.
     (The Docker client's HTTP timeout must outlast it, or a long batch would look like a dead engine.)"""
     batch = SCAN.timeout_s(settings) * settings.orchestrator_scan_batch
@@ -139,7 +140,7 @@ class DockerRunner:
         self.vv_command = vv_command or ["vv"]
 
     @classmethod
-    def from_settings(cls, settings: Any, client: Any = None) -> "DockerRunner":
+    def from_settings(cls, settings: PipelineSettings, client: Any = None) -> "DockerRunner":
         if client is None:  # pragma: no cover - needs a Docker engine; tests pass a client
             import docker
 
@@ -184,7 +185,7 @@ class DockerRunner:
         return StageResult(command, exit_code, out, err, time.monotonic() - started, container=name)
 
 
-def build_runner(settings: Any) -> Runner:
+def build_runner(settings: PipelineSettings) -> Runner:
     if settings.orchestrator_runner == "docker":
         return DockerRunner.from_settings(settings)
     return LocalRunner.from_settings(settings)

@@ -15,8 +15,9 @@ from orchestrator.state import StateStore
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
+from vv_core.storage import PIPELINE_STATUS
 
-STATUS_NAME = "pipeline_status.json"
+STATUS_NAME = PIPELINE_STATUS
 NEWEST_LOGLINE_SEQ = "newest_logline_seq"   # meta flag: the newest LogLine seq recorded
 DURATION_BUCKETS_S = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 

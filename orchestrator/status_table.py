@@ -15,10 +15,8 @@ from rich.table import Table
 
 from orchestrator.stages import STAGES
 from orchestrator.state import StateStore
-from orchestrator.status import STATUS_NAME
-from vv_core.settings import Settings
+from vv_core.settings import CoreSettings
 
-DB_NAME = "orchestrator.sqlite3"
 LAST_ERRORS = 5
 
 
@@ -33,14 +31,14 @@ def _newest_file(folder: Path) -> Path | None:
     return max(files, key=lambda p: p.stat().st_mtime, default=None)
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
+def collect_status(settings: CoreSettings) -> dict[str, Any]:
     """Everything `vv status` shows, as plain data."""
     layout = settings.storage
-    status_file = layout.state / STATUS_NAME
+    status_file = layout.pipeline_status
     pipeline = json.loads(status_file.read_text(encoding="utf-8")) if status_file.is_file() else None
     errors: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    db = layout.state / DB_NAME
+    db = layout.orchestrator_db
     if db.is_file():
         store = StateStore(db)
         try:

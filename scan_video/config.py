@@ -1,16 +1,17 @@
-"""This stage's settings as one validated object, built from the shared ``vv_core.settings.Settings``.
+"""This stage's settings as one validated object, built from ScanSettings (scan_video/settings.py).
 
 Comma lists and ``OLD=NEW`` pairs from the environment are parsed here once, so the rest of the
 stage deals only in typed values. ``extra="forbid"``: a misspelt override is an error, not a no-op.
 """
 
+from copy import copy
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scan_video.errors import ScanError
-from vv_core.settings import Settings
+from scan_video.settings import ScanSettings
 
 if TYPE_CHECKING:
     from scan_video.events import EventPolicy
@@ -20,93 +21,73 @@ Backend = Literal["onnxruntime", "ultralytics"]
 FaceEngine = Literal["dlib_hog", "dlib_cnn", "opencv_haar", "disabled"]
 
 
+def _scan_field(name: str) -> Any:
+    """The field as ScanSettings declares it (default, bounds, description): declared once."""
+    return copy(ScanSettings.model_fields[f"scan_{name}"])
+
+
 class ScanConfig(BaseModel):
+    """The stage's typed settings. Every plain field is ScanSettings' ``SCAN_<NAME>`` field itself;
+    only the comma lists are re-typed (parsed once here) and two paths are added."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    interval_s: float = Field(1.0, gt=0, description="Seconds between samples.")
-    backend: Backend = Field("onnxruntime", description="Detector runtime.")
-    detector_model: str = Field("", description="Manifest name of the detector ('' = default).")
-    detector_version: str = Field("", description="Manifest version ('' = newest).")
+    interval_s: float = _scan_field("interval_s")
+    backend: Backend = _scan_field("backend")
+    detector_model: str = _scan_field("detector_model")
+    detector_version: str = _scan_field("detector_version")
     models_dir: Path = Field(Path("models"), description="Where the manifest and installed models live.")
-    input_size: int = Field(640, ge=32, description="Detector input size (square letterbox).")
-    confidence: float = Field(0.25, ge=0, le=1, description="Minimum detection confidence.")
-    iou: float = Field(0.45, ge=0, le=1, description="NMS IoU threshold.")
-    threads: int = Field(2, ge=1, description="Inference threads.")
-    parallel_videos: int = Field(2, ge=1, description="Videos of a batch scanned at once (scan_many).")
+    input_size: int = _scan_field("input_size")
+    confidence: float = _scan_field("confidence")
+    iou: float = _scan_field("iou")
+    threads: int = _scan_field("threads")
+    parallel_videos: int = _scan_field("parallel_videos")
     class_rename: dict[str, str] = Field(default_factory=dict, description="Model class → output label.")
     class_filter: frozenset[str] = Field(frozenset(), description="Labels kept (empty: all).")
     person_labels: frozenset[str] = Field(frozenset({"person"}), description="Labels searched for faces.")
-    motion_gating: bool = Field(True, description="Skip inference on unchanged frames.")
-    motion_width: int = Field(160, ge=16, description="Motion thumbnail width.")
-    motion_pixel_delta: int = Field(25, ge=1, le=255, description="Grey change counting a pixel.")
-    motion_threshold: float = Field(0.005, ge=0, le=1, description="Changed-pixel fraction = motion.")
-    min_inference_interval_s: float = Field(10.0, ge=0, description="Inference at least this often.")
-    keyframe_snap_s: float = Field(0.0, ge=0, description="Allowed move of a sample to a keyframe.")
-    frame_tolerance_s: float = Field(0.2, ge=0, description="Allowed forward move of a sample when "
-                                     "non-reference frames are skipped (0: frame-exact).")
-    face_engine: FaceEngine = Field("dlib_hog", description="Face detector.")
-    face_min_size: int = Field(1000, ge=32, description="Person boxes upscaled to this height.")
-    min_score: float = Field(0.5, ge=0, le=1, description="Single detections below this are not tracked.")
+    motion_gating: bool = _scan_field("motion_gating")
+    motion_width: int = _scan_field("motion_width")
+    motion_pixel_delta: int = _scan_field("motion_pixel_delta")
+    motion_threshold: float = _scan_field("motion_threshold")
+    min_inference_interval_s: float = _scan_field("min_inference_interval_s")
+    keyframe_snap_s: float = _scan_field("keyframe_snap_s")
+    frame_tolerance_s: float = _scan_field("frame_tolerance_s")
+    face_engine: FaceEngine = _scan_field("face_engine")
+    face_min_size: int = _scan_field("face_min_size")
+    min_score: float = _scan_field("min_score")
     min_score_labels: dict[str, float] = Field(default_factory=dict, description="Per-label min_score.")
-    track_threshold: float = Field(0.5, ge=0, le=1, description="Median track score making an event.")
+    track_threshold: float = _scan_field("track_threshold")
     track_threshold_labels: dict[str, float] = Field(default_factory=dict, description="Per-label threshold.")
-    track_min_samples: int = Field(2, ge=1, description="Samples a track needs to be an event.")
-    track_max_gap_s: float = Field(3.0, gt=0, description="Seconds a track may go unseen before it ends.")
+    track_min_samples: int = _scan_field("track_min_samples")
+    track_max_gap_s: float = _scan_field("track_max_gap_s")
     fall_labels: frozenset[str] = Field(frozenset({"person_fallen"}), description="The fall class's labels.")
-    fall_min_s: float = Field(2.0, ge=0, description="Time the fall class must persist on a track.")
-    fall_min_fraction: float = Field(0.5, ge=0, le=1, description="Share of a track's samples that are falls.")
-    fall_min_aspect: float = Field(1.0, ge=0, description="Width/height a fall sample's box needs.")
-    snapshots: bool = Field(True, description="Write each event's best frame and crop as JPEG.")
+    fall_min_s: float = _scan_field("fall_min_s")
+    fall_min_fraction: float = _scan_field("fall_min_fraction")
+    fall_min_aspect: float = _scan_field("fall_min_aspect")
+    snapshots: bool = _scan_field("snapshots")
     face_library: Path | None = Field(None, description="Known faces (state/faces/library.json); None: none.")
-    face_tolerance: float = Field(0.6, gt=0, le=2, description="Largest encoding distance naming a face.")
-    face_matches_per_track: int = Field(3, ge=0, description="Face crops of one track matched at most.")
-    decode_timeout_s: float = Field(30.0, gt=0, description="Probe / per-frame decode timeout.")
-    max_pixels: int = Field(8_912_896, ge=1, description="Largest accepted frame area.")
+    face_tolerance: float = _scan_field("face_tolerance")
+    face_matches_per_track: int = _scan_field("face_matches_per_track")
+    decode_timeout_s: float = _scan_field("decode_timeout_s")
+    max_pixels: int = _scan_field("max_pixels")
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> "ScanConfig":
-        """The stage config from the shared settings; ``overrides`` win (tests, benchmarks)."""
-        values: dict[str, object] = {
-            "interval_s": settings.scan_interval_s,
-            "backend": settings.scan_backend,
-            "detector_model": settings.scan_detector_model,
-            "detector_version": settings.scan_detector_version,
+    def from_settings(cls, settings: ScanSettings, **overrides: object) -> "ScanConfig":
+        """The stage config from the stage's settings; ``overrides`` win (tests, benchmarks)."""
+        plain = {name: value for name, value in settings.model_dump().items()
+                 if name.startswith("scan_") and name.removeprefix("scan_") in _PLAIN_FIELDS}
+        values: dict[str, object] = {name.removeprefix("scan_"): value for name, value in plain.items()}
+        values.update({
             "models_dir": settings.models_dir,
-            "input_size": settings.scan_input_size,
-            "confidence": settings.scan_confidence,
-            "iou": settings.scan_iou,
-            "threads": settings.scan_threads,
-            "parallel_videos": settings.scan_parallel_videos,
             "class_rename": parse_rename(settings.scan_class_rename),
             "class_filter": parse_list(settings.scan_class_filter),
             "person_labels": parse_list(settings.scan_person_labels),
-            "motion_gating": settings.scan_motion_gating,
-            "motion_width": settings.scan_motion_width,
-            "motion_pixel_delta": settings.scan_motion_pixel_delta,
-            "motion_threshold": settings.scan_motion_threshold,
-            "min_inference_interval_s": settings.scan_min_inference_interval_s,
-            "keyframe_snap_s": settings.scan_keyframe_snap_s,
-            "frame_tolerance_s": settings.scan_frame_tolerance_s,
-            "face_engine": settings.scan_face_engine,
-            "face_min_size": settings.scan_face_min_size,
-            "min_score": settings.scan_min_score,
             "min_score_labels": parse_scores(settings.scan_min_score_labels, "SCAN_MIN_SCORE_LABELS"),
-            "track_threshold": settings.scan_track_threshold,
             "track_threshold_labels": parse_scores(settings.scan_track_threshold_labels,
                                                    "SCAN_TRACK_THRESHOLD_LABELS"),
-            "track_min_samples": settings.scan_track_min_samples,
-            "track_max_gap_s": settings.scan_track_max_gap_s,
             "fall_labels": parse_list(settings.scan_fall_labels),
-            "fall_min_s": settings.scan_fall_min_s,
-            "fall_min_fraction": settings.scan_fall_min_fraction,
-            "fall_min_aspect": settings.scan_fall_min_aspect,
-            "snapshots": settings.scan_snapshots,
-            "face_library": settings.storage.state / "faces" / "library.json",
-            "face_tolerance": settings.scan_face_tolerance,
-            "face_matches_per_track": settings.scan_face_matches_per_track,
-            "decode_timeout_s": settings.scan_decode_timeout_s,
-            "max_pixels": settings.scan_max_pixels,
-        }
+            "face_library": settings.storage.face_library,
+        })
         values.update(overrides)
         return cls(**values)
 
@@ -132,6 +113,13 @@ class ScanConfig(BaseModel):
         if self.class_filter and label not in self.class_filter:
             return None
         return label
+
+
+# The comma-list settings ScanConfig holds parsed; every other SCAN_<NAME> is its field <name> as is.
+_PARSED = frozenset({"class_rename", "class_filter", "person_labels", "min_score_labels",
+                     "track_threshold_labels", "fall_labels"})
+_PLAIN_FIELDS = frozenset(name for name in ScanConfig.model_fields
+                          if f"scan_{name}" in ScanSettings.model_fields and name not in _PARSED)
 
 
 def parse_scores(text: str, name: str) -> dict[str, float]:

@@ -22,12 +22,12 @@ if __package__ in (None, ""):  # run as a file (python scan_video/scan_video.py)
 
 
 def _setup() -> object:
-    from vv_core.jsonlog import setup_logging
-    from vv_core.settings import get_settings
+    from scan_video.settings import ScanSettings
+    from vv_core.jsonlog import start_process
 
-    settings = get_settings()
-    # Logs go to stderr: stdout carries only the paths written (the command contract).
-    setup_logging(settings.service_name, settings.log_level, stream=sys.stderr)
+    settings = ScanSettings()
+    # Logs go to stderr (and app.log): stdout carries only the paths written (the command contract).
+    start_process(settings.service_name, settings, console="stderr")
     return settings
 
 

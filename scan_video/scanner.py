@@ -28,12 +28,12 @@ from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
+from scan_video.settings import ScanSettings
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
 from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.progress import progress
-from vv_core.settings import Settings, get_settings
 
 log = logging.getLogger("scan_video")
 
@@ -86,7 +86,7 @@ class ScanResult:
         return self.analytic["sampling"]
 
 
-def scan(video: str | Path, output_dir: str | Path | None = None, settings: Settings | None = None, *,
+def scan(video: str | Path, output_dir: str | Path | None = None, settings: ScanSettings | None = None, *,
          video_id: str | None = None, config: ScanConfig | None = None,
          engine: "ScanEngine | Future[ScanEngine] | None" = None) -> ScanResult:
     """Scan one video and write its analytic; raise :class:`ScanError` (one line) when it cannot.
@@ -94,7 +94,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
     ``engine``: loaded models, or a future of them (still loading elsewhere); None loads them here.
     """
     started = time.perf_counter()
-    settings = settings or get_settings()
+    settings = settings or ScanSettings()
     if config is None:
         config = engine.config if isinstance(engine, ScanEngine) else ScanConfig.from_settings(settings)
     video = Path(video)
@@ -178,7 +178,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Sett
 
 
 def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None,
-              settings: Settings | None = None, *, video_ids: Sequence[str | None] | None = None,
+              settings: ScanSettings | None = None, *, video_ids: Sequence[str | None] | None = None,
               config: ScanConfig | None = None) -> Iterator[tuple[Path, "ScanResult | Exception"]]:
     """Scan videos with the models loaded once; yield (video, result or error) in the given order.
 
@@ -188,7 +188,7 @@ def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None
     yielded and the others are scanned: a batch never loses the videos after a bad one. The models
     start loading at once, beside the first videos' probes.
     """
-    settings = settings or get_settings()
+    settings = settings or ScanSettings()
     config = config or ScanConfig.from_settings(settings)
     ids = list(video_ids) if video_ids is not None else [None] * len(videos)
     if len(ids) != len(videos):

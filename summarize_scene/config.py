@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vv_core.errors import VVError
+from vv_core.rules import load_rules
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "config.yaml"
 DEFAULT_PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "scene_summarizer.prompt"
@@ -104,20 +104,4 @@ class SummarizeConfig(_Strict):
 
 def load_config(path: str | os.PathLike[str] | None = None) -> SummarizeConfig:
     """Read and validate the stage config; errors name the file and the offending key."""
-    config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    try:
-        document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"summarize config not found: {config_path}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"summarize config {config_path} is not valid YAML{where}") from None
-    if not isinstance(document, dict):
-        raise ConfigError(f"summarize config {config_path} must be a mapping")
-    try:
-        return SummarizeConfig.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "<root>"
-        raise ConfigError(f"summarize config {config_path}: key '{where}': {first['msg']}") from None
+    return load_rules(Path(path) if path is not None else DEFAULT_CONFIG_PATH, SummarizeConfig, ConfigError)

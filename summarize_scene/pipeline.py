@@ -25,12 +25,12 @@ from summarize_scene.prompt import (
     output_schema,
     parse_output,
 )
+from summarize_scene.settings import SummarizeSettings
 from summarize_scene.template import template_summary
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
-from vv_core.settings import Settings
 
 logger = logging.getLogger("vv.summarize_scene")
 TEMPLATE_VERSION = "template/1.0.0"
@@ -159,7 +159,7 @@ def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: P
 def summarize(
     analytic_path: str | os.PathLike[str],
     output_dir: str | os.PathLike[str] | None = None,
-    settings: Settings | None = None,
+    settings: SummarizeSettings | None = None,
     *,
     config: SummarizeConfig | None = None,
     prompt: PromptTemplate | None = None,
@@ -171,7 +171,7 @@ def summarize(
     ``use_cache=True`` keeps the model loaded for the next call (library use); the CLI passes False.
     """
     started = time.perf_counter()
-    settings = settings or Settings()
+    settings = settings or SummarizeSettings()
     config = config or load_config()
     prompt = prompt or load_prompt()
     source_path = Path(analytic_path)

@@ -12,7 +12,6 @@ loaded between calls); the CLI loads the model once per call, in the background 
 """
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable like 
     _repo = Path(__file__).resolve().parents[1]
     sys.path[:0] = [str(_repo), str(_repo / "vv-core")]
 
-from vv_core.settings import Settings
+from summarize_scene.settings import SummarizeSettings
 
 if TYPE_CHECKING:
     from summarize_scene.pipeline import SummaryResult, summarize
@@ -39,22 +38,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _log_to_storage(settings: Settings) -> None:
-    """JSON logs go to <storage>/logs/app.log: stdout carries only the path written and stderr
-    only the one-line error (the command contract), so nothing is streamed there at INFO."""
-    from vv_core.jsonlog import JsonFormatter
-
-    log_dir = settings.storage.logs
-    if not log_dir.is_dir():
-        return
-    handler = logging.FileHandler(log_dir / "app.log", encoding="utf-8")
-    handler.setFormatter(JsonFormatter("summarize_scene"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
-
-
-def _start_loading_model(settings: Settings, models_dir: Path | None, config: Any) -> None:
+def _start_loading_model(settings: SummarizeSettings, models_dir: Path | None, config: Any) -> None:
     """Begin verifying + loading the current LLM in the background (see engine.preload).
 
     Any problem here (no model, a bad pointer) is left for the summarize step to report in its
@@ -77,9 +61,12 @@ def run(
 ) -> None:
     """The command behind both entry points (the stage script and `vv summarize`)."""
     from vv_core.cli_support import EXIT_INTERNAL, fail, run_stage
+    from vv_core.jsonlog import start_process
 
-    settings = Settings()
-    _log_to_storage(settings)
+    settings = SummarizeSettings()
+    # Logs go to app.log only: stdout carries the path written and stderr the one-line error
+    # (the command contract the orchestrator reads), so neither stream gets log lines.
+    start_process("summarize_scene", settings, console="none")
 
     def action() -> Path:
         from summarize_scene import engine

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import repo_env
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 def pytest_report_header() -> str:

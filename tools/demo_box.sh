@@ -12,7 +12,7 @@ foreground=${DEMO_FOREGROUND:-1}
 ran=${DEMO_RAN:-vv bootstrap}
 umask 077
 
-read -r root host port < <("$python" -c 'from vv_core.settings import Settings; s = Settings()
+read -r root host port < <("$python" -c 'from tv_api.settings import TvApiSettings; s = TvApiSettings()
 print(s.video_storage_root.resolve(), s.tv_api_host, s.tv_api_port)')
 [[ -d "$root/input" ]] || { echo "error: $root is not a bootstrapped storage root: run vv bootstrap first" >&2; exit 1; }
 [[ "$host" == "0.0.0.0" ]] && host=127.0.0.1

@@ -1,9 +1,9 @@
-"""Generate the environment-variable tables of docs/configuration.md from vv_core.settings.
+"""Generate the environment-variable tables of docs/configuration.md from the settings classes.
 
-The tables sit between two markers in the doc and are rewritten from the settings model itself
-(names, defaults, descriptions) and the section headings of .env.example, so the guide cannot
-drift from the code: `python -m tools.gen_config_docs --check` fails when it is stale (a test
-runs it).
+The tables sit between two markers in the doc and are rewritten from the settings classes themselves
+(names, defaults, descriptions, and the class that declares each: the kernel's CoreSettings or a
+domain's own class) and the section headings of .env.example, so the guide cannot drift from the
+code: `python -m tools.gen_config_docs --check` fails when it is stale (a test runs it).
 
     python -m tools.gen_config_docs           # rewrite the tables in place
     python -m tools.gen_config_docs --check   # exit 1 if the doc is out of date
@@ -23,7 +23,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
 from vv_core.atomic import atomic_write_text
-from vv_core.settings import Settings
+from vv_core.settings import CoreSettings, domain_settings_classes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "configuration.md"
@@ -74,8 +74,18 @@ def escape_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def settings_fields() -> dict[str, tuple[str, Any]]:
+    """Every setting → (the class that declares it, its field): the kernel's, then each domain's own."""
+    fields: dict[str, tuple[str, Any]] = {name: ("CoreSettings", field)
+                                          for name, field in CoreSettings.model_fields.items()}
+    for cls in domain_settings_classes():
+        for name, field in cls.model_fields.items():
+            fields.setdefault(name, (cls.__name__, field))
+    return fields
+
+
 def render_tables(env_example: str | None = None) -> str:
-    fields = Settings.model_fields
+    fields = settings_fields()
     sections = sections_from_env_example(env_example if env_example is not None else ENV_EXAMPLE.read_text())
     listed = {name for _, names in sections for name in names}
     missing = sorted(name.upper() for name in fields if name.upper() not in listed)
@@ -83,14 +93,14 @@ def render_tables(env_example: str | None = None) -> str:
         sections.append(("not yet in .env.example", missing))
     out = []
     for title, names in sections:
-        out += [f"### {title}", "", "| Variable | Default | Description |", "|---|---|---|"]
+        out += [f"### {title}", "", "| Variable | Default | Description | Declared in |", "|---|---|---|---|"]
         for name in names:
-            field = fields.get(name.lower())
+            owner, field = fields.get(name.lower(), ("", None))
             if field is None:
-                out.append(f"| `{name}` | | *(in .env.example but not a setting: remove it)* |")
+                out.append(f"| `{name}` | | *(in .env.example but not a setting: remove it)* | |")
                 continue
             out.append(f"| `{name}` | {escape_cell(render_default(field.default))} | "
-                       f"{escape_cell(field.description or '')} |")
+                       f"{escape_cell(field.description or '')} | `{owner}` |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -184,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         if wanted != current:
             print(f"error: {args.doc} is out of date: run python -m tools.gen_config_docs", file=sys.stderr)
             return 1
-        print(f"{args.doc} is up to date ({len(Settings.model_fields)} settings)")
+        print(f"{args.doc} is up to date ({len(settings_fields())} settings)")
         return 0
     if wanted != current:
         atomic_write_text(args.doc, wanted)

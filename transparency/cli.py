@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vv_core.settings import Settings
+from transparency.settings import WitnessSettings
 
 witness_app = typer.Typer(help="C2SP witness: cosign another box's checkpoints after checking consistency.",
                           no_args_is_help=True)
@@ -24,7 +24,7 @@ def proof(
     from vv_core.tlog_proofs import consistency as consistency_proof
     from vv_core.tlog_proofs import inclusion
 
-    directory = loglines or Settings().storage.loglines
+    directory = loglines or WitnessSettings().storage.loglines
     if (logline_id is None) == (consistency is None):
         fail("give a LogLine id or --consistency OLD NEW")
     if consistency is not None:
@@ -40,7 +40,7 @@ def keys_public(all_keys: Annotated[bool, typer.Option("--all", help="Also the r
     from vv_core.keystore import load_key_store
     from vv_core.notes import signers_from_key_store
 
-    settings = Settings()
+    settings = WitnessSettings()
 
     def keys() -> list[str]:
         active, every = signers_from_key_store(load_key_store(settings.checkpoint_key_store_path),
@@ -59,14 +59,14 @@ def keys_rotate_checkpoint(new_key_id: Annotated[str, typer.Argument(help="Id of
     from vv_core.keystore import rotate_key_store
 
     def action() -> Path:
-        path = Settings().checkpoint_key_store_path
+        path = WitnessSettings().checkpoint_key_store_path
         rotate_key_store(path, new_key_id)
         return path
 
     run_stage(action)
 
 
-def _witness(settings: Settings, create: bool):
+def _witness(settings: WitnessSettings, create: bool):
     from datetime import UTC, datetime
 
     from transparency.witness import Witness
@@ -91,14 +91,13 @@ def witness_serve(
     port: Annotated[int, typer.Option(help="Port (0: any free one, printed).")] = 8790,
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) for the logs in WITNESS_LOGS."""
-    import sys
 
     from transparency.witness import make_server
     from vv_core.cli_support import guarded
-    from vv_core.jsonlog import setup_logging
+    from vv_core.jsonlog import start_process
 
-    settings = Settings()
-    setup_logging("witness", settings.log_level, stream=sys.stderr)
+    settings = WitnessSettings()
+    start_process("witness", settings, console="stderr")
     witness = guarded(lambda: _witness(settings, create=True))
     server = make_server(witness, host, port)
     print(f"witness {witness.signer.verifier_key} on http://{host}:{server.server_address[1]}", flush=True)
@@ -115,4 +114,4 @@ def witness_public_key() -> None:
     """Print the witness's verifier key (type 4, cosignature/v1) for TRANSPARENCY_WITNESSES."""
     from vv_core.cli_support import guarded
 
-    print(guarded(lambda: _witness(Settings(), create=False)).signer.verifier_key)
+    print(guarded(lambda: _witness(WitnessSettings(), create=False)).signer.verifier_key)

@@ -190,14 +190,14 @@ def run_verify(paths: list[Path], as_json: bool, key_store_path: Path, default_d
 
 
 def main(argv: list[str] | None = None) -> None:
-    from vv_core.settings import get_settings
+    from vv_core.settings import CoreSettings
 
     parser = argparse.ArgumentParser(description="Verify LogLine files, directories or the whole chain.")
     parser.add_argument("paths", nargs="*", type=Path, help="files or directories (default: loglines/)")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
     parser.add_argument("--jobs", type=int, default=None, help="processes for big chains (default: cores)")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = CoreSettings()  # the key store and the storage root: the kernel's
     raise SystemExit(run_verify(args.paths, args.json, settings.key_store_path, settings.storage.loglines,
                                 args.jobs))
 

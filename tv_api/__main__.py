@@ -1,4 +1,4 @@
 from tv_api.server import serve
-from vv_core.settings import Settings
+from tv_api.settings import TvApiSettings
 
-serve(Settings())
+serve(TvApiSettings())

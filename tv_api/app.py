@@ -10,13 +10,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tv_api import console, routes_auth, routes_content, routes_ops, routes_transparency
 from tv_api.guard import GuardMiddleware
 from tv_api.services import Services
+from tv_api.settings import TvApiSettings
 from vv_core import __version__
-from vv_core.settings import Settings
 
 log = logging.getLogger("tv_api")
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: TvApiSettings) -> FastAPI:
     svc = Services.from_settings(settings)
     # No /docs or /openapi.json on a box facing TVs: the spec is for tests and operators (app.openapi()).
     app = FastAPI(title="vv tv_api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)

@@ -8,13 +8,13 @@ have it; an unset or unknown zone is UTC, with a warning in the log.
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vv_core.settings import Settings
+from tv_api.settings import TvApiSettings
 
 log = logging.getLogger("tv_api.boxclock")
 DEFAULT_ZONE = "UTC"
 
 
-def box_timezone(settings: Settings) -> str:
+def box_timezone(settings: TvApiSettings) -> str:
     """An IANA zone name the browser understands (Intl.DateTimeFormat's timeZone)."""
     name = str(getattr(settings, "box_timezone", None) or DEFAULT_ZONE)
     try:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from tv_api.settings import TvApiSettings
 from vv_core.cli_support import fail
-from vv_core.settings import Settings
 
 users_app = typer.Typer(help="tv_api users (admin / display) with PBKDF2 password hashes.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Long-lived, revocable device tokens for TVs.", no_args_is_help=True)
@@ -16,7 +16,7 @@ tokens_app = typer.Typer(help="Long-lived, revocable device tokens for TVs.", no
 def _stores():
     from tv_api.auth.store import AuthStoreError, TokenRegistry, UserStore
 
-    directory = Path(Settings().tv_api_secrets_dir)
+    directory = Path(TvApiSettings().tv_api_secrets_dir)
     return UserStore(directory), TokenRegistry(directory), AuthStoreError
 
 
@@ -76,7 +76,7 @@ def tokens_issue(
     from tv_api.auth.store import load_jwt_secret
     from tv_api.auth.tokens import TokenService
 
-    settings = Settings()
+    settings = TvApiSettings()
     _, registry, error = _stores()
     if role not in ("display", "admin"):
         fail("role must be display or admin")

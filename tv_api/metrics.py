@@ -15,8 +15,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from tv_api.playlists import PlaylistStore
+from tv_api.settings import TvApiSettings
 from tv_api.status import read_heartbeat, read_pipeline_status
-from vv_core.settings import Settings
 
 COMBINED_PLAYLIST = "playlist"  # tv_scheduler's all-TVs document: not a TV, no freshness series
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -28,7 +28,7 @@ def _bound(text: str) -> float:
 
 
 class FileSignalsCollector(Collector):
-    def __init__(self, settings: Settings, playlists: PlaylistStore) -> None:
+    def __init__(self, settings: TvApiSettings, playlists: PlaylistStore) -> None:
         self.settings = settings
         self.playlists = playlists
 
@@ -73,7 +73,7 @@ class FileSignalsCollector(Collector):
                                 "1 if state/pipeline_status.json could be read", value=1 if status else 0)
         if not status:
             return
-        path = self.settings.storage.state / "pipeline_status.json"
+        path = self.settings.storage.pipeline_status
         with contextlib.suppress(OSError):  # the orchestrator may be replacing the file right now
             yield GaugeMetricFamily("vv_pipeline_status_age_seconds", "Seconds since the orchestrator wrote "
                                     "its status", value=max(0.0, now - path.stat().st_mtime))
@@ -104,7 +104,7 @@ class FileSignalsCollector(Collector):
 
 
 class ApiMetrics:
-    def __init__(self, settings: Settings, playlists: PlaylistStore) -> None:
+    def __init__(self, settings: TvApiSettings, playlists: PlaylistStore) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("vv_http_requests", "HTTP requests served by tv_api",
                                 ["method", "route", "status"], registry=self.registry)

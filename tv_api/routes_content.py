@@ -56,7 +56,7 @@ async def thumbnail(request: Request, relative: str) -> Response:
     storage = services(request).settings.storage
     try:
         media_path = resolve_media(storage.root, relative)
-        thumb = await run_in_threadpool(thumbnail_for, media_path, storage.state / "thumbnails")
+        thumb = await run_in_threadpool(thumbnail_for, media_path, storage.thumbnails)
     except (NotServable, ThumbnailError):
         return not_found()
     return FileResponse(thumb, headers={"Cache-Control": MEDIA_CACHE})
@@ -66,7 +66,7 @@ async def thumbnail(request: Request, relative: str) -> Response:
                                            404: {}})
 async def mirror(request: Request, camera: str) -> Response:
     svc = services(request)
-    path = snapshot_path(svc.settings.storage.state / "snapshots", camera.removesuffix(".mjpg"))
+    path = snapshot_path(svc.settings.storage.camera_snapshots, camera.removesuffix(".mjpg"))
     if path is None:
         return not_found()
     stream = mjpeg_stream(path, fps=svc.settings.tv_api_mirror_fps,
@@ -81,7 +81,7 @@ async def mirror(request: Request, camera: str) -> Response:
 async def mirror_info(request: Request, camera: str) -> Response:
     """The camera's name, when its current frame was taken, and whether that is stale (tv_mirror.html)."""
     svc = services(request)
-    path = snapshot_path(svc.settings.storage.state / "snapshots", camera)
+    path = snapshot_path(svc.settings.storage.camera_snapshots, camera)
     if path is None:
         return not_found()
     info = await run_in_threadpool(snapshot_info, path, svc.settings.tv_api_snapshot_stale_seconds)

@@ -17,9 +17,9 @@ import socket
 import uvicorn
 
 from tv_api.app import create_app
+from tv_api.settings import TvApiSettings
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging
-from vv_core.settings import Settings
+from vv_core.jsonlog import start_process
 
 log = logging.getLogger("tv_api")
 
@@ -66,8 +66,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    setup_logging("tv_api", settings.log_level, settings.storage.logs / "app.log")
+def serve(settings: TvApiSettings, host: str | None = None, port: int | None = None) -> None:
+    start_process("tv_api", settings)
     app = create_app(settings)
     sock = bind_socket(host or settings.tv_api_host, settings.tv_api_port if port is None else port)
     bound_host, bound_port = sock.getsockname()[:2]
@@ -83,4 +83,4 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
 
 if __name__ == "__main__":  # python -m tv_api.server (the container entry point)
-    serve(Settings())
+    serve(TvApiSettings())

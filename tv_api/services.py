@@ -14,12 +14,12 @@ from tv_api.boxclock import box_timezone
 from tv_api.metrics import ApiMetrics
 from tv_api.mirror import PLACEHOLDER
 from tv_api.playlists import PlaylistStore
-from vv_core.settings import Settings
+from tv_api.settings import TvApiSettings
 
 
 @dataclass
 class Services:
-    settings: Settings
+    settings: TvApiSettings
     tokens: TokenService
     users: UserStore
     login_limiter: LoginRateLimiter
@@ -31,7 +31,7 @@ class Services:
     started_at: float = field(default_factory=time.time)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Services":
+    def from_settings(cls, settings: TvApiSettings) -> "Services":
         secrets_dir = Path(settings.tv_api_secrets_dir)
         registry = TokenRegistry(secrets_dir)
         users = UserStore(secrets_dir)

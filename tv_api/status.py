@@ -18,11 +18,10 @@ from typing import Any
 
 import yaml
 
+from tv_api.settings import TvApiSettings
 from vv_core import __version__
 from vv_core.jsonlog import utc_timestamp
 from vv_core.models import ModelIntegrityError, current_model
-from vv_core.settings import Settings
-from vv_core.storage import SCHEDULER_HEARTBEAT
 
 OK, DEGRADED, FAILED, NOT_CONFIGURED = "ok", "degraded", "failed", "not_configured"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +46,9 @@ def _newest_mtime(paths) -> float | None:
     return newest
 
 
-def read_pipeline_status(settings: Settings) -> dict[str, Any] | None:
+def read_pipeline_status(settings: TvApiSettings) -> dict[str, Any] | None:
     """The orchestrator's status document, or None when absent or unreadable."""
-    path = settings.storage.state / "pipeline_status.json"
+    path = settings.storage.pipeline_status
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -57,12 +56,12 @@ def read_pipeline_status(settings: Settings) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def models_dir(settings: Settings) -> Path:
+def models_dir(settings: TvApiSettings) -> Path:
     # MODELS_DIR is owned by the model lifecycle (summarize_scene / vv_core.models).
     return Path(getattr(settings, "models_dir", Path("models")))
 
 
-def model_check(settings: Settings) -> dict[str, Any]:
+def model_check(settings: TvApiSettings) -> dict[str, Any]:
     """The LLM pointer and its weights file. The sha256 is verified by whoever loads the model;
     hashing 250 MB on every /status call would make the probe itself a load problem."""
     directory = models_dir(settings)
@@ -81,7 +80,7 @@ def model_check(settings: Settings) -> dict[str, Any]:
     return _check(OK, f"{name} {version}", model_status="installed", name=name, version=version)
 
 
-def storage_check(settings: Settings) -> dict[str, Any]:
+def storage_check(settings: TvApiSettings) -> dict[str, Any]:
     root = settings.storage.root
     try:
         usage = shutil.disk_usage(root)
@@ -105,7 +104,7 @@ def tcp_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def cameras_configured(settings: Settings) -> bool:
+def cameras_configured(settings: TvApiSettings) -> bool:
     """Does this box record any camera? agent_dvr's rule, read without importing agent_dvr: the
     cameras file's enabled entries, or (no file) the default DVR camera. A file that cannot be
     read counts as configured, so a broken camera setup shows as a fault, never as "not used"."""
@@ -123,10 +122,10 @@ def cameras_configured(settings: Settings) -> bool:
         return True
 
 
-def dvr_check(settings: Settings, now: float, cameras: bool = True) -> dict[str, Any]:
+def dvr_check(settings: TvApiSettings, now: float, cameras: bool = True) -> dict[str, Any]:
     if not cameras:
         return _check(NOT_CONFIGURED, "no camera configured", snapshot_fresh=None)
-    snapshots = settings.storage.state / "snapshots"
+    snapshots = settings.storage.camera_snapshots
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
     if tcp_reachable(settings.dvr_ip, settings.tv_api_dvr_port):
@@ -141,10 +140,10 @@ def _component(status: str, last_activity: float | None, detail: str) -> dict[st
             "last_activity": utc_timestamp(last_activity) if last_activity else None}
 
 
-def read_heartbeat(settings: Settings) -> dict[str, Any] | None:
+def read_heartbeat(settings: TvApiSettings) -> dict[str, Any] | None:
     """tv_scheduler's last successful build ({"built_at_unix", "built_at", "tvs"}), or None."""
     try:
-        document = json.loads((settings.storage.state / SCHEDULER_HEARTBEAT).read_text(encoding="utf-8"))
+        document = json.loads((settings.storage.scheduler_heartbeat).read_text(encoding="utf-8"))
         float(document["built_at_unix"])
         if not isinstance(document.get("tvs"), list):
             return None
@@ -153,7 +152,7 @@ def read_heartbeat(settings: Settings) -> dict[str, Any] | None:
     return document
 
 
-def scheduler_component(settings: Settings, now: float) -> dict[str, Any]:
+def scheduler_component(settings: TvApiSettings, now: float) -> dict[str, Any]:
     # Playlists are rewritten only when their content changes: an idle box has old playlist files
     # and a healthy scheduler. Freshness is the scheduler's last successful build.
     heartbeat = read_heartbeat(settings)
@@ -165,10 +164,10 @@ def scheduler_component(settings: Settings, now: float) -> dict[str, Any]:
                       "no playlist build for a while" if stale else f"playlists built for {len(heartbeat['tvs'])} TVs")
 
 
-def pipeline_components(settings: Settings, now: float, cameras: bool = True) -> dict[str, dict[str, Any]]:
+def pipeline_components(settings: TvApiSettings, now: float, cameras: bool = True) -> dict[str, dict[str, Any]]:
     components: dict[str, dict[str, Any]] = {}
     status_doc = read_pipeline_status(settings)
-    path = settings.storage.state / "pipeline_status.json"
+    path = settings.storage.pipeline_status
     if status_doc is None:
         components["orchestrator"] = _component(DEGRADED, None, "no pipeline status yet")
     else:
@@ -186,7 +185,7 @@ def pipeline_components(settings: Settings, now: float, cameras: bool = True) ->
                 "detail": f"{runs} runs, {errors} errors", "last_activity": last,
             }
     components["tv_scheduler"] = scheduler_component(settings, now)
-    snapshots = settings.storage.state / "snapshots"
+    snapshots = settings.storage.camera_snapshots
     newest = _newest_mtime(snapshots.glob("*.jpg")) if snapshots.is_dir() else None
     fresh = newest is not None and now - newest <= settings.tv_api_snapshot_stale_seconds
     if not cameras:
@@ -228,7 +227,7 @@ def overall(checks: dict[str, dict[str, Any]], components: dict[str, dict[str, A
     return "HEALTHY" if all(s in (OK, NOT_CONFIGURED) for s in statuses) else "DEGRADED"
 
 
-def build_status(settings: Settings, started_at: float, api_last_activity: float | None = None) -> dict:
+def build_status(settings: TvApiSettings, started_at: float, api_last_activity: float | None = None) -> dict:
     now = time.time()
     cameras = cameras_configured(settings)
     llm = model_check(settings)

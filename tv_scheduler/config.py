@@ -4,10 +4,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vv_core.errors import VVError
+from vv_core.rules import load_rules
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "config.yaml"
 Status = Literal["confirmado", "alerta", "experimental", "curado"]
@@ -67,20 +67,4 @@ class SchedulerConfig(Rules):
 
 def load_config(path: str | Path | None = None) -> SchedulerConfig:
     """Parse and check the rules file; errors name the file and the offending key."""
-    config_path = Path(path) if path else DEFAULT_CONFIG_PATH
-    try:
-        document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VVError(f"scheduler config not found: {config_path}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise VVError(f"{config_path}: not valid YAML{where}: {problem}") from None
-    try:
-        return SchedulerConfig.model_validate(document if document is not None else {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "<root>"
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise VVError(f"{config_path}: {where}: {message} ({exc.error_count()} error(s))") from None
+    return load_rules(Path(path) if path else DEFAULT_CONFIG_PATH, SchedulerConfig, VVError)

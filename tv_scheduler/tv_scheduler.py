@@ -19,20 +19,20 @@ from tv_scheduler.config import SchedulerConfig, load_config
 from tv_scheduler.index import LogLineIndex
 from tv_scheduler.media import MediaResolver
 from tv_scheduler.playlists import PlaylistWriter, build_playlists
-from vv_core.alerts import Alert, raise_alert
+from tv_scheduler.settings import SchedulerSettings
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.keystore import load_key_store
-from vv_core.settings import Settings, get_settings
-from vv_core.storage import SCHEDULER_HEARTBEAT
 
 logger = logging.getLogger("vv.tv_scheduler")
 CACHE_NAME = "tv_scheduler_cache.json"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def config_path(settings: Settings) -> Path:
+def config_path(settings: SchedulerSettings) -> Path:
     """The rules file; a relative path is looked up from the working directory, then the repo."""
     path = settings.tv_scheduler_config
     if path.is_absolute() or path.exists():
@@ -43,7 +43,7 @@ def config_path(settings: Settings) -> Path:
 class Scheduler:
     """Keeps the index of trusted LogLines current and the playlists in step with it."""
 
-    def __init__(self, settings: Settings, config: SchedulerConfig) -> None:
+    def __init__(self, settings: SchedulerSettings, config: SchedulerConfig) -> None:
         self.settings = settings
         self.config = config
         self.layout = settings.storage
@@ -111,7 +111,7 @@ class Scheduler:
         """state/scheduler_heartbeat.json: when the last build succeeded and for which TVs (not the
         combined "playlist" document). Playlist freshness is measured from it, not from file ages."""
         built = time.time()
-        return atomic_write_json(self.layout.state / SCHEDULER_HEARTBEAT,
+        return atomic_write_json(self.layout.scheduler_heartbeat,
                                  {"schema_version": "1.0", "built_at": utc_timestamp(built),
                                   "built_at_unix": built, "tvs": tvs})
 
@@ -126,11 +126,13 @@ class Scheduler:
         fresh = {(name, why) for name, why in untrusted.items()} - self.alerted
         if fresh:
             sample = sorted(fresh)[:5]
-            raise_alert(Alert("WARNING", "LogLines kept off the TVs",
-                              f"{len(untrusted)} LogLine(s) do not verify or are not chained; "
-                              "run `vv verify`",
-                              "tv_scheduler", {"files": [f"{n}: {w}" for n, w in sample]}),
-                        self.settings.alert_webhook_url)
+            # Blueprint 12.9's HMAC failure, raised where it is seen: the scheduler verifies every
+            # LogLine before it reaches a TV.
+            send_alert(build_alert("WARNING", "LogLines kept off the TVs",
+                                   f"{len(untrusted)} LogLine(s) do not verify or are not chained; "
+                                   "run `vv verify`", "tv_scheduler", file=str(self.settings.storage.loglines),
+                                   log="\n".join(f"{n}: {w}" for n, w in sample),
+                                   files=[f"{n}: {w}" for n, w in sample]), self.settings)
         self.alerted = {(name, why) for name, why in untrusted.items()}
 
     def run_once(self, now: float | None = None) -> list[Path]:
@@ -141,18 +143,18 @@ class Scheduler:
         return written
 
 
-def build_scheduler(settings: Settings) -> Scheduler:
+def build_scheduler(settings: SchedulerSettings) -> Scheduler:
     return Scheduler(settings, load_config(config_path(settings)))
 
 
-def run_schedule(settings: Settings, once: bool) -> None:
+def run_schedule(settings: SchedulerSettings, once: bool) -> None:
     """The CLI body of ``vv schedule`` and this module."""
     if once:
         run_stage(lambda: build_scheduler(settings).run_once())
         return
     from tv_scheduler.watch import watch_loglines
 
-    setup_logging(settings.service_name, settings.log_level, settings.storage.logs / "app.log")
+    start_process(settings.service_name, settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build the TV playlists from verified LogLines.")
     parser.add_argument("--once", action="store_true", help="build once and exit (default: watch)")
     args = parser.parse_args(argv)
-    run_schedule(get_settings(), once=args.once)
+    run_schedule(SchedulerSettings(), once=args.once)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 class _VvGroup(TyperGroup):

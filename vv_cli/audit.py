@@ -7,8 +7,8 @@ import typer
 
 from transparency import cli as transparency_cli  # light: its commands import lazily
 from vv_cli.app import app
+from vv_cli.settings import Settings
 from vv_core.cli_support import run_stage
-from vv_core.settings import Settings
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import app
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 faces_app = typer.Typer(help="Known faces: the box's own face library (kept in state/, never sent anywhere).",
                         no_args_is_help=True)

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import app
+from vv_cli.settings import Settings
 from vv_core.cli_support import run_stage
-from vv_core.settings import Settings
 
 model_app = typer.Typer(
     help="Model lifecycle: list, install (verified), use, rollback, quantize (int8).", no_args_is_help=True,

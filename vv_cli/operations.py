@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import PASSTHROUGH, app, pass_through
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 backup_app = typer.Typer(help="Back up the box with restic (`vv backup`, `vv backup init`).",
                          no_args_is_help=False, invoke_without_command=True)

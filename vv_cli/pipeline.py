@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import PASSTHROUGH, app, pass_through, stage_cli
-from vv_core.cli_support import run_stage
 
 
 @app.command()
@@ -82,8 +81,8 @@ def logline(
     output_dir: Annotated[Path | None, typer.Option(help="Default: <storage>/loglines.")] = None,
 ) -> None:
     """Write the signed, hash-chained LogLines of summaries (idempotent); one checkpoint per run."""
-    from logline_generator.logline_generator import generate_loglines
+    from logline_generator.logline_generator import run_command
 
-    run_stage(lambda: generate_loglines(summaries, output_dir))
+    run_command(summaries, output_dir)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import PASSTHROUGH, app, pass_through
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 @app.command(context_settings=PASSTHROUGH, add_help_option=False)

@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 
 from vv_cli.app import app
+from vv_cli.settings import Settings
 from vv_core import __version__
 from vv_core.cli_support import run_stage
-from vv_core.settings import Settings
 
 
 @app.command()

@@ -28,12 +28,12 @@ from typing import Any
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
-from vv_core.settings import Settings
 from vv_ingest.catalog_videos import read_manifest, relative
 from vv_ingest.config import Curation, IngestConfig, load_ingest_config
+from vv_ingest.settings import IngestSettings
 
 logger = logging.getLogger("vv.vv_ingest")
 HISTORY_FILE = "curation_history.json"
@@ -125,7 +125,7 @@ def curated_summary(item: dict[str, Any], video_rel: str, catalog_rel: str, rota
     }
 
 
-def write_logline(summary_path: Path, settings: Settings) -> Path:
+def write_logline(summary_path: Path, settings: IngestSettings) -> Path:
     """The logline generator's own CLI (stages talk through files and commands, not imports)."""
     env = dict(os.environ, VIDEO_STORAGE_ROOT=str(settings.video_storage_root),
                KEY_STORE_PATH=str(settings.key_store_path))
@@ -141,7 +141,7 @@ def write_logline(summary_path: Path, settings: Settings) -> Path:
     return Path(done.stdout.strip().splitlines()[0])
 
 
-def curate(settings: Settings, config: IngestConfig | None = None, *, now: float | None = None,
+def curate(settings: IngestSettings, config: IngestConfig | None = None, *, now: float | None = None,
            force: bool = False) -> CurationReport:
     config = config or load_ingest_config(settings)
     rules = config.curation
@@ -200,9 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     def action() -> list[Path]:
-        settings = Settings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        settings = IngestSettings()
+        start_process("vv_ingest", settings, console="stderr")
         return curate(settings, force=args.force).loglines
 
     run_stage(action)

@@ -11,7 +11,6 @@ against schemas/catalog.schema.json; prints the manifest path.
 import argparse
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,13 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
 from vv_core.schema import validate_schema
-from vv_core.settings import Settings
 from vv_ingest.config import IngestConfig, load_ingest_config
 from vv_ingest.process_video import quarantine
+from vv_ingest.settings import IngestSettings
 
 logger = logging.getLogger("vv.vv_ingest")
 
@@ -97,7 +96,8 @@ def catalog_entry(video: Path, root: Path, stat_size: int, mtime_ns: int) -> dic
     }
 
 
-def build_catalog(settings: Settings, config: IngestConfig | None = None, library: Path | None = None) -> CatalogReport:
+def build_catalog(settings: IngestSettings, config: IngestConfig | None = None,
+                  library: Path | None = None) -> CatalogReport:
     config = config or load_ingest_config(settings)
     root = settings.storage.root
     library = library or config.resolve(settings, config.library_dir)
@@ -134,9 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     def action() -> Path:
-        settings = Settings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        settings = IngestSettings()
+        start_process("vv_ingest", settings, console="stderr")
         return build_catalog(settings, library=args.library).manifest
 
     run_stage(action)

@@ -3,11 +3,13 @@
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vv_core.errors import VVError
-from vv_core.settings import Settings
+from vv_core.rules import load_rules
+from vv_ingest.settings import IngestSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class IngestConfigError(VVError):
@@ -46,21 +48,14 @@ class IngestConfig(_Strict):
     target: TargetFormat = Field(default_factory=TargetFormat, description="Output format.")
     curation: Curation = Field(default_factory=Curation, description="Rotation rules.")
 
-    def resolve(self, settings: Settings, relative: Path) -> Path:
+    def resolve(self, settings: IngestSettings, relative: Path) -> Path:
         return relative if relative.is_absolute() else settings.storage.root / relative
 
 
-def load_ingest_config(settings: Settings) -> IngestConfig:
+def load_ingest_config(settings: IngestSettings) -> IngestConfig:
+    """The rules of INGEST_CONFIG_FILE (a relative path: from the working directory, else the
+    repository, as the scheduler's); a missing file is an error like every rules file's."""
     path = Path(settings.ingest_config_file)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return IngestConfig()
-    except (OSError, yaml.YAMLError) as exc:
-        raise IngestConfigError(f"{path}: cannot read: {type(exc).__name__}") from exc
-    try:
-        return IngestConfig.model_validate(raw if raw is not None else {})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "<root>"
-        raise IngestConfigError(f"{path}: '{where}': {error['msg']}") from exc
+    if not path.is_absolute() and not path.exists():
+        path = REPO_ROOT / path
+    return load_rules(path, IngestConfig, IngestConfigError)

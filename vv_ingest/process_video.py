@@ -22,11 +22,11 @@ from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import EXIT_FAILURE, fail, run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
-from vv_core.jsonlog import setup_logging, utc_timestamp
+from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
-from vv_core.settings import Settings
 from vv_ingest.config import IngestConfig, TargetFormat, load_ingest_config
+from vv_ingest.settings import IngestSettings
 from vv_ingest.transcode import TranscodeError, build_transcode_command, make_thumbnail, run_ffmpeg_with_progress
 
 logger = logging.getLogger("vv.vv_ingest")
@@ -119,7 +119,7 @@ def standardize(source: Path, library: Path, config: IngestConfig, *, title: str
     return final
 
 
-def process_videos(inputs: list[Path], settings: Settings, config: IngestConfig | None = None,
+def process_videos(inputs: list[Path], settings: IngestSettings, config: IngestConfig | None = None,
                    output_dir: Path | None = None, *, title: str | None = None, tags: list[str] | None = None,
                    progress: ProgressFactory | None = None) -> ProcessReport:
     config = config or load_ingest_config(settings)
@@ -172,9 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     report = ProcessReport()
 
     def action() -> list[Path]:
-        settings = Settings()
-        log_file = settings.storage.logs / "app.log" if settings.storage.root.is_dir() else None
-        setup_logging("vv_ingest", settings.log_level, log_file, stream=sys.stderr)
+        settings = IngestSettings()
+        start_process("vv_ingest", settings, console="stderr")
         progress, close = rich_progress() if sys.stderr.isatty() else (None, lambda: None)
         try:
             result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title,

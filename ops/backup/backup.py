@@ -20,18 +20,20 @@ from filelock import FileLock, Timeout
 
 from ops.backup.restic_repo import ResticRepo, redact
 from ops.backup.staging import BackupError, clear_directory, excludes_of, stage_backup
-from vv_core.alerts import Alert, raise_alert
+from ops.settings import BackupSettings
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
-from vv_core.jsonlog import JsonFormatter, utc_timestamp
-from vv_core.settings import Settings
+from vv_core.jsonlog import start_process, utc_timestamp
+from vv_core.storage import BACKUP_STATUS
 
 logger = logging.getLogger("vv.backup")
-STATUS_FILE = "backup_status.json"
+STATUS_FILE = BACKUP_STATUS
 LOCK_FILE = "backup.lock"
 
 
-def run_backup(settings: Settings, media: bool = False, apply_retention: bool = True) -> dict[str, Any]:
+def run_backup(settings: BackupSettings, media: bool = False, apply_retention: bool = True) -> dict[str, Any]:
     """Stage, back up, apply retention; return the result. Alerts and re-raises on failure."""
     kind = "media" if media else "metadata"
     started = time.monotonic()
@@ -46,9 +48,8 @@ def run_backup(settings: Settings, media: bool = False, apply_retention: bool = 
                    "duration_s": round(time.monotonic() - started, 3), "finished_at": utc_timestamp()}
         record_status(settings, failure)
         logger.error("backup failed: %s", message, extra={"backup": failure})
-        raise_alert(Alert("CRITICAL", f"{kind} backup failed", message, "backup",
-                          {"repository": redact(settings.restic_repository or "")}),
-                    settings.alert_webhook_url)
+        send_alert(build_alert("CRITICAL", f"{kind} backup failed", message, "backup",
+                               file=redact(settings.restic_repository or ""), log=message), settings)
         if isinstance(exc, VVError):
             raise
         raise BackupError(message) from exc
@@ -58,7 +59,7 @@ def run_backup(settings: Settings, media: bool = False, apply_retention: bool = 
     return result
 
 
-def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retention: bool) -> dict[str, Any]:
+def _backup_locked(settings: BackupSettings, repo: ResticRepo, kind: str, apply_retention: bool) -> dict[str, Any]:
     if not repo.unlock():
         raise BackupError(f"no restic repository at {redact(repo.repository)}: run `vv backup init`")
     staged = stage_backup(settings, kind)
@@ -86,9 +87,9 @@ def _backup_locked(settings: Settings, repo: ResticRepo, kind: str, apply_retent
     }
 
 
-def record_status(settings: Settings, result: dict[str, Any]) -> None:
+def record_status(settings: BackupSettings, result: dict[str, Any]) -> None:
     """state/backup_status.json: the last attempt and last success per kind (for /status, alerts)."""
-    path = settings.storage.state / STATUS_FILE
+    path = settings.storage.backup_status
     try:
         status = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -100,7 +101,7 @@ def record_status(settings: Settings, result: dict[str, Any]) -> None:
     atomic_write_json(path, status)
 
 
-def init_repository(settings: Settings) -> dict[str, Any]:
+def init_repository(settings: BackupSettings) -> dict[str, Any]:
     repo = ResticRepo.from_settings(settings)
     created = repo.init()
     result = {"repository": redact(repo.repository), "created": created}
@@ -108,15 +109,9 @@ def init_repository(settings: Settings) -> dict[str, Any]:
     return result
 
 
-def log_to_app_log(settings: Settings, service_name: str = "backup") -> None:
+def log_to_app_log(settings: BackupSettings, service_name: str = "backup") -> None:
     """JSON log lines to logs/app.log only: stdout carries the result, stderr the one error line."""
-    log_file = settings.storage.logs / "app.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(JsonFormatter(service_name))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
+    start_process(service_name, settings, console="none")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -138,7 +133,7 @@ def cli_backup(media: bool = False, apply_retention: bool = True) -> None:
     from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings)
         return run_backup(settings, media=media, apply_retention=apply_retention)
 
@@ -149,7 +144,7 @@ def cli_init() -> None:
     from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings)
         return init_repository(settings)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ops.settings import BackupSettings
 from vv_core.errors import VVError
-from vv_core.settings import Settings
 
 DOCKER_SECRETS_DIR = Path("/run/secrets")
 # restic 0.14 has no distinct exit code for "no repository here"; this is its stable wording.
@@ -56,7 +56,7 @@ class ResticRepo:
     binary: str = "restic"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ResticRepo":
+    def from_settings(cls, settings: BackupSettings) -> "ResticRepo":
         if not settings.restic_repository:
             raise ResticError("no backup repository configured: set RESTIC_REPOSITORY")
         if settings.restic_password_file is None:

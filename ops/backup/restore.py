@@ -29,9 +29,9 @@ from ops.backup.staging import (
     models_dir,
     tv_api_secrets_dir,
 )
+from ops.settings import BackupSettings
 from vv_core.atomic import atomic_output, fsync_directory
 from vv_core.hashing import compute_sha256
-from vv_core.settings import Settings
 
 ORCHESTRATOR_LOCK = "orchestrator.lock"   # orchestrator/lock.py: one pipeline run at a time
 BACKUP_LOCK = "backup.lock"
@@ -95,7 +95,7 @@ def pick_snapshot(repo: ResticRepo, kind: str, snapshot: str | None) -> dict[str
     raise BackupError(f"no vv snapshot {snapshot!r} in the repository")
 
 
-def destination_of(relative: str, settings: Settings) -> Path:
+def destination_of(relative: str, settings: BackupSettings) -> Path:
     """Where a snapshot path lives on this box (the current settings, not the backed-up ones)."""
     head, _, rest = relative.partition("/")
     if head == "storage":
@@ -122,7 +122,7 @@ def place_atomically(source: Path, destination: Path) -> None:
     fsync_directory(destination.parent)
 
 
-def restore_in_place(settings: Settings, snapshot: str | None = None, media: bool = False,
+def restore_in_place(settings: BackupSettings, snapshot: str | None = None, media: bool = False,
                      only: list[str] | None = None, lock_wait_s: float = 60.0) -> dict[str, Any]:
     """Restore a verified snapshot onto this box; ``only`` limits it to path prefixes.
 
@@ -140,7 +140,7 @@ def restore_in_place(settings: Settings, snapshot: str | None = None, media: boo
                           "progress; stop the stack first") from None
 
 
-def _restore_locked(settings: Settings, repo: ResticRepo, snapshot: str | None, media: bool,
+def _restore_locked(settings: BackupSettings, repo: ResticRepo, snapshot: str | None, media: bool,
                     only: list[str] | None) -> dict[str, Any]:
     kind = "media" if media else "metadata"
     chosen = pick_snapshot(repo, kind, snapshot)
@@ -180,4 +180,4 @@ def _restore_locked(settings: Settings, repo: ResticRepo, snapshot: str | None, 
 def cli_restore(snapshot: str | None, media: bool, only: list[str] | None) -> None:
     from ops.json_command import run_json_command
 
-    run_json_command(lambda: restore_in_place(Settings(), snapshot=snapshot, media=media, only=only))
+    run_json_command(lambda: restore_in_place(BackupSettings(), snapshot=snapshot, media=media, only=only))

@@ -28,10 +28,11 @@ from urllib.parse import quote
 from ops.backup.restic_repo import ResticError, ResticRepo, redact
 from ops.backup.restore import pick_snapshot, verify_tree
 from ops.backup.staging import BackupError, clear_directory
-from vv_core.alerts import Alert, raise_alert
+from ops.settings import BackupSettings
+from vv_core.alert_triggers import build_alert
+from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
 
 VERIFIER_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "logline_verifier.py"
 DRILL_STATE_FILE = "restore_drill.json"
@@ -90,7 +91,7 @@ def check_restored_databases(restored_root: Path, databases: list[dict[str, Any]
     return checked
 
 
-def next_check_subset(settings: Settings) -> tuple[int, int]:
+def next_check_subset(settings: BackupSettings) -> tuple[int, int]:
     """The rotating `n/N` for restic check; the counter advances only after a successful check."""
     total = settings.backup_check_subsets
     state = read_drill_state(settings)
@@ -98,14 +99,14 @@ def next_check_subset(settings: Settings) -> tuple[int, int]:
     return (current if 1 <= current <= total else 1), total
 
 
-def read_drill_state(settings: Settings) -> dict[str, Any]:
+def read_drill_state(settings: BackupSettings) -> dict[str, Any]:
     try:
         return json.loads((settings.storage.state / DRILL_STATE_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
 
-def run_drill(settings: Settings, snapshot: str | None = None, media: bool = False,
+def run_drill(settings: BackupSettings, snapshot: str | None = None, media: bool = False,
               check_data: bool = True, keep: Path | None = None) -> dict[str, Any]:
     repo = ResticRepo.from_settings(settings)
     kind = "media" if media else "metadata"
@@ -139,12 +140,14 @@ def run_drill(settings: Settings, snapshot: str | None = None, media: bool = Fal
     logger.log(logging.ERROR if report["status"] == "fail" else logging.INFO, "restore drill %s: rto %s s",
                report["status"], report.get("rto_seconds"), extra={"drill": report})
     if report["status"] == "fail":
-        raise_alert(Alert("CRITICAL", "restore drill failed", drill_failure_summary(report), "restore_drill",
-                          {"snapshot_id": report.get("snapshot_id")}), settings.alert_webhook_url)
+        summary = drill_failure_summary(report)
+        send_alert(build_alert("CRITICAL", "restore drill failed", summary, "restore_drill",
+                               file=settings.restic_repository, log=summary,
+                               snapshot_id=report.get("snapshot_id")), settings)
     return report
 
 
-def check_repository_subset(settings: Settings, repo: ResticRepo) -> dict[str, Any]:
+def check_repository_subset(settings: BackupSettings, repo: ResticRepo) -> dict[str, Any]:
     current, total = next_check_subset(settings)
     subset = f"{current}/{total}"
     try:
@@ -184,7 +187,7 @@ def drill_failure_summary(report: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def record_drill(settings: Settings, report: dict[str, Any]) -> None:
+def record_drill(settings: BackupSettings, report: dict[str, Any]) -> None:
     settings.storage.state.mkdir(parents=True, exist_ok=True)
     state = read_drill_state(settings)
     state["last_drill"] = report
@@ -197,7 +200,7 @@ def cli_restore_drill(snapshot: str | None = None, media: bool = False, check_da
     from ops.json_command import run_json_command
 
     def action() -> dict[str, Any]:
-        settings = Settings()
+        settings = BackupSettings()
         log_to_app_log(settings, "restore_drill")
         return run_drill(settings, snapshot=snapshot, media=media, check_data=check_data, keep=keep)
 

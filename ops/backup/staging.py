@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ops.settings import BackupSettings
 from vv_core import __version__
 from vv_core.atomic import atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
 
 MANIFEST_NAME = "vv-backup-manifest.json"
 SUMS_NAME = "SHA256SUMS"
@@ -107,18 +107,18 @@ class HashCache:
         atomic_write_json(self.path, self.current)
 
 
-def models_dir(settings: Settings) -> Path:
+def models_dir(settings: BackupSettings) -> Path:
     # `models_dir` is the model lifecycle's setting (vv_core.models); default as documented there.
     return Path(getattr(settings, "models_dir", None) or "models")
 
 
-def tv_api_secrets_dir(settings: Settings) -> Path | None:
+def tv_api_secrets_dir(settings: BackupSettings) -> Path | None:
     # `tv_api_secrets_dir` is tv_api's setting (users, device tokens, JWT key).
     value = getattr(settings, "tv_api_secrets_dir", None)
     return Path(value) if value else None
 
 
-def excludes_of(settings: Settings) -> list[str]:
+def excludes_of(settings: BackupSettings) -> list[str]:
     return [p.strip() for p in settings.backup_excludes.split(",") if p.strip()]
 
 
@@ -184,7 +184,7 @@ def place_file(source: Path, destination: Path) -> None:
 
 
 class Stager:
-    def __init__(self, settings: Settings, kind: str) -> None:
+    def __init__(self, settings: BackupSettings, kind: str) -> None:
         self.settings = settings
         self.kind = kind
         self.excludes = excludes_of(settings)
@@ -298,7 +298,7 @@ def clear_directory(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def stage_backup(settings: Settings, kind: str) -> StagedTree:
+def stage_backup(settings: BackupSettings, kind: str) -> StagedTree:
     if kind not in ("metadata", "media"):
         raise BackupError(f"unknown backup kind {kind!r}")
     return Stager(settings, kind).build()

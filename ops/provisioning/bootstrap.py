@@ -23,10 +23,10 @@ from pathlib import Path
 
 from ops.provisioning.env_file import create_env_file, example_names
 from ops.provisioning.fallback_assets import ensure_fallback_assets
+from ops.settings import BackupSettings
 from vv_core.atomic import atomic_write_bytes
 from vv_core.cli_support import run_stage
 from vv_core.keystore import create_key_store, load_key_store
-from vv_core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_NAME = "model_manifest.json"
@@ -38,11 +38,11 @@ class BootstrapReport:
     kept: list[Path] = field(default_factory=list)
 
 
-def _models_dir(settings: Settings) -> Path:
+def _models_dir(settings: BackupSettings) -> Path:
     return Path(getattr(settings, "models_dir", "models"))
 
 
-def absolute_paths(settings: Settings, example: Path) -> dict[str, str]:
+def absolute_paths(settings: BackupSettings, example: Path) -> dict[str, str]:
     """The paths this bootstrap used, absolute, for the .env it writes: the same path then works on
     the host, in cron, and inside every container (docker-compose.yml mounts them at that path)."""
     paths = {
@@ -89,7 +89,7 @@ def install_models(
 
 
 def bootstrap(
-    settings: Settings,
+    settings: BackupSettings,
     *,
     skip_existing: bool = True,
     env_file: Path | None = None,
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     def action() -> list[Path]:
         overrides = {"video_storage_root": args.storage_root} if args.storage_root else {}
         report = bootstrap(
-            Settings(**overrides),
+            BackupSettings(**overrides),
             skip_existing=args.skip_existing,
             env_file=None if args.no_env_file else args.env_file,
             fallback=not args.no_fallback,

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops.settings import CleanupSettings
 from vv_core.naming import artifact_id
-from vv_core.settings import Settings
 
 PROTECTED_DIRS = ("loglines", "state", "playlists", "fallback")
 MEDIA_PREFIX = "/media/"
@@ -213,8 +213,8 @@ def human(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    settings = settings or Settings()
+def main(argv: list[str] | None = None, settings: CleanupSettings | None = None) -> int:
+    settings = settings or CleanupSettings()
     parser = argparse.ArgumentParser(prog="vv cleanup", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=settings.cleanup_days, help="minimum age in days")
     parser.add_argument("--dirs", default=settings.cleanup_dirs,

@@ -18,7 +18,7 @@ from orchestrator import stages
 from orchestrator.stages import API, LOGLINE, SCHEDULE, SUMMARIZE, StageSpec
 from vv_core.errors import VVError
 from vv_core.keystore import load_key_store
-from vv_core.settings import Settings
+from vv_core.settings import CoreSettings
 
 
 class Unhealthy(Exception):
@@ -30,7 +30,7 @@ def check_module(module: str) -> None:
         raise Unhealthy(f"stage code {module!r} is not importable")
 
 
-def check_writable(settings: Settings, *names: str) -> None:
+def check_writable(settings: CoreSettings, *names: str) -> None:
     layout = settings.storage
     for name in names:
         directory = getattr(layout, name)
@@ -40,7 +40,7 @@ def check_writable(settings: Settings, *names: str) -> None:
             raise Unhealthy(f"storage directory not writable by uid {os.getuid()}: {directory}")
 
 
-def check_key_store(settings: Settings) -> None:
+def check_key_store(settings: CoreSettings) -> None:
     try:
         load_key_store(settings.key_store_path)
     except VVError as exc:
@@ -61,22 +61,22 @@ def check_http(url: str, timeout: float = 5.0) -> None:
         raise Unhealthy(f"{url} unreachable: {exc}") from None
 
 
-def _models_dir(settings: Settings) -> Path:
+def _models_dir(settings: CoreSettings) -> Path:
     return Path(getattr(settings, "models_dir", None) or os.environ.get("MODELS_DIR", "models"))
 
 
-def check_stage(spec: StageSpec, settings: Settings) -> None:
+def check_stage(spec: StageSpec, settings: CoreSettings) -> None:
     """What every stage's container needs: its code importable, the directories it writes writable."""
     check_module(spec.package)
     check_writable(settings, *spec.writes)
 
 
-def check_api(settings: Settings) -> None:
+def check_api(settings: CoreSettings) -> None:
     check_http(f"http://127.0.0.1:{os.environ.get('TV_API_INTERNAL_PORT', '8000')}/healthz")
 
 
 # What a stage needs beyond its code and its directories, before it can do its job.
-EXTRA_CHECKS: dict[str, Callable[[Settings], None]] = {
+EXTRA_CHECKS: dict[str, Callable[[CoreSettings], None]] = {
     SUMMARIZE.command: lambda s: check_file(_models_dir(s) / ".current_model_info.json", "LLM model pointer"),
     LOGLINE.command: check_key_store,
     SCHEDULE.command: check_key_store,
@@ -84,17 +84,17 @@ EXTRA_CHECKS: dict[str, Callable[[Settings], None]] = {
 }
 
 
-def _check(spec: StageSpec) -> Callable[[Settings], None]:
-    def check(settings: Settings) -> None:
+def _check(spec: StageSpec) -> Callable[[CoreSettings], None]:
+    def check(settings: CoreSettings) -> None:
         check_stage(spec, settings)
         EXTRA_CHECKS.get(spec.command, lambda _s: None)(settings)
     return check
 
 
-CHECKS: dict[str, Callable[[Settings], None]] = {command: _check(spec) for command, spec in stages.ALL.items()}
+CHECKS: dict[str, Callable[[CoreSettings], None]] = {command: _check(spec) for command, spec in stages.ALL.items()}
 
 
-def run_check(stage: str, settings: Settings) -> None:
+def run_check(stage: str, settings: CoreSettings) -> None:
     """Raise Unhealthy (or KeyError for an unknown stage) if ``stage`` cannot work right now."""
     CHECKS[stage](settings)
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: container_health {{{','.join(CHECKS)}}}", file=sys.stderr)
         return 2
     try:
-        run_check(args[0], Settings())
+        run_check(args[0], CoreSettings())
     except Unhealthy as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 1

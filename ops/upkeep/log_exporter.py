@@ -25,7 +25,7 @@ from typing import IO
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.canonical import pretty_json
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
+from vv_core.settings import CoreSettings
 
 MANIFEST_MEMBER = "MANIFEST.json"
 ARCHIVE_DIR_NAME = "archive"
@@ -145,8 +145,8 @@ def verify_archive(archive: Path) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    settings = settings or Settings()
+def main(argv: list[str] | None = None, settings: CoreSettings | None = None) -> int:
+    settings = settings or CoreSettings()
     logs_dir = settings.storage.logs
     parser = argparse.ArgumentParser(prog="vv export-logs", description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=logs_dir / ARCHIVE_DIR_NAME)

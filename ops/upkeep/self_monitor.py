@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ops.settings import SelfMonitorSettings
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
-from vv_core.jsonlog import setup_logging
-from vv_core.settings import Settings
+from vv_core.jsonlog import start_process
 
 STATE_NAME = "self_monitor.json"
 LOG_TAIL_LINES = 30
@@ -94,7 +94,7 @@ def observe(container: Any, now: float, start_period_s: float) -> Observation:
 
 
 class SelfMonitor:
-    def __init__(self, settings: Settings, client: Any, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: SelfMonitorSettings, client: Any, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock
@@ -195,16 +195,16 @@ def docker_client() -> Any:  # pragma: no cover - needs an engine; tests pass th
     return docker.from_env(timeout=30)
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None,
+def main(argv: list[str] | None = None, settings: SelfMonitorSettings | None = None,
          client_factory: Callable[[], Any] = docker_client, stop: threading.Event | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vv self-monitor", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one check (cron; the default)")
     mode.add_argument("--loop", action="store_true", help="check every SELF_MONITOR_INTERVAL_S seconds")
     args = parser.parse_args(argv)
-    settings = settings or Settings()
+    settings = settings or SelfMonitorSettings()
     settings.storage.ensure()
-    setup_logging("self_monitor", settings.log_level, settings.storage.logs / "app.log", stream=sys.stderr)
+    start_process("self_monitor", settings, console="stderr")
     import docker.errors
     import requests.exceptions
 
@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None,
             signal.signal(signum, handler)
 
 
-def _check_until_stopped(monitor: SelfMonitor, settings: Settings, *, loop: bool, stop: threading.Event) -> int:
+def _check_until_stopped(monitor: SelfMonitor, settings: SelfMonitorSettings, *, loop: bool,
+                         stop: threading.Event) -> int:
     import docker.errors
     import requests.exceptions
 

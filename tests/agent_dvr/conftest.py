@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent_dvr.support import AlertWebhook, RtspCamera, free_port, gst_rtsp_available
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 @pytest.fixture

@@ -43,10 +43,10 @@ def test_missing_file_records_the_default_dvr_camera(settings, tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("cameras:\n  - {name: a, url: rtsp://x, fps: 5}\n", "cameras.0.fps"),
-    ("camera: []\n", "'camera'"),
+    ("camera: []\n", "camera: unknown key"),
     ("cameras:\n  - {name: a, url: rtsp://x}\n  - {name: a, url: rtsp://y}\n", "duplicate camera name"),
     ("cameras:\n  - {name: ../up, url: rtsp://x}\n", "cameras.0.name"),
-    ("cameras: [\n", "cannot read"),
+    ("cameras: [\n", "not valid YAML"),
     ("cameras:\n  - {name: a, url: rtsp://x, enabled: false}\n", "no enabled camera"),
 ])
 def test_bad_cameras_file_is_a_clear_error_naming_the_key(settings, tmp_path, text, message):

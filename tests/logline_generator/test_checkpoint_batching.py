@@ -82,7 +82,7 @@ BATCH_WORKER = """
 import sys
 from pathlib import Path
 from logline_generator.logline_generator import generate_loglines
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 generate_loglines([Path(p) for p in sys.argv[1:]], settings=Settings())
 """
 

@@ -31,6 +31,20 @@ def test_vv_logline_and_blueprint_script(cli_env, storage_root, tmp_path):
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "summary not found" in bad.stderr
 
 
+def test_vv_logline_logs_to_app_log_and_keeps_its_streams_for_data(cli_env, storage_root, tmp_path):
+    # The one process start-up (issue 16): JSON log lines in logs/app.log; stdout only the paths
+    # written, stderr nothing on success (before, its warnings went bare to stderr and INFO nowhere).
+    make_key_store(tmp_path / "secrets" / "keys.json")
+    summary = write_summary(storage_root, summary_doc("cam1_logged"))
+    result = run("-m", "vv_cli.main", "logline", str(summary), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(storage_root / "loglines" / "cam1_logged.logline.json")
+    assert result.stderr == ""
+    log = [json.loads(line) for line in (storage_root / "logs" / "app.log").read_text().splitlines()]
+    assert any(entry["message"] == "LogLine appended" and entry["video_id"] == "cam1_logged"
+               and entry["service_name"] == "logline_generator" for entry in log)
+
+
 @pytest.mark.slow
 def test_vv_keys_rotate_then_old_and_new_loglines_verify(cli_env, storage_root, tmp_path):
     store = tmp_path / "secrets" / "keys.json"

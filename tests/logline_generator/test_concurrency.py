@@ -16,7 +16,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from logline_generator.logline_generator import generate_logline
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 summaries, go = [Path(p) for p in sys.argv[2:]], Path(sys.argv[1])
 while not go.exists():
     time.sleep(0.005)

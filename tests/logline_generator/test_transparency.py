@@ -98,7 +98,7 @@ WORKER = """
 import sys
 from pathlib import Path
 from logline_generator.logline_generator import generate_logline
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 generate_logline(Path(sys.argv[1]), settings=Settings())
 """
 

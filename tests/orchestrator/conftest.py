@@ -10,7 +10,7 @@ import pytest
 from orchestrator.engine import Orchestrator
 from orchestrator.runners import LocalRunner
 from tests.helpers import repo_env
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 CONTRACT_STAGES = Path(__file__).with_name("contract_stages.py")
 

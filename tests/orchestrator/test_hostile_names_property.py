@@ -56,7 +56,7 @@ class RealBox:
 
     def __init__(self, base: Path, models: Path) -> None:
         from ops.provisioning.bootstrap import bootstrap
-        from vv_core.settings import Settings
+        from vv_cli.settings import Settings
 
         self.root, self.home = base / "storage", base / "home"
         self.home.mkdir()

@@ -6,7 +6,7 @@ from itertools import pairwise
 from orchestrator import stages
 from orchestrator.stages import PIPELINE, RUN_BY_ORCHESTRATOR
 from tests.helpers import REPO_ROOT
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 from vv_core.storage import STORAGE_DIRS
 
 

@@ -7,7 +7,7 @@ import pytest
 from scan_video.config import ScanConfig
 from scan_video.scanner import ScanEngine
 from tests.scan_video import media
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 @pytest.fixture(scope="session")

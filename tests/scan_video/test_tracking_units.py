@@ -122,7 +122,7 @@ def test_events_carry_times_scores_and_the_best_frame():
 
 
 def test_scan_config_reads_the_event_settings():
-    from vv_core.settings import Settings
+    from vv_cli.settings import Settings
 
     settings = Settings(_env_file=None, scan_min_score_labels="car=0.6", scan_track_threshold_labels="person=0.55",
                         scan_fall_labels="Fall,person_fallen", scan_track_max_gap_s=2.0, scan_interval_s=0.5)
@@ -144,7 +144,7 @@ def test_bad_score_lists_are_one_clear_error(text):
 def test_box_timezone_must_be_a_known_zone():
     from pydantic import ValidationError
 
-    from vv_core.settings import Settings
+    from vv_cli.settings import Settings
 
     assert Settings(_env_file=None, box_timezone="Europe/Madrid").box_timezone == "Europe/Madrid"
     assert Settings(_env_file=None, box_timezone="utc").box_timezone == "UTC"

@@ -6,7 +6,7 @@ import os
 from prometheus_client import REGISTRY, generate_latest
 
 from summarize_scene import metrics
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 def test_record_path_counts_per_path_and_rejections():

@@ -12,7 +12,7 @@ from tests.helpers import REPO_ROOT
 from tests.tv_api.support import ApiProcess, install_media
 from tv_api.auth.store import TokenRegistry, load_jwt_secret
 from tv_api.auth.tokens import TokenService
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 from vv_core.storage import StorageLayout
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")

@@ -17,7 +17,7 @@ from tests.tv_api.support import (
 )
 from tv_api.app import create_app
 from tv_api.auth.store import UserStore
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 @pytest.fixture(scope="session")

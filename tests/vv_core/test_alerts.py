@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from vv_core.alerts import Alert, raise_alert
+from vv_core.alerts import Alert, send_alert
 
 
 @pytest.fixture
@@ -34,24 +34,26 @@ def make_alert():
                  context={"file": "input/cam1/x.mp4", "log_excerpt": "No space left"})
 
 
-def test_alert_is_posted_to_a_real_webhook_and_logged(webhook, caplog):
+def test_alert_is_posted_to_a_real_webhook_and_logged(webhook, settings, caplog):
     url, received = webhook
     with caplog.at_level(logging.WARNING, logger="vv.alerts"):
-        assert raise_alert(make_alert(), f"{url}/ok")
+        assert send_alert(make_alert(), settings.model_copy(update={"alert_webhook_url": f"{url}/ok"})).delivered
     assert received[0]["title"] == "disk low"
     assert received[0]["context"]["file"] == "input/cam1/x.mp4"
     assert received[0]["timestamp"].endswith("Z")
     assert caplog.records[0].levelno == logging.CRITICAL
 
 
-def test_delivery_failures_return_false_without_raising(webhook):
-    url, _ = webhook
-    assert raise_alert(make_alert(), f"{url}/fail") is False
-    assert raise_alert(make_alert(), "http://127.0.0.1:9/unreachable", timeout_s=1) is False
-    assert raise_alert(make_alert(), "file:///etc/passwd") is False
+def test_delivery_failures_return_not_delivered_without_raising(webhook, settings):
+    url, received = webhook
+    once = {"alert_retries": 0, "alert_dedup_window_s": 0, "alert_timeout_s": 1}
+    for target in (f"{url}/fail", "http://127.0.0.1:9/unreachable", "file:///etc/passwd"):
+        result = send_alert(make_alert(), settings.model_copy(update={**once, "alert_webhook_url": target}))
+        assert not result.delivered and not result.suppressed
+    assert len(received) == 1  # only the real webhook was reached; file:// never is
 
 
-def test_no_webhook_configured_only_logs(caplog):
+def test_no_webhook_configured_only_logs(settings, caplog):
     with caplog.at_level(logging.INFO, logger="vv.alerts"):
-        assert raise_alert(Alert("INFO", "t", "m", "x"))
+        assert send_alert(Alert("INFO", "t", "m", "x"), settings).delivered
     assert "ALERT t: m" in caplog.text

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.helpers import REPO_ROOT
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 from vv_core.storage import STORAGE_DIRS, StorageLayout
 
 
@@ -76,3 +76,19 @@ def test_storage_layout_contains_resolves_symlink_escapes(tmp_path):
 
 def test_settings_storage_property(settings, storage_root):
     assert settings.storage.root == storage_root
+
+
+def test_storage_layout_names_every_directory_and_shared_file_explicitly(tmp_path):
+    layout = StorageLayout(tmp_path)
+    # Explicit, typed fields (no attribute built from a string): each directory is a property.
+    assert all(isinstance(getattr(StorageLayout, name), property) for name in STORAGE_DIRS)
+    assert [getattr(layout, name) for name in STORAGE_DIRS] == layout.directories()
+    with pytest.raises(AttributeError):
+        layout.inputs  # noqa: B018 - a typo is an error, not a path
+    state = tmp_path / "state"
+    assert (layout.orchestrator_db, layout.pipeline_status, layout.scheduler_heartbeat, layout.alerts_dedup,
+            layout.backup_status, layout.camera_snapshots, layout.face_library, layout.dvr_outages) == (
+        state / "orchestrator.sqlite3", state / "pipeline_status.json", state / "scheduler_heartbeat.json",
+        state / "alerts_dedup.json", state / "backup_status.json", state / "snapshots",
+        state / "faces" / "library.json", state / "agent_dvr.sqlite3")
+    assert layout.app_log == tmp_path / "logs" / "app.log"

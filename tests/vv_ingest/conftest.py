@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 from vv_ingest.config import Curation, IngestConfig, TargetFormat
 
 

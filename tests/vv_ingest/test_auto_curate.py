@@ -104,7 +104,9 @@ def test_logline_failure_is_reported_and_history_not_advanced(cataloged, small_c
 
 
 def test_vv_ingest_curate_cli(cataloged, cli_env, tmp_path):
-    env = dict(_env(cataloged), INGEST_CONFIG_FILE=str(tmp_path / "absent.yaml"))
+    defaults = tmp_path / "defaults.yaml"  # an empty rules file: every default (a missing one is an error)
+    defaults.write_text("# defaults\n")
+    env = dict(_env(cataloged), INGEST_CONFIG_FILE=str(defaults))
     result = subprocess.run([sys.executable, "-m", "vv_cli.main", "ingest", "curate"], capture_output=True,
                             text=True, env=env, cwd=tmp_path, timeout=180, check=False)
     assert result.returncode == 0, result.stderr

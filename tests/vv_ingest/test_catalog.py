@@ -77,8 +77,10 @@ def test_missing_library_is_a_clear_error(ingest_settings, small_config):
 
 
 def test_vv_ingest_catalog_cli(cli_env, storage_root, library, tmp_path):
+    defaults = tmp_path / "defaults.yaml"  # an empty rules file: every default (a missing one is an error)
+    defaults.write_text("# defaults\n")
     result = subprocess.run([sys.executable, "-m", "vv_cli.main", "ingest", "catalog"], capture_output=True,
-                            text=True, env=dict(cli_env, INGEST_CONFIG_FILE=str(tmp_path / "absent.yaml")),
+                            text=True, env=dict(cli_env, INGEST_CONFIG_FILE=str(defaults)),
                             cwd=tmp_path, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(storage_root / "tv_curado" / "catalog.json")

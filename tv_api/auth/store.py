@@ -22,10 +22,10 @@ from typing import Any
 from filelock import FileLock
 
 from tv_api.auth.passwords import hash_password
+from tv_api.settings import TvApiSettings
 from vv_core.atomic import atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
-from vv_core.settings import Settings
 
 ROLES = ("admin", "display")
 DOCKER_SECRET = Path("/run/secrets/tv_api_jwt_secret")
@@ -50,7 +50,7 @@ def _refuse_if_open(path: Path) -> None:
         raise AuthStoreError(f"{path} is accessible by other users; run: chmod 600 {path}")
 
 
-def load_jwt_secret(settings: Settings) -> bytes:
+def load_jwt_secret(settings: TvApiSettings) -> bytes:
     """Env → Docker secret → key file → a new key file (0600). Never logged."""
     from_env = settings.tv_api_jwt_secret.get_secret_value() if settings.tv_api_jwt_secret else ""
     if from_env:

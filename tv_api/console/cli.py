@@ -21,9 +21,9 @@ def search(
     """Search the LogLines (titles, summaries, labels, names, cameras); newest index, built on demand."""
     from tv_api.console.index import Filters
     from tv_api.console.state import build_index
-    from vv_core.settings import Settings
+    from tv_api.settings import TvApiSettings
 
-    settings = Settings()
+    settings = TvApiSettings()
     storage = settings.storage
     index, embedder_slot = build_index(storage.root, storage.state, storage.loglines, Path(settings.models_dir),
                                        settings.console_embedder_model if semantic else "")

@@ -42,7 +42,7 @@ def event_frame(storage: StorageLayout, event: dict[str, Any], number: int) -> P
     relative = event_video(storage.root, event["video"])
     if relative is None:
         raise FrameError("video missing")
-    cached = storage.state / "console_frames" / f"{event['id']}.{number}.jpg"
+    cached = storage.console_frames / f"{event['id']}.{number}.jpg"
     if cached.is_file():
         return cached
     data = grab_frame(resolve_media(storage.root, relative), times[number]) or grab_frame(

@@ -80,7 +80,7 @@ async def _dashboard_data(request: Request) -> dict:
 
 @router.get("/console/snapshot/{camera}.jpg")
 async def camera_snapshot(request: Request, camera: str) -> Response:
-    path = snapshot_path(services(request).settings.storage.state / "snapshots", camera)
+    path = snapshot_path(services(request).settings.storage.camera_snapshots, camera)
     if path is None or not path.is_file():
         return Response(status_code=404)
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

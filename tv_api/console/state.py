@@ -84,7 +84,7 @@ class ConsoleState:
         except (ZoneInfoNotFoundError, ValueError):
             log.error("unknown CONSOLE_TIMEZONE; showing BOX_TIMEZONE", extra={"zone": zone_name})
             zone = ZoneInfo(settings.box_timezone)
-        state = cls(svc, index, slot, FaceStore(storage.state / "faces"), zone)
+        state = cls(svc, index, slot, FaceStore(storage.faces), zone)
         threading.Thread(target=state._keep_up, name="console-index", daemon=True).start()
         return state
 

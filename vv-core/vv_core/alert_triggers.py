@@ -50,14 +50,6 @@ def schema_validation_error(settings: Any, file: str, error: str, *, stage: str 
     return send_alert(alert, settings)
 
 
-def hmac_failure(settings: Any, file: str, error: str, *, source: str = "logline_verifier",
-                 log: str | None = None) -> DeliveryResult:
-    """A LogLine's signature or chain does not verify: possible tampering."""
-    alert = build_alert("CRITICAL", "LogLine HMAC verification failed", error, source, file=file,
-                        log=log or error)
-    return send_alert(alert, settings)
-
-
 def disk_low(settings: Any, path: str, free_percent: float, threshold_percent: float, *,
              source: str = "orchestrator") -> DeliveryResult:
     alert = build_alert(
@@ -76,19 +68,6 @@ def video_over_max_processing_time(settings: Any, file: str, elapsed_s: float, l
         f"{file} unfinished after {elapsed_s:.0f} s (limit {limit_s:.0f} s), at stage {stage}", source,
         file=file, container=container, stage=stage, elapsed_s=round(elapsed_s, 1),
     )
-    return send_alert(alert, settings)
-
-
-def dvr_unreachable(settings: Any, address: str, error: str, *, camera: str | None = None,
-                    source: str = "agent_dvr", log: str | None = None) -> DeliveryResult:
-    alert = build_alert("CRITICAL", "DVR unreachable", f"{address}: {error}", source,
-                        file=address, container="video_capture", log=log or error, camera=camera)
-    return send_alert(alert, settings)
-
-
-def backup_failure(settings: Any, repository: str, error: str, *, log: str | None = None,
-                   source: str = "backup") -> DeliveryResult:
-    alert = build_alert("CRITICAL", "backup failed", error, source, file=repository, log=log or error)
     return send_alert(alert, settings)
 
 

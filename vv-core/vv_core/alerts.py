@@ -4,15 +4,12 @@ Every alert is logged as a JSON line (level by severity) and, when a webhook is 
 to it in one of three payload formats: generic JSON (the :class:`Alert` itself), Slack incoming
 webhook (``text`` + ``blocks``) or Telegram Bot API ``sendMessage`` (``chat_id`` + ``text``).
 
-Two entry points:
+One door, :func:`send_alert` (alert, settings), used by every part of the box: payload format from
+settings, de-duplication window persisted under ``state/`` (so cron runs, which are separate
+processes, share it), and retries with exponential backoff (:class:`AlertDispatcher` does the work).
 
-* :func:`raise_alert` (alert, webhook_url, timeout_s): the minimal call every stage may use; one
-  generic-JSON delivery attempt, no de-duplication (kept stable: other stages call it).
-* :class:`AlertDispatcher` / :func:`send_alert` (alert, settings): what the operator tools use:
-  format from settings, de-duplication window persisted under ``state/`` (so cron runs, which are
-  separate processes, share it), and retries with exponential backoff.
-
-Ready-made alerts for the known failure modes live in :mod:`vv_core.alert_triggers`.
+Alerts with the standard context are built by :func:`vv_core.alert_triggers.build_alert`; the
+ready-made ones for the pipeline's failure modes live there too.
 """
 
 import hashlib
@@ -32,6 +29,7 @@ from filelock import FileLock
 
 from vv_core.atomic import atomic_write_json
 from vv_core.jsonlog import utc_timestamp
+from vv_core.storage import ALERTS_DEDUP
 
 Severity = Literal["INFO", "WARNING", "CRITICAL"]
 PayloadFormat = Literal["generic", "slack", "telegram"]
@@ -40,7 +38,7 @@ _SEVERITY_ICON = {"INFO": "ℹ️", "WARNING": "⚠️", "CRITICAL": "🚨"}
 # Telegram refuses messages over 4096 characters; Slack truncates sections at 3000.
 _TELEGRAM_LIMIT = 4000
 _SLACK_SECTION_LIMIT = 2900
-DEDUP_STATE_NAME = "alerts_dedup.json"
+DEDUP_STATE_NAME = ALERTS_DEDUP
 logger = logging.getLogger("vv.alerts")
 
 
@@ -133,18 +131,6 @@ def _log_alert(alert: Alert) -> None:
                extra={"alert": asdict(alert)})
 
 
-def raise_alert(alert: Alert, webhook_url: str | None = None, timeout_s: float = 5.0) -> bool:
-    """Log the alert and deliver it (generic JSON, one attempt) to the webhook if one is configured.
-
-    Returns True when it was delivered (or no webhook is configured); False when delivery failed,
-    which is logged but never raised: an alert must not take down the thing that raised it.
-    """
-    _log_alert(alert)
-    if not webhook_url:
-        return True
-    return _post_json(webhook_url, format_payload(alert, "generic"), timeout_s)
-
-
 @dataclass(frozen=True)
 class DeliveryResult:
     delivered: bool          # reached the webhook (or nothing to deliver to)
@@ -194,7 +180,7 @@ class AlertDispatcher:
             payload_format=settings.alert_webhook_format,
             telegram_chat_id=settings.alert_telegram_chat_id,
             dedup_window_s=settings.alert_dedup_window_s,
-            dedup_state_path=settings.storage.state / DEDUP_STATE_NAME,
+            dedup_state_path=settings.storage.alerts_dedup,
             retries=settings.alert_retries,
             retry_backoff_s=settings.alert_retry_backoff_s,
             timeout_s=settings.alert_timeout_s,

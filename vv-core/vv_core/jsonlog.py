@@ -1,4 +1,4 @@
-"""Structured JSON logging: one JSON object per line on stdout and in ``logs/app.log``.
+"""Structured JSON logging: one JSON object per line on the console and in ``logs/app.log``.
 
 Fields: timestamp (UTC, ISO-8601 with Z), level, service_name, hostname, message, plus any context
 passed with ``extra=`` (video_id, stage, correlation_id …) and the exception text when present.
@@ -10,6 +10,10 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from vv_core.settings import CoreSettings
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is context.
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -54,15 +58,18 @@ def setup_logging(
     level: str | int = "INFO",
     log_file: str | Path | None = None,
     stream=None,
+    *,
+    console: bool = True,
 ) -> logging.Logger:
-    """Configure the root logger for JSON output; idempotent (replaces earlier vv handlers)."""
+    """Configure the root logger for JSON output; idempotent (replaces earlier vv handlers).
+    Processes call :func:`start_process` instead, which picks the sinks by one rule."""
     formatter = JsonFormatter(service_name)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_vv_handler", False):
             root.removeHandler(handler)
             handler.close()
-    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stdout)]
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stdout)] if console else []
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
@@ -72,3 +79,20 @@ def setup_logging(
         root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
     return logging.getLogger(service_name)
+
+
+# Where a process's console logs go, by what its standard streams carry:
+#   "stdout": services (tv_api, the scheduler's watcher): stdout is free, logs go there.
+#   "stderr": commands whose stdout is data (paths written, JSON reports): logs go to stderr.
+#   "none":   commands whose stdout is data *and* whose stderr is the one-line error the orchestrator
+#             reads (summarize): the log file alone.
+Console = Literal["stdout", "stderr", "none"]
+
+
+def start_process(service_name: str, settings: "CoreSettings", *, console: Console = "stdout") -> logging.Logger:
+    """The one start-up of every service and CLI: JSON logs at LOG_LEVEL to ``<storage>/logs/app.log``
+    (when the storage root exists: a command never creates one) and to the console stream that
+    ``console`` names. Call it once, after the settings are read."""
+    log_file = settings.storage.app_log if settings.storage.root.is_dir() else None
+    stream = sys.stderr if console == "stderr" else sys.stdout
+    return setup_logging(service_name, settings.log_level, log_file, stream=stream, console=console != "none")

@@ -27,19 +27,132 @@ STORAGE_DIRS = (
 # reads it for /status and the playlist-freshness metric. Playlist files themselves change only
 # when their content does, so their age says nothing about whether the scheduler is alive.
 SCHEDULER_HEARTBEAT = "scheduler_heartbeat.json"
+# The other shared files under state/ (StorageLayout's properties name their full paths).
+ORCHESTRATOR_DB = "orchestrator.sqlite3"
+PIPELINE_STATUS = "pipeline_status.json"
+ALERTS_DEDUP = "alerts_dedup.json"
+BACKUP_STATUS = "backup_status.json"
 
 
 @dataclass(frozen=True)
 class StorageLayout:
+    """Every path of the storage tree, by name: the directories of the dataflow and the state files
+    the processes share (their file names spelled here once)."""
+
     root: Path
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).expanduser().absolute())
 
-    def __getattr__(self, name: str) -> Path:
-        if name in STORAGE_DIRS:
-            return self.root / name
-        raise AttributeError(name)
+    # --- the directories (STORAGE_DIRS) -----------------------------------------------------------
+    @property
+    def input(self) -> Path:
+        return self.root / "input"
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "processed"
+
+    @property
+    def tv_curado(self) -> Path:
+        return self.root / "tv_curado"
+
+    @property
+    def analytic(self) -> Path:
+        return self.root / "analytic"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def summaries(self) -> Path:
+        return self.root / "summaries"
+
+    @property
+    def loglines(self) -> Path:
+        return self.root / "loglines"
+
+    @property
+    def playlists(self) -> Path:
+        return self.root / "playlists"
+
+    @property
+    def fallback(self) -> Path:
+        return self.root / "fallback"
+
+    @property
+    def corrupted(self) -> Path:
+        return self.root / "corrupted"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    # --- shared files under state/ and logs/ ----------------------------------------------------
+    @property
+    def app_log(self) -> Path:
+        """The JSON log every process appends to."""
+        return self.logs / "app.log"
+
+    @property
+    def orchestrator_db(self) -> Path:
+        """The orchestrator's SQLite state (videos, attempts, placements)."""
+        return self.state / ORCHESTRATOR_DB
+
+    @property
+    def pipeline_status(self) -> Path:
+        """The orchestrator's last run, read by /status and the metrics."""
+        return self.state / PIPELINE_STATUS
+
+    @property
+    def scheduler_heartbeat(self) -> Path:
+        return self.state / SCHEDULER_HEARTBEAT
+
+    @property
+    def camera_snapshots(self) -> Path:
+        """agent_dvr's latest JPEG per camera (<camera>.jpg), read by the mirror and /status."""
+        return self.state / "snapshots"
+
+    @property
+    def dvr_outages(self) -> Path:
+        """agent_dvr's outage record (SQLite)."""
+        return self.state / "agent_dvr.sqlite3"
+
+    @property
+    def faces(self) -> Path:
+        """Known faces: library.json (the encodings) and their crops."""
+        return self.state / "faces"
+
+    @property
+    def face_library(self) -> Path:
+        return self.faces / "library.json"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.state / "thumbnails"
+
+    @property
+    def console_frames(self) -> Path:
+        return self.state / "console_frames"
+
+    @property
+    def backup_status(self) -> Path:
+        """The last backup attempt and success (read by /status and the restore drill)."""
+        return self.state / BACKUP_STATUS
+
+    @property
+    def alerts_dedup(self) -> Path:
+        """When each alert was last sent (the de-duplication window, shared by every process)."""
+        return self.state / ALERTS_DEDUP
 
     def directories(self) -> list[Path]:
         return [self.root / name for name in STORAGE_DIRS]

@@ -14,8 +14,8 @@ import pytest
 from logline_generator.logline_generator import generate_logline
 from tests.helpers import repo_env
 from tests.logline_fixtures import summary_doc, write_summary
+from vv_cli.settings import Settings
 from vv_core.keystore import create_key_store
-from vv_core.settings import Settings
 
 PASSWORD = "correct horse battery staple for tests"
 

@@ -14,7 +14,7 @@ from ops.backup.restic_repo import ResticError, ResticRepo, check_password_file,
 from ops.backup.staging import MANIFEST_NAME, SUMS_NAME, BackupError, backup_sqlite, stage_backup
 from tests.helpers import repo_env
 from tests.ops.backup.conftest import make_state_db
-from vv_core.settings import Settings
+from vv_cli.settings import Settings
 
 
 def snapshot_listing(settings: Settings, snapshot_id: str) -> set[str]:
@@ -205,3 +205,17 @@ def test_second_database_in_state_is_also_backed_up_online(box):
     result = run_backup(box, apply_retention=False)
     assert {db["path"] for db in result["databases"]} == {
         "storage/state/orchestrator.sqlite3", "storage/state/scheduler.sqlite3"}
+
+
+def test_a_repeated_backup_failure_alerts_once_through_the_one_door(box, tmp_path, webhook):
+    # The backup raises its alert through send_alert: de-duplicated within ALERT_DEDUP_WINDOW_S and
+    # carrying the standard context (issue 16; raise_alert posted every failure, bare).
+    settings = box.model_copy(update={"restic_repository": str(tmp_path / "not-a-repo"),
+                                      "alert_webhook_url": webhook.url})
+    for _ in range(2):
+        with pytest.raises(BackupError):
+            run_backup(settings)
+    [alert] = webhook.received
+    assert alert["title"].endswith("backup failed")
+    assert {"file", "container", "timestamp", "log_excerpt"} <= set(alert["context"])
+    assert "vv backup init" in alert["context"]["log_excerpt"]

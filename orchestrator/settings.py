@@ -1,0 +1,85 @@
+"""The orchestrator's settings: run loop, runners, per-stage arguments/timeouts/containers, retries."""
+
+import shlex
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from vv_core.settings import CoreSettings
+
+Stage = Literal["scan", "summarize", "logline", "schedule"]
+
+
+class PipelineSettings(CoreSettings):
+    """The orchestrator's settings."""
+
+    orchestrator_interval: float = Field(
+        300.0, gt=0, description="Seconds between pipeline runs in `vv orchestrate --loop`."
+    )
+    orchestrator_runner: Literal["local", "docker"] = Field(
+        "local", description="How stages run: local subprocess, or docker exec into the stage containers."
+    )
+    orchestrator_vv_command: str = Field(
+        "",
+        description="Stage CLI command line for the local runner (empty: this Python's `-m vv_cli.main`).",
+    )
+    stage_args_scan: str = Field("", description="Extra arguments appended to every `vv scan` run (shell-quoted).")
+    stage_args_summarize: str = Field(
+        "", description="Extra arguments appended to every `vv summarize` run, e.g. `--config FILE`."
+    )
+    stage_args_logline: str = Field("", description="Extra arguments appended to every `vv logline` run.")
+    stage_timeout_scan_s: float = Field(
+        900.0, gt=0, description="Timeout of one video's `vv scan` (a batch: this × its videos)."
+    )
+    stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
+    stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
+    stage_timeout_schedule_s: float = Field(120.0, gt=0, description="Timeout of `vv schedule --once`.")
+    max_attempts: int = Field(
+        3, ge=1, le=100, description="Transient failures of one stage before the video is quarantined."
+    )
+    retry_backoff_s: float = Field(
+        60.0, ge=0, description="Delay before the first retry of a failed stage; doubles per attempt."
+    )
+    retry_backoff_max_s: float = Field(3600.0, ge=0, description="Upper bound of the retry delay.")
+    stable_wait_s: float = Field(
+        2.0, ge=0, description="A new video must keep the same size and mtime this long before it is taken."
+    )
+    max_processing_s: float = Field(
+        3600.0, gt=0, description="A video still unfinished this long after discovery raises an alert."
+    )
+    orchestrator_scan_batch: int = Field(
+        8, ge=1, le=256, description="Videos scanned by one `vv scan` process (models load once per batch; "
+        "a video the batch could not scan is scanned alone); 1: one process per video."
+    )
+    orchestrator_trigger_schedule: bool = Field(
+        True, description="Run `vv schedule --once` after a run that finished videos (else: the watcher)."
+    )
+    docker_container_storage_root: Path = Field(
+        Path("/data"), description="Where the storage root is mounted inside the stage containers."
+    )
+    container_scan: str = Field("scene_scanner", description="Container that runs `vv scan` (docker runner).")
+    container_summarize: str = Field(
+        "scene_summarizer", description="Container that runs `vv summarize` (docker runner)."
+    )
+    container_logline: str = Field(
+        "logline_writer", description="Container that runs `vv logline` (docker runner)."
+    )
+    container_schedule: str = Field(
+        "playlist_manager", description="Container that runs `vv schedule --once` (docker runner)."
+    )
+
+
+    def stage_timeout_s(self, stage: Stage) -> float:
+        return {"scan": self.stage_timeout_scan_s, "summarize": self.stage_timeout_summarize_s,
+                "logline": self.stage_timeout_logline_s, "schedule": self.stage_timeout_schedule_s}[stage]
+
+    def stage_args(self, stage: Stage) -> list[str]:
+        # `vv schedule --once` takes no extra arguments.
+        text = {"scan": self.stage_args_scan, "summarize": self.stage_args_summarize,
+                "logline": self.stage_args_logline}.get(stage, "")
+        return shlex.split(text)
+
+    def container_for(self, stage: Stage) -> str:
+        return {"scan": self.container_scan, "summarize": self.container_summarize,
+                "logline": self.container_logline, "schedule": self.container_schedule}[stage]
