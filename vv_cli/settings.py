@@ -1,21 +1,16 @@
 """The whole box's settings: every domain's class in one, for the tools that span domains
 (`vv status`, `vv bootstrap`, the orchestrator's checks) and for tests. A stage reads only its own
-class (scan_video/settings.py …); the kernel's part is vv_core/settings.py."""
+class (scan_video/settings.py …); the kernel's part is vv_core/settings.py.
 
-from agent_dvr.settings import DvrSettings
-from logline_generator.settings import LoglineSettings
-from ops.settings import BackupSettings, CleanupSettings, SelfMonitorSettings
-from orchestrator.settings import PipelineSettings
-from scan_video.settings import ScanSettings
-from summarize_scene.settings import SummarizeSettings
-from transparency.settings import WitnessSettings
-from tv_api.settings import TvApiSettings
-from tv_scheduler.settings import SchedulerSettings
-from vv_ingest.settings import IngestSettings
+Built from the domains this installation carries (vv_core.settings.DOMAIN_SETTINGS): a stage image
+holds the kernel, the CLI and its own stage only, and `vv` must still start there.
+"""
 
+from vv_core.settings import CoreSettings, domain_settings_classes
 
-class Settings(
-    PipelineSettings, BackupSettings, SelfMonitorSettings, CleanupSettings, ScanSettings, SummarizeSettings,
-    DvrSettings, IngestSettings, TvApiSettings, SchedulerSettings, LoglineSettings, WitnessSettings,
-):
-    """Every setting of the box (each field is declared once, in its domain's class)."""
+# Each field is declared once, in its domain's class, so the order of the bases changes nothing.
+Settings: type[CoreSettings] = type(
+    "Settings", tuple(domain_settings_classes()) or (CoreSettings,),
+    {"__module__": __name__, "__qualname__": "Settings",
+     "__doc__": "Every setting of the box (each field is declared once, in its domain's class)."},
+)
