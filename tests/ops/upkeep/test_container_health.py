@@ -100,7 +100,7 @@ def test_api_check_calls_healthz(ready, http_server, monkeypatch):
 
 
 def test_main_exit_codes(ready, capsys, monkeypatch):
-    monkeypatch.setattr(health, "Settings", lambda: ready)
+    monkeypatch.setattr(health, "CoreSettings", lambda: ready)
     assert main(["scan"]) == 0 and capsys.readouterr().out == "healthy\n"
     ready.storage.analytic.rmdir()
     assert main(["scan"]) == 1 and "unhealthy: storage directory missing" in capsys.readouterr().err
