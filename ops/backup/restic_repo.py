@@ -9,7 +9,6 @@ any credentials in the repository URL redacted.
 import json
 import os
 import re
-import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 
 from ops.settings import BackupSettings
 from vv_core.errors import VVError
+from vv_core.keystore import require_private_file
 
-DOCKER_SECRETS_DIR = Path("/run/secrets")
 # restic 0.14 has no distinct exit code for "no repository here"; this is its stable wording.
 _NO_REPOSITORY = "Is there a repository at the following location?"
 _CREDENTIALS_IN_URL = re.compile(r"(//)[^/@\s]+@")
@@ -38,15 +37,7 @@ def check_password_file(path: Path) -> None:
     """The repository password must exist and not be readable by other users."""
     if not path.is_file():
         raise ResticError(f"restic password file not found: {path} (set RESTIC_PASSWORD_FILE)")
-    resolved = path.resolve()
-    if resolved.is_relative_to(DOCKER_SECRETS_DIR):
-        return
-    mode = resolved.stat().st_mode
-    if mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise ResticError(
-            f"restic password file {path} is accessible by other users "
-            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
-        )
+    require_private_file(path, "restic password file", ResticError)
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,16 @@ class KeyStore:
         return self.secret_for(self.active_key_id)
 
 
-def _check_permissions(path: Path) -> None:
+def require_private_file(path: Path, label: str, error: type[Exception] = KeyStoreError) -> None:
+    """A secret file (key store, restic password) must not be open to other users; Docker secrets
+    under /run/secrets are exempt (their mode is the engine's). ``label`` names it in the error."""
     resolved = path.resolve()
     if resolved.is_relative_to(DOCKER_SECRETS_DIR):
         return
     mode = resolved.stat().st_mode
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise KeyStoreError(
-            f"key store {path} is accessible by other users (mode {stat.S_IMODE(mode):04o}); "
+        raise error(
+            f"{label} {path} is accessible by other users (mode {stat.S_IMODE(mode):04o}); "
             f"run: chmod 600 {path}"
         )
 
@@ -62,7 +64,7 @@ def load_key_store(path: str | os.PathLike[str]) -> KeyStore:
     store_path = Path(path)
     if not store_path.is_file():
         raise KeyStoreError(f"key store not found: {store_path}")
-    _check_permissions(store_path)
+    require_private_file(store_path, "key store")
     try:
         document = json.loads(store_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
