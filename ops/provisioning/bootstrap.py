@@ -38,10 +38,6 @@ class BootstrapReport:
     kept: list[Path] = field(default_factory=list)
 
 
-def _models_dir(settings: BackupSettings) -> Path:
-    return Path(getattr(settings, "models_dir", "models"))
-
-
 def absolute_paths(settings: BackupSettings, example: Path) -> dict[str, str]:
     """The paths this bootstrap used, absolute, for the .env it writes: the same path then works on
     the host, in cron, and inside every container (docker-compose.yml mounts them at that path)."""
@@ -49,7 +45,7 @@ def absolute_paths(settings: BackupSettings, example: Path) -> dict[str, str]:
         "VIDEO_STORAGE_ROOT": settings.storage.root,
         "KEY_STORE_PATH": settings.key_store_path.expanduser().absolute(),
         "CHECKPOINT_KEY_STORE_PATH": settings.checkpoint_key_store_path.expanduser().absolute(),
-        "MODELS_DIR": _models_dir(settings).expanduser().absolute(),
+        "MODELS_DIR": settings.models_dir.expanduser().absolute(),
     }
     # The backup repository and its password file, when this environment names them (issue 19: a
     # generated .env must not blank what the operator's shell already set).
@@ -127,7 +123,7 @@ def bootstrap(
         report.kept.extend(kept_assets)
 
     if models:
-        models_dir = _models_dir(settings)
+        models_dir = settings.models_dir
         names = models if isinstance(models, list) else None
         install_models(models_dir, manifest or (REPO_ROOT / "models" / MANIFEST_NAME), report, names)
     return report

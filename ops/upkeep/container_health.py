@@ -61,10 +61,6 @@ def check_http(url: str, timeout: float = 5.0) -> None:
         raise Unhealthy(f"{url} unreachable: {exc}") from None
 
 
-def _models_dir(settings: CoreSettings) -> Path:
-    return Path(getattr(settings, "models_dir", None) or os.environ.get("MODELS_DIR", "models"))
-
-
 def check_stage(spec: StageSpec, settings: CoreSettings) -> None:
     """What every stage's container needs: its code importable, the directories it writes writable."""
     check_module(spec.package)
@@ -77,7 +73,7 @@ def check_api(settings: CoreSettings) -> None:
 
 # What a stage needs beyond its code and its directories, before it can do its job.
 EXTRA_CHECKS: dict[str, Callable[[CoreSettings], None]] = {
-    SUMMARIZE.command: lambda s: check_file(_models_dir(s) / ".current_model_info.json", "LLM model pointer"),
+    SUMMARIZE.command: lambda s: check_file(s.models_dir / ".current_model_info.json", "LLM model pointer"),
     LOGLINE.command: check_key_store,
     SCHEDULE.command: check_key_store,
     API.command: check_api,

@@ -164,11 +164,11 @@ def tiny_manifest(tmp_path):
     return manifest
 
 
-def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path, monkeypatch):
+def test_bootstrap_installs_verified_models_and_points_at_one(settings, tmp_path):
     from vv_core.models import ModelIntegrityError, current_model
 
     models_dir = tmp_path / "models"
-    monkeypatch.setattr("ops.provisioning.bootstrap._models_dir", lambda _settings: models_dir)
+    settings = settings.model_copy(update={"models_dir": models_dir})
     manifest = tiny_manifest(tmp_path)
     report = bootstrap(settings, fallback=False, models=["detector-b", "detector-a"], manifest=manifest)
     assert (models_dir / "detector-a" / "1" / "cyaml.py") in report.created

@@ -28,8 +28,8 @@ def test_stages_are_healthy_when_ready(ready, stage):
     run_check(stage, ready)
 
 
-def test_summarizer_needs_the_model_pointer(ready, tmp_path, monkeypatch):
-    monkeypatch.setattr(health, "_models_dir", lambda _s: tmp_path / "models")
+def test_summarizer_needs_the_model_pointer(ready, tmp_path):
+    ready = ready.model_copy(update={"models_dir": tmp_path / "models"})
     with pytest.raises(Unhealthy, match="LLM model pointer missing"):
         run_check("summarize", ready)
     (tmp_path / "models").mkdir()
