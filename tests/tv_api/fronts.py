@@ -1,12 +1,14 @@
 """Attack tooling for the auth suites: raw HTTP requests that keep un-normalised paths (what
 `curl --path-as-is` sends), from a chosen loopback source address, and the compose stack's nginx
-front (deploy/nginx/nginx.conf) run on loopback in front of a live tv_api."""
+front (the one config in nginx/, rendered with deploy/nginx/compose.env) run on loopback in front
+of a live tv_api."""
 
 import http.client
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,47 +94,53 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
 
 
 class DeployNginx(NginxHarness):
-    """deploy/nginx/nginx.conf (the compose front) adapted to loopback: the service names become the
-    test's tv_api address, the container paths a temp prefix. Every substitution must apply, so a
-    change to the shipped file that this harness no longer understands fails loudly."""
+    """The compose stack's front: the one nginx config rendered with deploy/nginx/compose.env (what
+    its image is built from), run on loopback. Only what cannot exist here is replaced: the service
+    names become the test's tv_api, /data the test's storage root, the container's port and paths a
+    temp prefix. Each replaced key must be in the shipped file, so a change to it that this harness no
+    longer understands fails loudly; every other value (VV_TLS=off included) is used as shipped."""
 
-    def __init__(self, prefix: Path, upstream_port: int) -> None:
+    def __init__(self, prefix: Path, storage_root: Path, upstream_port: int) -> None:
+        sys.path.insert(0, str(REPO_ROOT / "nginx"))
+        from render_config import read_values, render_site
+
         self.prefix = prefix
-        self.port = free_port()
         prefix.mkdir(parents=True, exist_ok=True)
-        text = (REPO_ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
-        replacements = {
-            "pid /run/nginx/nginx.pid;": f"pid {prefix}/nginx.pid;",
-            "error_log /dev/stderr warn;": f"error_log {prefix}/error.log warn;",
-            "access_log /dev/stdout;": "access_log off;",
-            "/var/cache/nginx/": f"{prefix}/",
-            "listen 8080;": f"listen 127.0.0.1:{self.port};",
-            "http://tv_api:8000": f"http://127.0.0.1:{upstream_port}",
-            "http://mirror:8000": f"http://127.0.0.1:{upstream_port}",
-            "include /etc/nginx/mime.types;": f"include {REPO_ROOT}/nginx/mime.types;",
-            "include /etc/nginx/vv_bad_path;": f"include {REPO_ROOT}/nginx/templates/vv_bad_path;",
+        self.values = read_values(REPO_ROOT / "deploy" / "nginx" / "compose.env")
+        loopback = {
+            "VV_STORAGE_ROOT": str(storage_root),
+            "VV_TV_API_UPSTREAM": f"127.0.0.1:{upstream_port}",
+            "VV_MIRROR_UPSTREAM": f"127.0.0.1:{upstream_port}",
+            "VV_NGINX_CACHE_DIR": str(prefix / "cache"),
+            "VV_ACCESS_LOG": "off",
         }
-        for old, new in replacements.items():
-            assert old in text, f"deploy/nginx/nginx.conf no longer has {old!r}"
-            text = text.replace(old, new)
-        self._listen = f"listen 127.0.0.1:{self.port};"
-        self._text = text
-        self.conf = prefix / "nginx.conf"
-        self.conf.write_text(text)
+        for key in (*loopback, "VV_HTTP_PORT"):
+            assert key in self.values, f"deploy/nginx/compose.env no longer sets {key}"
+        assert self.values["VV_TLS"] == "off", "the compose front is plain HTTP inside its network"
+        self._render = lambda: render_site(prefix / "conf", {
+            **self.values, **loopback, "VV_HTTP_PORT": f"127.0.0.1:{self.port}"})
+        self.port = free_port()
+        self._render()
         self.process: subprocess.Popen | None = None
 
     def command(self, *extra: str) -> list[str]:
-        return ["nginx", "-p", f"{self.prefix}/", "-c", str(self.conf), "-g", "user root;", *extra]
+        # As the image runs it (deploy/nginx/Dockerfile's CMD sets pid and error_log the same way).
+        globals_ = f"user root; pid {self.prefix}/nginx.pid; error_log {self.prefix}/error.log warn;"
+        return ["nginx", "-p", f"{self.prefix}/", "-c", f"{self.prefix}/conf/nginx.conf", "-g", globals_, *extra]
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
 
     def answers(self) -> bool:
         try:
-            return raw_request(self.port, "/nginx-health", timeout=1).status == 200
+            raw_request(self.port, "/healthz", timeout=1)
         except OSError:
             return False
+        return True
 
     def take_new_ports(self) -> None:
         self.port = free_port()
-        self.conf.write_text(self._text.replace(self._listen, f"listen 127.0.0.1:{self.port};"))
+        self._render()
 
 
 def nginx_available() -> bool:
