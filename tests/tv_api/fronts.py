@@ -100,7 +100,7 @@ class DeployNginx(NginxHarness):
     temp prefix. Each replaced key must be in the shipped file, so a change to it that this harness no
     longer understands fails loudly; every other value (VV_TLS=off included) is used as shipped."""
 
-    def __init__(self, prefix: Path, storage_root: Path, upstream_port: int) -> None:
+    def __init__(self, prefix: Path, storage_root: Path, upstream_port: int, mirror_port: int | None = None) -> None:
         sys.path.insert(0, str(REPO_ROOT / "nginx"))
         from render_config import read_values, render_site
 
@@ -110,7 +110,7 @@ class DeployNginx(NginxHarness):
         loopback = {
             "VV_STORAGE_ROOT": str(storage_root),
             "VV_TV_API_UPSTREAM": f"127.0.0.1:{upstream_port}",
-            "VV_MIRROR_UPSTREAM": f"127.0.0.1:{upstream_port}",
+            "VV_MIRROR_UPSTREAM": f"127.0.0.1:{mirror_port or upstream_port}",
             "VV_NGINX_CACHE_DIR": str(prefix / "cache"),
             "VV_ACCESS_LOG": "off",
         }
