@@ -165,6 +165,14 @@ def test_nginx_fronts_tv_api(stack):
     base = f"http://127.0.0.1:{stack.nginx_port}"
     assert get_json(f"{base}/healthz") == (200, {"status": "ok"})  # proxied to tv_api (public route)
     assert get_json(f"{base}/status")[0] == 401  # protected through the front as well
+    # Media come from the storage root nginx has mounted read-only (its own ETag: mtime-size in hex),
+    # read as the stages' uid; protected media still need tv_api's yes.
+    placeholder = stack.storage / "fallback" / "placeholder.png"
+    with urllib.request.urlopen(f"{base}/media/fallback/placeholder.png", timeout=10) as response:  # noqa: S310
+        assert response.read() == placeholder.read_bytes()
+        stat = placeholder.stat()
+        assert response.headers["ETag"] == f'"{int(stat.st_mtime):x}-{stat.st_size:x}"'
+    assert get_json(f"{base}/media/processed/cam1/x.mp4")[0] == 401
 
 
 def test_a_sigkilled_container_comes_back(stack):
