@@ -8,7 +8,9 @@ Writes OUT/nginx.conf, OUT/mime.types and OUT/conf.d/ (vv.conf, the server block
 the shared includes). Only ``${VV_…}`` placeholders are replaced (nginx's own ``$variables`` are
 left alone); a missing value is an error naming it. VV_TLS=on (default) is the box's TLS front,
 VV_TLS=off the compose stack's plain front (deploy/nginx/compose.env): same locations, limits,
-headers and auth_request, only the transport differs.
+headers and auth_request, only the transport differs. VV_RESOLVER=off (default) reaches tv_api
+through upstream groups fixed at start-up (keepalive); a resolver (the stack: Docker's DNS) makes
+nginx resolve the service names per request, so it follows a recreated container.
 """
 
 import os
@@ -21,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 PLACEHOLDER = re.compile(r"\$\{(VV_[A-Z0-9_]+)\}")
 DEFAULTS = {"VV_TLS": "on", "VV_HTTPS_PORT": "443", "VV_HTTP_PORT": "80", "VV_SERVER_NAME": "_",
             "VV_TV_API_UPSTREAM": "127.0.0.1:8000", "VV_NGINX_CACHE_DIR": "/var/cache/nginx/vv",
-            "VV_ACCESS_LOG": "off"}
+            "VV_ACCESS_LOG": "off", "VV_RESOLVER": "off"}
 INCLUDES = ("vv_bad_path", "vv_proxy_params", "vv_security_headers")
 SERVERS = {"on": "vv_server_tls.template", "off": "vv_server_plain.template"}
 
@@ -61,8 +63,9 @@ def render_site(conf_dir: Path, values: dict[str, str]) -> Path:
     if merged["VV_TLS"] not in SERVERS:
         raise KeyError(f"VV_TLS must be on or off, not {merged['VV_TLS']!r}")
     templates = HERE / "templates"
-    sources = {"vv.conf": "vv.conf.template", "vv_server": SERVERS[merged["VV_TLS"]],
-               "vv_locations": "vv_locations.template"}
+    upstreams = "vv_upstreams_static" if merged["VV_RESOLVER"] == "off" else "vv_upstreams_resolver"
+    sources = {"vv.conf": "vv.conf.template", "vv_upstreams": f"{upstreams}.template",
+               "vv_server": SERVERS[merged["VV_TLS"]], "vv_locations": "vv_locations.template"}
     texts = {name: (templates / source).read_text() for name, source in sources.items()}
     render("".join(texts.values()), merged)  # every missing value named at once, before any write
     parts = {name: render(text, merged) for name, text in texts.items()}

@@ -7,8 +7,10 @@ import http.client
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,26 +98,36 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
 class DeployNginx(NginxHarness):
     """The compose stack's front: the one nginx config rendered with deploy/nginx/compose.env (what
     its image is built from), run on loopback. Only what cannot exist here is replaced: the service
-    names become the test's tv_api, /data the test's storage root, the container's port and paths a
+    names become the test's tv_api (or keep their names, on the test's ports, resolved by the test's
+    DNS server), /data the test's storage root, the container's port and paths a
     temp prefix. Each replaced key must be in the shipped file, so a change to it that this harness no
     longer understands fails loudly; every other value (VV_TLS=off included) is used as shipped."""
 
-    def __init__(self, prefix: Path, storage_root: Path, upstream_port: int, mirror_port: int | None = None) -> None:
+    def __init__(self, prefix: Path, storage_root: Path, upstream_port: int, mirror_port: int | None = None,
+                 *, resolver: str | None = None) -> None:
+        """``resolver``: keep the shipped service names (on the test's ports) and resolve them through
+        this resolver (a TinyDns on loopback); without it the upstreams are loopback addresses."""
         sys.path.insert(0, str(REPO_ROOT / "nginx"))
         from render_config import read_values, render_site
 
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
         self.values = read_values(REPO_ROOT / "deploy" / "nginx" / "compose.env")
+        ports = {"VV_TV_API_UPSTREAM": upstream_port, "VV_MIRROR_UPSTREAM": mirror_port or upstream_port}
+        for key in (*ports, "VV_HTTP_PORT", "VV_STORAGE_ROOT", "VV_NGINX_CACHE_DIR", "VV_ACCESS_LOG"):
+            assert key in self.values, f"deploy/nginx/compose.env no longer sets {key}"
+        if resolver is None:
+            upstreams = {key: f"127.0.0.1:{port}" for key, port in ports.items()}
+        else:
+            assert "VV_RESOLVER" in self.values, "deploy/nginx/compose.env no longer sets VV_RESOLVER"
+            upstreams = {key: f"{self.values[key].rpartition(':')[0]}:{port}" for key, port in ports.items()}
+            upstreams["VV_RESOLVER"] = resolver
         loopback = {
+            **upstreams,
             "VV_STORAGE_ROOT": str(storage_root),
-            "VV_TV_API_UPSTREAM": f"127.0.0.1:{upstream_port}",
-            "VV_MIRROR_UPSTREAM": f"127.0.0.1:{mirror_port or upstream_port}",
             "VV_NGINX_CACHE_DIR": str(prefix / "cache"),
             "VV_ACCESS_LOG": "off",
         }
-        for key in (*loopback, "VV_HTTP_PORT"):
-            assert key in self.values, f"deploy/nginx/compose.env no longer sets {key}"
         assert self.values["VV_TLS"] == "off", "the compose front is plain HTTP inside its network"
         self._render = lambda: render_site(prefix / "conf", {
             **self.values, **loopback, "VV_HTTP_PORT": f"127.0.0.1:{self.port}"})
@@ -141,6 +153,51 @@ class DeployNginx(NginxHarness):
     def take_new_ports(self) -> None:
         self.port = free_port()
         self._render()
+
+
+class TinyDns:
+    """A DNS server on loopback (UDP) answering A queries from ``names`` (name → IPv4), which a test
+    may change while it runs: what Docker's embedded DNS does when a container gets a new address."""
+
+    def __init__(self, names: dict[str, str], ttl: int = 1) -> None:
+        self.names = dict(names)
+        self.ttl = ttl
+        self.queries: list[str] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                query, client = self.sock.recvfrom(512)
+                self.sock.sendto(self.answer(query), client)
+            except OSError:
+                return  # closed
+            except (IndexError, struct.error, UnicodeDecodeError):
+                continue  # not a query we understand: no answer, the client times out
+
+    def answer(self, query: bytes) -> bytes:
+        ident, flags = struct.unpack("!HH", query[:4])
+        end, labels = 12, []
+        while query[end]:
+            labels.append(query[end + 1:end + 1 + query[end]].decode())
+            end += 1 + query[end]
+        qtype = struct.unpack("!H", query[end + 1:end + 3])[0]
+        question = query[12:end + 5]
+        name = ".".join(labels).lower()
+        self.queries.append(name)
+        address = self.names.get(name)
+        records = b""
+        if address and qtype == 1:  # A, IN; the name is a pointer to the question's (offset 12)
+            records = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, self.ttl, 4) + socket.inet_aton(address)
+        rcode = 0 if address else 3  # NXDOMAIN for a name we do not know
+        header = struct.pack("!HHHHHH", ident, 0x8480 | (flags & 0x0100) | rcode, 1, 1 if records else 0, 0, 0)
+        return header + question + records
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def nginx_available() -> bool:
