@@ -100,6 +100,32 @@ def test_there_is_one_stage_recipe():
     assert dockerfiles == {RECIPE, "deploy/nginx/Dockerfile"}
 
 
+def test_there_is_one_nginx_config_and_the_compose_image_renders_it(compose):
+    """issue 16: the compose front is nginx/ rendered with deploy/nginx/compose.env, not a second file."""
+    sys.path.insert(0, str(REPO_ROOT / "nginx"))
+    from render_config import read_values
+
+    configs = {str(path.relative_to(REPO_ROOT)) for path in tracked("*nginx*.conf", "**/*nginx*.conf")}
+    assert configs == {"nginx/nginx.conf"}
+    dockerfile = (REPO_ROOT / "deploy" / "nginx" / "Dockerfile").read_text()
+    assert "render_config.py --values /src/compose.env" in dockerfile
+    assert "COPY --from=render /out/ /etc/nginx/" in dockerfile
+    values = read_values(REPO_ROOT / "deploy" / "nginx" / "compose.env")
+    service = compose["services"]["nginx"]
+    # The rendered port is the one compose maps and the image probes; tv_api and the mirror by name.
+    assert [port["target"] for port in service["ports"]] == [int(values["VV_HTTP_PORT"])]
+    assert f"EXPOSE {values['VV_HTTP_PORT']}" in dockerfile and f"127.0.0.1/{values['VV_HTTP_PORT']}" in dockerfile
+    assert (values["VV_TV_API_UPSTREAM"], values["VV_MIRROR_UPSTREAM"]) == ("tv_api:8000", "mirror:8000")
+    assert {"tv_api", "mirror"} <= set(service["depends_on"])
+    assert all(service["depends_on"][name]["restart"] for name in ("tv_api", "mirror"))
+    # Media are served from the storage root as the stages see it, which nginx can only read.
+    mounts = {v["target"]: v for v in service["volumes"]}
+    assert values["VV_STORAGE_ROOT"] == "/data"
+    assert mounts["/data"]["source"] == str(tmp_path_storage(compose))
+    assert mounts["/data"]["read_only"] is True
+    assert service["build"]["args"]["VV_UID"] == compose["services"]["tv_api"]["build"]["args"]["VV_UID"]
+
+
 @pytest.mark.parametrize(("service", "spec"), STAGE_IMAGES.items())
 def test_every_stage_image_is_the_recipe_with_its_own_stage(compose, service, spec):
     folder, requirements, check = spec

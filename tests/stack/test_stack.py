@@ -1,6 +1,7 @@
 """The real stack, end to end: images built offline on a private engine, `up --wait`, a real video
 through the containers via the orchestrator's docker runner, a signed LogLine that verifies, the
-video in a playlist, /status HEALTHY, and a SIGKILLed container brought back by its restart policy."""
+video in a playlist, /status HEALTHY, the nginx front following tv_api to a new address, and a
+SIGKILLed container brought back by its restart policy."""
 
 import importlib.util
 import json
@@ -165,6 +166,58 @@ def test_nginx_fronts_tv_api(stack):
     base = f"http://127.0.0.1:{stack.nginx_port}"
     assert get_json(f"{base}/healthz") == (200, {"status": "ok"})  # proxied to tv_api (public route)
     assert get_json(f"{base}/status")[0] == 401  # protected through the front as well
+    # Media come from the storage root nginx has mounted read-only (its own ETag: mtime-size in hex),
+    # read as the stages' uid; protected media still need tv_api's yes.
+    placeholder = stack.storage / "fallback" / "placeholder.png"
+    with urllib.request.urlopen(f"{base}/media/fallback/placeholder.png", timeout=10) as response:  # noqa: S310
+        assert response.read() == placeholder.read_bytes()
+        stat = placeholder.stat()
+        assert response.headers["ETag"] == f'"{int(stat.st_mtime):x}-{stat.st_size:x}"'
+    assert get_json(f"{base}/media/processed/cam1/x.mp4")[0] == 401
+
+
+def stack_address(stack, name: str) -> tuple[str, str]:
+    """(network, IPv4 address) of a container on the stack's one network."""
+    out = stack.engine.docker("inspect", "-f", "{{range $net, $conf := .NetworkSettings.Networks}}"
+                              "{{$net}} {{$conf.IPAddress}}{{end}}", name).stdout
+    network, address = out.split()
+    return network, address
+
+
+def image_of(stack, name: str) -> str:
+    return stack.engine.docker("inspect", "-f", "{{.Config.Image}}", name).stdout.strip()
+
+
+def test_the_front_follows_tv_api_to_a_new_address(stack):
+    """What the self-monitor's restart or a recreate does: tv_api comes back at another address.
+    The running nginx (not restarted) asks Docker's DNS again and fronts the new one."""
+    base = f"http://127.0.0.1:{stack.nginx_port}"
+    nginx_before = container_state(stack, "nginx")
+    network, old_address = stack_address(stack, "tv_api")
+    stack.engine.docker("stop", "-t", "10", "tv_api", timeout=60)
+    # A container that takes the address tv_api just freed, so tv_api cannot come back at it.
+    holder = stack.engine.docker("run", "-d", "--rm", "--network", network, "--entrypoint", "sleep",
+                                 image_of(stack, "nginx"), "300").stdout.strip()
+    try:
+        stack.engine.docker("start", "tv_api")
+        started = time.monotonic()
+        new_address = stack_address(stack, "tv_api")[1]
+        assert new_address != old_address, "tv_api came back at its old address: nothing to follow"
+
+        def fronted():
+            try:
+                return get_json(f"{base}/healthz", timeout=5) == (200, {"status": "ok"})
+            except OSError:
+                return False
+
+        wait_for(fronted, timeout=60, what=f"the front to reach tv_api at {new_address} (was {old_address})")
+        REPORT["timings_s"]["front back after tv_api moved"] = time.monotonic() - started
+    finally:
+        stack.engine.docker("rm", "-f", holder, check=False)
+    nginx_after = container_state(stack, "nginx")
+    assert (nginx_after["Pid"], nginx_after["StartedAt"]) == (nginx_before["Pid"], nginx_before["StartedAt"])
+    wait_for(lambda: container_state(stack, "tv_api").get("Health", {}).get("Status") == "healthy",
+             timeout=120, what="tv_api healthy again")
 
 
 def test_a_sigkilled_container_comes_back(stack):

@@ -1,8 +1,9 @@
-"""The outside probe's attacks through a real nginx (issue 23), for both fronts: the production TLS
-front (nginx/, auth_request + a cached decision) and the compose stack's front (deploy/nginx/),
-each in front of a live tv_api on loopback. Traversal through public prefixes with un-normalised
-paths (`curl --path-as-is`), the cache poisoning that followed, the same under concurrency, broken
-playlists, the login throttle per client behind the proxy, and oversized heads."""
+"""The outside probe's attacks through a real nginx (issue 23), for both renderings of the one
+config in nginx/ (auth_request + a cached decision, media from disk): the box's TLS front and the
+compose stack's plain front (deploy/nginx/compose.env), each in front of a live tv_api on loopback.
+Traversal through public prefixes with un-normalised paths (`curl --path-as-is`), the cache
+poisoning that followed, the same under concurrency, broken playlists, the login throttle per
+client behind the proxy, and oversized heads."""
 
 import http.client
 import json
@@ -43,7 +44,7 @@ def front(request, tmp_path, api_settings, app):
             nginx = NginxProcess(tmp_path / "nginx", root, f"127.0.0.1:{api.port}").start()
             yield Front("production", nginx.https_port, tls=True)
         else:
-            nginx = DeployNginx(tmp_path / "nginx", api.port).start()
+            nginx = DeployNginx(tmp_path / "nginx", root, api.port).start()
             yield Front("compose", nginx.port, tls=False)
     finally:
         if nginx is not None:
