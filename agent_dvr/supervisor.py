@@ -44,6 +44,39 @@ class CameraState:
     last_error: str | None = None
 
 
+class _WatchedFfmpeg:
+    """ffmpeg started with two reader threads: when its output clock last moved, and its last stderr lines."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.started = time.time()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True)  # a terminal ^C must not reach ffmpeg twice
+        self.progress_at: float | None = None     # wall time the reported out_time last changed
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=8)
+        self._readers = [threading.Thread(target=self._read_progress, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_progress(self) -> None:
+        last_value = None
+        for raw in self.process.stdout:  # type: ignore[union-attr]
+            key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+            if key == "out_time_us" and value not in ("", "N/A") and value != last_value:
+                last_value = value
+                self.progress_at = time.time()
+
+    def _read_stderr(self) -> None:
+        for raw in self.process.stderr:  # type: ignore[union-attr]
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self.stderr_tail.append(line)
+
+    def join_readers(self) -> None:
+        for reader in self._readers:
+            reader.join(timeout=2.0)
+
+
 class CameraSupervisor(threading.Thread):
     def __init__(self, camera: CameraConfig, settings: DvrSettings, outages: OutageStore, metrics: DvrMetrics,
                  stop_event: threading.Event, *, free_bytes: Callable[[Path], int] | None = None) -> None:
@@ -160,33 +193,27 @@ class CameraSupervisor(threading.Thread):
             self._publish(leftover, leftover.stat().st_mtime)
         command = build_record_command(self.camera, self.settings, self.staging, self.snapshot,
                                        start_number=self._part_counter)
-        started = time.time()
-        tracker.launched_at = started
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   start_new_session=True)  # a terminal ^C must not reach ffmpeg twice
-        progress = {"value": None, "changed_at": started}
-        stderr_tail: collections.deque[str] = collections.deque(maxlen=8)
+        tracker.launched_at = time.time()
+        ffmpeg = _WatchedFfmpeg(command)
+        reason, flowing, last_data = self._watch(ffmpeg, tracker)
+        self._stop_ffmpeg(ffmpeg.process)
+        ffmpeg.join_readers()
+        self._part_counter += len(tracker.leftover_parts())
+        self._drain(tracker, time.time())
+        last_line = ffmpeg.stderr_tail[-1] if ffmpeg.stderr_tail else ""
+        if last_line:
+            self.status.last_error = last_line
+        if reason != "stopped":
+            self.metrics.restarts.labels(self.camera.name, reason).inc()
+            self.status.restarts += 1
+            logger.info("ffmpeg ended", extra={"camera": self.camera.name, "reason": reason,
+                                               "exit_code": ffmpeg.process.returncode, "stderr": last_line})
+        return reason, flowing, last_data
 
-        def read_progress() -> None:
-            for raw in process.stdout:  # type: ignore[union-attr]
-                key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
-                if key == "out_time_us" and value not in ("", "N/A") and value != progress["value"]:
-                    progress["value"] = value
-                    progress["changed_at"] = time.time()
-
-        def read_stderr() -> None:
-            for raw in process.stderr:  # type: ignore[union-attr]
-                line = raw.decode("utf-8", "replace").strip()
-                if line:
-                    stderr_tail.append(line)
-
-        readers = [threading.Thread(target=read_progress, daemon=True),
-                   threading.Thread(target=read_stderr, daemon=True)]
-        for reader in readers:
-            reader.start()
+    def _watch(self, ffmpeg: "_WatchedFfmpeg", tracker: StagingTracker) -> tuple[str, bool, float]:
+        """Publish closed segments while ffmpeg runs; say why it must stop (or why it stopped)."""
         flowing = False
-        last_data = started
-        reason = "disconnected"
+        last_data = ffmpeg.started
         next_disk_check = 0.0
         while True:
             now = time.time()
@@ -194,52 +221,35 @@ class CameraSupervisor(threading.Thread):
             for part in tracker.closed_parts(now):
                 self._part_counter += 1
                 self._publish(part, tracker.started_ts(part, now))
-            if progress["value"] is not None and progress["changed_at"] > last_data:
-                last_data = progress["changed_at"]
+            if ffmpeg.progress_at is not None and ffmpeg.progress_at > last_data:
+                last_data = ffmpeg.progress_at
                 if not flowing:
                     flowing = True
                     self._data_flowing(now)
-            if process.poll() is not None:
+            if ffmpeg.process.poll() is not None:
                 # ffmpeg exits 0 both when the camera hangs up and when its -timeout fires: the
                 # silence before the exit tells a hung camera from a dropped one.
                 silent = now - last_data >= 0.8 * self.settings.dvr_stall_timeout_s
                 reason = "stalled" if silent else "disconnected"
                 if reason == "stalled" or flowing:
                     self._camera_lost(last_data, reason)
-                break
+                return reason, flowing, last_data
             if self.stop_event.is_set():
-                reason = "stopped"
-                break
+                return "stopped", flowing, last_data
             # Before the first data ffmpeg is connecting and probing: allow for the probe too.
             allowed = self.settings.dvr_stall_timeout_s + (0.0 if flowing else ANALYZE_S + 1.0)
             if now - last_data > allowed:
-                reason = "stalled"
                 logger.warning("stream stalled: restarting ffmpeg",
                                extra={"camera": self.camera.name, "silent_s": round(now - last_data, 1)})
-                self._camera_lost(last_data, reason)   # the outage starts now, not after ffmpeg exits
-                break
+                self._camera_lost(last_data, "stalled")   # the outage starts now, not after ffmpeg exits
+                return "stalled", flowing, last_data
             if now >= next_disk_check:
                 next_disk_check = now + 1.0
                 if self._disk_low():
-                    reason = "disk_full"
-                    break
+                    return "disk_full", flowing, last_data
             if not flowing:
                 self._check_outage_alert(now)
             self.stop_event.wait(TICK_S)
-        self._stop_ffmpeg(process)
-        for reader in readers:
-            reader.join(timeout=2.0)
-        self._part_counter += len(tracker.leftover_parts())
-        self._drain(tracker, time.time())
-        if stderr_tail:
-            self.status.last_error = stderr_tail[-1]
-        if reason != "stopped":
-            self.metrics.restarts.labels(self.camera.name, reason).inc()
-            self.status.restarts += 1
-            logger.info("ffmpeg ended", extra={"camera": self.camera.name, "reason": reason,
-                                               "exit_code": process.returncode,
-                                               "stderr": stderr_tail[-1] if stderr_tail else ""})
-        return reason, flowing, last_data
 
     # --- the loop --------------------------------------------------------------------------------
     def _pause_for_disk(self) -> None:
