@@ -48,7 +48,7 @@ class GenerationFailed(Exception):
 class GeneratedText:
     title: str
     summary: str
-    path: str                                   # free | grammar
+    path: str                                   # free | grammar | template
     free_rejected_reason: str | None
     timings: dict[str, float | int] = field(default_factory=dict)
 
@@ -86,50 +86,10 @@ def generate_text(
 
     A freshly loaded model gets the prompt's fixed opening from ``prefix_cache_dir`` (or evaluates
     it there once); a reused model still holds it from its last summary."""
-    generation = config.generation
-    model, reused = engine.load_model(
-        current.path, current.sha256, n_threads=n_threads, n_ctx=generation.n_ctx,
-        verify=current.verify, use_cache=use_cache,
-    )
-    cached_tokens, load_ms = 0, 0.0
-    if not reused:
-        priming = time.perf_counter()
-        primed = prefix_cache.prime(model.llm, prompt.fixed_prefix, model_sha256=current.sha256,
-                                    n_ctx=generation.n_ctx, directory=prefix_cache_dir)
-        cached_tokens = primed.tokens if primed.source == "restored" else 0
-        # Verification, llama.cpp load (even when it ran in the background) and restoring (or once
-        # building) the prompt prefix: what having the model ready cost this summary.
-        load_ms = model.setup_ms + (time.perf_counter() - priming) * 1000
+    model, cached_tokens, load_ms = _ready_model(current, prompt, config, n_threads=n_threads,
+                                                 use_cache=use_cache, prefix_cache_dir=prefix_cache_dir)
     try:
-        deadline = time.monotonic() + generation.timeout_s
-        required = facts.required_words()
-        base = prompt.render(facts)
-        common = {"temperature": generation.temperature, "stop": list(prompt.stop), "deadline": deadline}
-        attempts = [engine.complete(model, base + prompt.free_prefix, max_tokens=generation.free.max_tokens,
-                                    **common)]
-        rejected: str | None = None
-        try:
-            title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation,
-                                          forbidden_words(facts, config))
-            path = "free"
-        except OutputRejected as why:
-            rejected = str(why)
-            logger.info("free output rejected (%s); retrying with the JSON-schema grammar", rejected)
-            grammar = engine.grammar_for(output_schema(required))
-            attempts.append(engine.complete(model, base + " ", max_tokens=generation.grammar.max_tokens,
-                                            grammar=grammar, **common))
-            # The grammar guarantees form and the required words; contradictions are not
-            # expressible in its regex subset, so only the hard contract is checked here.
-            grammar_text = attempts[-1].text
-            if attempts[-1].finish_reason == "length":
-                grammar_text = close_cut_json(grammar_text)
-            try:
-                title, summary = parse_output(grammar_text, required, generation, clip_lengths=True)
-            except OutputRejected as still:
-                raise GenerationFailed(
-                    f"model output rejected even with the grammar ({still}); free pass: {rejected}"
-                ) from None
-            path = "grammar"
+        title, summary, path, rejected, attempts = _complete(model, prompt, facts, config)
     finally:
         if not use_cache:
             engine.release_model(model)
@@ -146,6 +106,59 @@ def generate_text(
     return GeneratedText(title, summary, path, rejected, timings)
 
 
+def _ready_model(current: CurrentLLM, prompt: PromptTemplate, config: SummarizeConfig, *, n_threads: int,
+                 use_cache: bool, prefix_cache_dir: Path | None) -> tuple[Any, int, float]:
+    """The loaded model with the prompt's fixed opening in place: (model, restored tokens, setup ms)."""
+    generation = config.generation
+    model, reused = engine.load_model(
+        current.path, current.sha256, n_threads=n_threads, n_ctx=generation.n_ctx,
+        verify=current.verify, use_cache=use_cache,
+    )
+    if reused:
+        return model, 0, 0.0
+    priming = time.perf_counter()
+    primed = prefix_cache.prime(model.llm, prompt.fixed_prefix, model_sha256=current.sha256,
+                                n_ctx=generation.n_ctx, directory=prefix_cache_dir)
+    cached_tokens = primed.tokens if primed.source == "restored" else 0
+    # Verification, llama.cpp load (even when it ran in the background) and restoring (or once
+    # building) the prompt prefix: what having the model ready cost this summary.
+    return model, cached_tokens, model.setup_ms + (time.perf_counter() - priming) * 1000
+
+
+def _complete(model: Any, prompt: PromptTemplate, facts: SceneFacts,
+              config: SummarizeConfig) -> tuple[str, str, str, str | None, list[Any]]:
+    """(title, summary, "free" | "grammar", why the free pass was rejected, the attempts made)."""
+    generation = config.generation
+    deadline = time.monotonic() + generation.timeout_s
+    required = facts.required_words()
+    base = prompt.render(facts)
+    common = {"temperature": generation.temperature, "stop": list(prompt.stop), "deadline": deadline}
+    attempts = [engine.complete(model, base + prompt.free_prefix, max_tokens=generation.free.max_tokens,
+                                **common)]
+    try:
+        title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation,
+                                      forbidden_words(facts, config))
+        return title, summary, "free", None, attempts
+    except OutputRejected as why:
+        rejected = str(why)
+    logger.info("free output rejected (%s); retrying with the JSON-schema grammar", rejected)
+    grammar = engine.grammar_for(output_schema(required))
+    attempts.append(engine.complete(model, base + " ", max_tokens=generation.grammar.max_tokens,
+                                    grammar=grammar, **common))
+    # The grammar guarantees form and the required words; contradictions are not
+    # expressible in its regex subset, so only the hard contract is checked here.
+    grammar_text = attempts[-1].text
+    if attempts[-1].finish_reason == "length":
+        grammar_text = close_cut_json(grammar_text)
+    try:
+        title, summary = parse_output(grammar_text, required, generation, clip_lengths=True)
+    except OutputRejected as still:
+        raise GenerationFailed(
+            f"model output rejected even with the grammar ({still}); free pass: {rejected}"
+        ) from None
+    return title, summary, "grammar", rejected, attempts
+
+
 def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: Path) -> dict[str, Any]:
     resolved = analytic_path.resolve()
     shown = resolved.relative_to(storage_root.resolve()) if resolved.is_relative_to(storage_root.resolve()) \
@@ -154,6 +167,17 @@ def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: P
         "video": analytic["source"], "analytic": str(shown), "camera": analytic.get("camera"),
         "recorded_at": analytic.get("recorded_at"), "duration_s": analytic["video"]["duration_s"],
     }
+
+
+def _write_text(current: CurrentLLM | None, prompt: PromptTemplate, facts: SceneFacts, config: SummarizeConfig,
+                settings: SummarizeSettings, *, use_cache: bool, log_context: dict[str, Any]) -> GeneratedText:
+    """Title and summary from the current LLM, or from the template when none is installed."""
+    if current is None:
+        logger.warning("no LLM installed: writing a template summary", extra=log_context)
+        title, text = template_summary(facts)
+        return GeneratedText(title, text, "template", None, {})
+    return generate_text(current, prompt, facts, config, n_threads=settings.llm_threads, use_cache=use_cache,
+                         prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
 
 
 def summarize(
@@ -182,20 +206,13 @@ def summarize(
     current = resolve_current_llm(Path(models_dir) if models_dir is not None else settings.models_dir)
     log_context = {"video_id": analytic["id"]}
 
-    if current is None:
-        title, text = template_summary(facts)
-        engine_name, path, model, prompt_version = "template", "template", None, TEMPLATE_VERSION
-        timings: dict[str, float | int] = {}
-        rejected = None
-        logger.warning("no LLM installed: writing a template summary", extra=log_context)
-    else:
-        generated = generate_text(current, prompt, facts, config, n_threads=settings.llm_threads,
-                                  use_cache=use_cache,
-                                  prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
-        title, text, path, rejected = generated.title, generated.summary, generated.path, \
-            generated.free_rejected_reason
-        engine_name, prompt_version, timings = "llama.cpp", prompt.version, generated.timings
-        model = {"id": current.name, "version": current.version, "sha256": current.sha256}
+    written_by = _write_text(current, prompt, facts, config, settings, use_cache=use_cache, log_context=log_context)
+    title, text, path, rejected, timings = (written_by.title, written_by.summary, written_by.path,
+                                            written_by.free_rejected_reason, written_by.timings)
+    engine_name = "template" if current is None else "llama.cpp"
+    prompt_version = TEMPLATE_VERSION if current is None else prompt.version
+    model = None if current is None else {"id": current.name, "version": current.version,
+                                          "sha256": current.sha256}
     timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     document = {
