@@ -7,8 +7,9 @@ of the configured tags that were not shown in the last ``no_repeat_days`` (least
 place them as ``tv_curado/<id>.mp4``, write a summary (engine ``catalog``, status ``curado``) per item
 into summaries/ and turn them into signed LogLines through one run of the logline generator's CLI (one
 checkpoint for the selection), so curated items reach the TVs by the same signed path as camera
-events. The previous selection leaves tv_curado/. The history (state/curation_history.json) is written last: a run that fails midway is
-simply redone by the next run, with the same ids (the LogLine generator is idempotent per id).
+events. The previous selection leaves tv_curado/. The history (state/curation_history.json) is
+written last: a run that fails midway is simply redone by the next run, with the same ids (the
+LogLine generator is idempotent per id).
 Prints the LogLines written.
 """
 
