@@ -8,7 +8,7 @@
      checkpoint written atomically), kept here for comparison;
    - now (the default): leaves appended buffered, and once per run (one `vv logline` run, however
      many summaries it is given) one fdatasync of the node file + one signed checkpoint; shown for
-     runs of 1, 10 and 100 LogLines;
+     runs of 1, 8 (the orchestrator's default batch), 10 and 100 LogLines;
    - the whole LogLine append (chain_head intent, record, .md, head, then the above) for the same
      run sizes, since that is what a LogLine costs the box.
 2. proofs: a tree of PROOF_LEAVES synthetic leaves stored once, then inclusion and consistency
@@ -42,6 +42,7 @@ from vv_core.notes import Checkpoint, NoteSigner, sign_note  # noqa: E402
 from vv_core.tlog import TreeStore, logline_paths, read_checkpoint, read_leaf, write_checkpoint  # noqa: E402
 
 ORIGIN = "bench.example/loglines"
+RUN_SIZES = (1, 8, 10, 100)  # 8: the orchestrator's default batch (one `vv logline` run per batch)
 SIGNING = CheckpointSigning(ORIGIN, NoteSigner.from_seed(ORIGIN, b"\x01" * 32))
 
 
@@ -134,9 +135,9 @@ def bench_append(base: Path, rounds: int = 3) -> list[tuple[str, float, float, f
     load, so before and now must be measured side by side); the median round of each."""
     cases = [("tree, before: fdatasync + checkpoint per LogLine", bench_tree_before)]
     cases += [(f"tree, now: run of {n} (1 sync + 1 checkpoint per run)",
-               lambda where, n=n: bench_tree_now(where, n)) for n in (1, 10, 100)]
+               lambda where, n=n: bench_tree_now(where, n)) for n in RUN_SIZES]
     cases += [(f"whole LogLine append (chain + tree), run of {n}",
-               lambda where, n=n: bench_logline_append(where, n)) for n in (1, 10, 100)]
+               lambda where, n=n: bench_logline_append(where, n)) for n in RUN_SIZES]
     results: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _ in cases}
     for round_index in range(rounds):
         for case_index, (label, bench) in enumerate(cases):

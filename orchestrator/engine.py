@@ -22,7 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from orchestrator.batch_logline import log_ahead
 from orchestrator.batch_scan import batches, scan_ahead
 from orchestrator.claims import claim, record_ignored
 from orchestrator.discovery import Ignored, look
@@ -38,7 +40,7 @@ from orchestrator.moves import (
 from orchestrator.names import printable
 from orchestrator.runners import Runner, StageResult
 from orchestrator.settings import PipelineSettings
-from orchestrator.stages import DUE_IN_STATE, PIPELINE, SCAN, SCHEDULE, StageSpec
+from orchestrator.stages import DUE_IN_STATE, LOGLINE, PIPELINE, SCAN, SCHEDULE, StageSpec
 from orchestrator.state import StateStore
 from orchestrator.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
@@ -107,25 +109,10 @@ class Orchestrator:
             except Exception:  # this file only: left where it is, tried again next run
                 logger.exception("could not claim %s", printable(found.relative))
         report.seen = len(stable)
-        # Videos go through in batches: the batch's scans run in one process (models load once),
-        # then each video goes on alone, so its summary does not wait for the whole backlog.
         due = list(self.store.due_videos(self.clock()))
         with progress("orchestrate", total=len(due) or None, unit="videos") as task:
             for batch in batches(due, self.settings.orchestrator_scan_batch):
-                try:
-                    scan_ahead(self, batch)
-                except sqlite3.Error:
-                    raise
-                except Exception:  # the videos are scanned one by one below
-                    logger.exception("batch scan failed")
-                for row in batch:
-                    try:
-                        self.process(row, report)
-                    except sqlite3.Error:
-                        raise
-                    except Exception as exc:
-                        self.internal_failure(row["sha256"], exc, report)
-                    task.advance()
+                self.run_batch(batch, report, task.advance)
         self.check_processing_time()
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = self.trigger_schedule()
@@ -134,22 +121,64 @@ class Orchestrator:
         write_status(self.store, self.layout.state, waiting_in_input=report.settling)
         return report
 
+    def run_batch(self, batch: list[sqlite3.Row], report: RunReport, advance: Callable[[], object]) -> None:
+        """Scan the batch in one process (models load once), take each video alone as far as its
+        LogLine (a summary does not wait for the backlog), write the LogLines in one run (one
+        checkpoint, in the batch's order), then finish each video. Every video's state moves on
+        its own: one bad video stops none of the others."""
+        self.ahead(scan_ahead, batch)
+        to_log = []
+        for row in batch:
+            if self.process_guarded(row, report, until=LOGLINE):
+                to_log.append(row)
+            else:
+                advance()
+        self.ahead(log_ahead, to_log)
+        for row in to_log:  # adopt the batch's LogLines; a video it did not log is logged alone
+            self.process_guarded(row, report)
+            advance()
+
+    def ahead(self, batch_stage: Callable[[Any, list[sqlite3.Row]], list[str]], rows: list[sqlite3.Row]) -> None:
+        """A batch run (scan_ahead, log_ahead); its failure only means each video runs alone."""
+        try:
+            batch_stage(self, rows)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            logger.exception("batch %s failed", batch_stage.__name__)
+
+    def process_guarded(self, row: sqlite3.Row, report: RunReport, *, until: StageSpec | None = None) -> bool:
+        """:meth:`process`, with an unexpected error counted against this video only."""
+        try:
+            return self.process(row, report, until=until)
+        except sqlite3.Error:
+            raise
+        except Exception as exc:
+            self.internal_failure(row["sha256"], exc, report)
+            return False
+
     # --- one video through the stages ----------------------------------------------------------------
-    def process(self, row: sqlite3.Row, report: RunReport) -> None:
+    def process(self, row: sqlite3.Row, report: RunReport, *, until: StageSpec | None = None) -> bool:
+        """Take the video as far as it goes in this run; True when it stopped because ``until``
+        was due (the batch runs that stage for all its videos at once)."""
         sha = row["sha256"]
         for _ in range(10):  # bounded: each pass advances (or regresses once) the state machine
             row = self.store.get(sha)
             assert row is not None
             if row["outcome"] is not None:
                 self.finish_move(row, report)
-                return
+                return False
             state = row["state"]
             if state == "logged":
                 self.mark_done(row)
                 continue
-            if not self.advance(row, DUE_IN_STATE[state], report):
-                return
+            spec = DUE_IN_STATE[state]
+            if spec is until:
+                return True
+            if not self.advance(row, spec, report):
+                return False
         logger.error("video did not settle within one run", extra={"video_id": row["video_id"]})
+        return False
 
     def advance(self, row: sqlite3.Row, spec: StageSpec, report: RunReport) -> bool:
         """Run (or adopt) the stage ``spec`` for the video; True when the state moved on."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.settings import PipelineSettings
-from orchestrator.stages import RUN_BY_ORCHESTRATOR, SCAN
+from orchestrator.stages import LOGLINE, RUN_BY_ORCHESTRATOR, SCAN
 
 PR_SET_PDEATHSIG = 1
 
@@ -120,10 +120,12 @@ class LocalRunner:
 
 
 def longest_run_s(settings: PipelineSettings) -> float:
-    """The longest one stage command may run: a scan batch gets the scan timeout once per video.
-    (The Docker client's HTTP timeout must outlast it, or a long batch would look like a dead engine.)"""
-    batch = SCAN.timeout_s(settings) * settings.orchestrator_scan_batch
-    return max(batch, *(spec.timeout_s(settings) for spec in RUN_BY_ORCHESTRATOR if spec is not SCAN))
+    """The longest one stage command may run: a scan or logline batch gets its stage's timeout once
+    per video. (The Docker client's HTTP timeout must outlast it, or a long batch would look like a
+    dead engine.)"""
+    batched = (SCAN, LOGLINE)
+    return max(*(spec.timeout_s(settings) * settings.orchestrator_scan_batch for spec in batched),
+               *(spec.timeout_s(settings) for spec in RUN_BY_ORCHESTRATOR if spec not in batched))
 
 
 class DockerRunner:

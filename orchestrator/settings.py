@@ -33,7 +33,9 @@ class PipelineSettings(CoreSettings):
         900.0, gt=0, description="Timeout of one video's `vv scan` (a batch: this × its videos)."
     )
     stage_timeout_summarize_s: float = Field(600.0, gt=0, description="Timeout of one `vv summarize` run.")
-    stage_timeout_logline_s: float = Field(120.0, gt=0, description="Timeout of one `vv logline` run.")
+    stage_timeout_logline_s: float = Field(
+        120.0, gt=0, description="Timeout of one video's `vv logline` (a batch: this × its videos)."
+    )
     stage_timeout_schedule_s: float = Field(120.0, gt=0, description="Timeout of `vv schedule --once`.")
     max_attempts: int = Field(
         3, ge=1, le=100, description="Transient failures of one stage before the video is quarantined."
@@ -50,7 +52,8 @@ class PipelineSettings(CoreSettings):
     )
     orchestrator_scan_batch: int = Field(
         8, ge=1, le=256, description="Videos scanned by one `vv scan` process (models load once per batch; "
-        "a video the batch could not scan is scanned alone); 1: one process per video."
+        "a video the batch could not scan is scanned alone), and whose LogLines one `vv logline` run writes "
+        "(one checkpoint per batch); 1: one process per video."
     )
     orchestrator_trigger_schedule: bool = Field(
         True, description="Run `vv schedule --once` after a run that finished videos (else: the watcher)."

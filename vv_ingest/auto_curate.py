@@ -5,10 +5,11 @@
 Once per rotation period (``curation`` in vv_ingest/config.yaml): pick ``count`` catalog items with one
 of the configured tags that were not shown in the last ``no_repeat_days`` (least recently shown first),
 place them as ``tv_curado/<id>.mp4``, write a summary (engine ``catalog``, status ``curado``) per item
-into summaries/ and turn each into a signed LogLine through the logline generator's CLI, so curated
-items reach the TVs by the same signed path as camera events. The previous selection leaves
-tv_curado/. The history (state/curation_history.json) is written last: a run that fails midway is
-simply redone by the next run, with the same ids (the LogLine generator is idempotent per id).
+into summaries/ and turn them into signed LogLines through one run of the logline generator's CLI (one
+checkpoint for the selection), so curated items reach the TVs by the same signed path as camera
+events. The previous selection leaves tv_curado/. The history (state/curation_history.json) is
+written last: a run that fails midway is simply redone by the next run, with the same ids (the
+LogLine generator is idempotent per id).
 Prints the LogLines written.
 """
 
@@ -125,20 +126,26 @@ def curated_summary(item: dict[str, Any], video_rel: str, catalog_rel: str, rota
     }
 
 
-def write_logline(summary_path: Path, settings: IngestSettings) -> Path:
-    """The logline generator's own CLI (stages talk through files and commands, not imports)."""
+def write_loglines(summary_paths: list[Path], settings: IngestSettings) -> list[Path]:
+    """The logline generator's own CLI (stages talk through files and commands, not imports), once
+    for the whole selection: one run signs one checkpoint over all its LogLines, in this order."""
     env = dict(os.environ, VIDEO_STORAGE_ROOT=str(settings.video_storage_root),
-               KEY_STORE_PATH=str(settings.key_store_path))
+               KEY_STORE_PATH=str(settings.key_store_path),
+               CHECKPOINT_KEY_STORE_PATH=str(settings.checkpoint_key_store_path.expanduser().absolute()))
     # The generator from this same checkout (as an editable install would give it).
     repo = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), str(repo / "vv-core"), env.get("PYTHONPATH")) if p)
-    done = subprocess.run([sys.executable, "-m", "logline_generator.logline_generator", str(summary_path),
+    done = subprocess.run([sys.executable, "-m", "logline_generator.logline_generator", *map(str, summary_paths),
                            "--output-dir", str(settings.storage.loglines)],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+                          capture_output=True, text=True, env=env, timeout=120 * len(summary_paths), check=False)
+    names = ", ".join(path.name for path in summary_paths)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        raise CurationError(f"logline for {summary_path.name} failed: {lines[-1] if lines else done.returncode}")
-    return Path(done.stdout.strip().splitlines()[0])
+        raise CurationError(f"logline for {names} failed: {lines[-1] if lines else done.returncode}")
+    written = [Path(line) for line in done.stdout.strip().splitlines()]
+    if len(written) != len(summary_paths):
+        raise CurationError(f"logline for {names} printed {len(written)} paths for {len(summary_paths)} summaries")
+    return written
 
 
 def curate(settings: IngestSettings, config: IngestConfig | None = None, *, now: float | None = None,
@@ -169,19 +176,18 @@ def curate(settings: IngestSettings, config: IngestConfig | None = None, *, now:
     report = CurationReport(True, rotation_id)
     layout.tv_curado.mkdir(parents=True, exist_ok=True)
     catalog_rel = relative(catalog_path, layout.root)
-    entries = []
     for item in chosen:
         video = layout.tv_curado / f"{item['id']}.mp4"
         place_video(layout.root / item["video"], video)
         summary = curated_summary(item, relative(video, layout.root), catalog_rel, rotation_id, created_at)
         validate_schema(summary, "summary")
-        summary_path = atomic_write_json(layout.summaries / f"{summary['id']}.summary.json", summary)
-        logline = write_logline(summary_path, settings)
         report.videos.append(video)
-        report.summaries.append(summary_path)
-        report.loglines.append(logline)
-        entries.append({"id": item["id"], "sha256": item["sha256"], "video": relative(video, layout.root),
-                        "summary": relative(summary_path, layout.root), "logline": relative(logline, layout.root)})
+        report.summaries.append(atomic_write_json(layout.summaries / f"{summary['id']}.summary.json", summary))
+    report.loglines = write_loglines(report.summaries, settings)
+    entries = [{"id": item["id"], "sha256": item["sha256"], "video": relative(video, layout.root),
+                "summary": relative(summary_path, layout.root), "logline": relative(logline, layout.root)}
+               for item, video, summary_path, logline
+               in zip(chosen, report.videos, report.summaries, report.loglines, strict=True)]
     # The previous selection leaves the TVs' folder (its LogLines stay: the signed chain is history).
     placed_now = {entry["video"] for entry in entries}
     for old in (history[-1]["items"] if history else []):

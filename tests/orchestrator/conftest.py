@@ -45,9 +45,9 @@ class Box:
         finally:
             orchestrator.close()
 
-    def inject(self, stage: str, mode: str, times: int = 1) -> None:
+    def inject(self, stage: str, mode: str, times: int = 1, skip: int = 0) -> None:
         plan = json.loads(self.control.read_text()) if self.control.is_file() else {}
-        plan[stage] = {"mode": mode, "times": times}
+        plan[stage] = {"mode": mode, "times": times, "skip": skip}
         self.control.write_text(json.dumps(plan))
 
     def drop(self, relative: str, content: bytes | None = None, *, seed: str = "") -> Path:

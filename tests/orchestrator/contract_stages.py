@@ -8,10 +8,11 @@ are tested against it; the end-to-end tests use the real stages.
 
 "Videos" for it are files starting with ``CONTRACTVIDEO``; anything else is "not a video" (exit 1).
 ``scan A B … --id a --id b …`` scans each (as the real `vv scan` does for a batch): a bad one gets its
-own error line, the others are written, exit 1 if any failed.
+own error line, the others are written, exit 1 if any failed; ``logline A B …`` writes each in order.
 Failure injection: ``CONTRACT_CONTROL=<json file>`` ``{"<stage>": {"mode": M, "times": N}}`` makes
 the next N runs of that stage fail with mode M (exit1, exit2, sleep, kill9, invalid, wrong_hash,
-missing_model, no_path); the counter is kept in the same file.
+missing_model, no_path, outside_root: a summary whose video lies outside the storage root), after
+``"skip": K`` runs that pass; the counters are kept in the same file.
 """
 
 import json
@@ -43,6 +44,10 @@ def injected_failure(stage: str) -> str | None:
     entry = plan.get(stage)
     if not entry or entry.get("times", 0) <= 0:
         return None
+    if entry.get("skip", 0) > 0:  # let this many runs pass first
+        entry["skip"] -= 1
+        atomic_write_json(control, plan)
+        return None
     entry["times"] -= 1
     atomic_write_json(control, plan)
     return entry["mode"]
@@ -70,16 +75,16 @@ def main(argv: list[str]) -> None:
         atomic_write_json(out, {"rebuilt_at": time.time()})
         print(out)
         return
-    source = Path(args[0])
+    sources = [Path(a) for a in args[:args.index("--output-dir")]]
     out_dir = Path(args[args.index("--output-dir") + 1])
     if stage == "scan":
-        videos = [Path(a) for a in args[:args.index("--output-dir")]]
         ids = [args[i + 1] for i, a in enumerate(args) if a == "--id"]
-        bad = [scan(video, video_id, out_dir, mode) for video, video_id in zip(videos, ids, strict=True)]
+        bad = [scan(video, video_id, out_dir, mode) for video, video_id in zip(sources, ids, strict=True)]
         if any(bad):
             raise SystemExit(1)
         return
-    write_output(stage, source, out_dir, mode)
+    for source in sources:  # `logline A B …` writes each, in order
+        write_output(stage, source, out_dir, mode)
 
 
 def scan(source: Path, video_id: str, out_dir: Path, mode: str | None) -> bool:
@@ -109,6 +114,8 @@ def finish(document: dict, video_id: str, out: Path, mode: str | None) -> None:
         document["schema_version"] = "9.9"
     if mode == "wrong_hash":
         document["source_hash"] = "0" * 64
+    if mode == "outside_root":  # schema-valid, but no LogLine may point there
+        document["source"]["video"] = "../outside/the/root.mp4"
     atomic_write_json(out, document)
     if mode != "no_path":
         print(out)

@@ -83,8 +83,8 @@ def test_batches_are_bounded_and_each_is_finished_before_the_next(box):
         order = [r["stage"] for r in store.db.execute("SELECT stage FROM stage_runs ORDER BY id")]
     finally:
         store.close()
-    # the first batch's videos are summarized and logged before the second batch is scanned
-    assert order[:6] == ["scan", "scan", "summarize", "logline", "summarize", "logline"]
+    # the first batch's videos are summarized, then logged together, before the second batch is scanned
+    assert order[:7] == ["scan", "scan", "summarize", "summarize", "logline", "logline", "scan"]
 
 
 def test_batch_size_1_runs_one_process_per_video(box):

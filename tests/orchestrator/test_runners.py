@@ -176,6 +176,29 @@ def test_docker_runner_reports_stage_failures_and_down_containers(engine, settin
     assert classify_result(missing).kind == "transient"
 
 
+def test_docker_runner_hands_a_batchs_summaries_to_one_logline_exec(settings):
+    """The engine logs a batch with one `vv logline A B …`: every path is mapped into the container,
+    in order, and every LogLine path printed is mapped back."""
+    root = settings.storage.root
+    directory = tempfile.mkdtemp(prefix="vv-engine-", dir="/tmp")
+    fake = FakeEngine(containers={"logline_writer": container_attrs("logline_writer")})
+    fake.exec_results["logline"] = (0, b"/data/loglines/cam1_a.logline.json\n/data/loglines/cam1_b.logline.json\n", b"")
+    try:
+        with EngineServer(Path(directory) / "docker.sock", fake) as server:
+            result = docker_runner(server, settings).run(
+                "logline", [str(root / "summaries/cam1_a.summary.json"), str(root / "summaries/cam1_b.summary.json"),
+                            "--output-dir", str(root / "loglines")], timeout_s=240)
+            exec_create = next(body for method, path, body in fake.requests if path.endswith("/exec"))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert result.ok and result.container == "logline_writer"
+    assert result.output_paths() == [str(root / "loglines/cam1_a.logline.json"),
+                                     str(root / "loglines/cam1_b.logline.json")]
+    assert exec_create["Cmd"] == ["timeout", "-s", "KILL", "240", "vv", "logline",
+                                  "/data/summaries/cam1_a.summary.json", "/data/summaries/cam1_b.summary.json",
+                                  "--output-dir", "/data/loglines"]
+
+
 def test_docker_runner_engine_unreachable_is_transient(settings, tmp_path):
     import docker
 
@@ -192,3 +215,6 @@ def test_the_docker_clients_timeout_outlasts_a_whole_scan_batch(settings):
     assert longest_run_s(settings) == settings.stage_timeout_s("scan") * settings.orchestrator_scan_batch
     single = settings.model_copy(update={"orchestrator_scan_batch": 1, "stage_timeout_summarize_s": 5000.0})
     assert longest_run_s(single) == 5000.0
+    # the batch's LogLines are written in one run too, with the logline timeout once per video
+    slow_logline = settings.model_copy(update={"stage_timeout_logline_s": 1000.0})
+    assert longest_run_s(slow_logline) == 1000.0 * settings.orchestrator_scan_batch

@@ -53,6 +53,32 @@ def test_rotation_places_videos_and_writes_signed_curado_loglines(cataloged, sma
     assert [item["id"] for item in history[-1]["items"]] == ["bigbuckbunny", "bikes"]
 
 
+def test_a_rotation_writes_its_loglines_in_one_generator_run_under_one_checkpoint(cataloged, small_config,
+                                                                                  monkeypatch):
+    from vv_core.keystore import load_key_store
+    from vv_core.notes import open_checkpoint, signers_from_key_store
+    from vv_core.tlog import read_checkpoint
+    from vv_ingest import auto_curate
+
+    runs, real_run = [], subprocess.run
+
+    def recorded(argv, **kwargs):  # the real processes; the generator's arguments remembered
+        if "logline_generator.logline_generator" in argv:
+            runs.append(argv[argv.index("logline_generator.logline_generator") + 1:])
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(auto_curate.subprocess, "run", recorded)
+    report = curate(cataloged, small_config, now=T0)
+    assert runs == [[*map(str, report.summaries), "--output-dir", str(cataloged.storage.loglines)]]
+    records = [json.loads(path.read_text()) for path in report.loglines]
+    assert [r["seq"] for r in records] == [0, 1] and [r["id"] for r in records] == [
+        json.loads(p.read_text())["id"] for p in report.summaries]      # chained in selection order
+    signer, _ = signers_from_key_store(load_key_store(cataloged.checkpoint_key_store_path),
+                                       cataloged.transparency_origin)
+    note = read_checkpoint(cataloged.storage.loglines)
+    assert note is not None and open_checkpoint(note, [signer.verifier_key])[0].size == 2
+
+
 def test_rotation_period_no_repeats_and_tags(cataloged, small_config):
     first = curate(cataloged, small_config, now=T0)
     # Inside the period nothing changes.
