@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import repo_env
+from tests.helpers import make_storage_root, repo_env
 from vv_cli.settings import Settings
 
 
@@ -26,9 +26,10 @@ def isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def storage_root(tmp_path: Path) -> Path:
+    """An empty storage tree (input/ and state/: what box commands require of an existing root)."""
     root = tmp_path / "storage"
     root.mkdir()
-    return root
+    return make_storage_root(root)
 
 
 @pytest.fixture

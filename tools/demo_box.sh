@@ -16,6 +16,18 @@ read -r root host port < <("$python" -c 'from tv_api.settings import TvApiSettin
 print(s.video_storage_root.resolve(), s.tv_api_host, s.tv_api_port)')
 [[ -d "$root/input" ]] || { echo "error: $root is not a bootstrapped storage root: run vv bootstrap first" >&2; exit 1; }
 [[ "$host" == "0.0.0.0" ]] && host=127.0.0.1
+# The TV page to open: the first TV whose playlist already has an item (the sample video's: which TV
+# depends on what was seen, e.g. "nothing detected" goes to tv3), else tv1.
+tv=$("$python" -c 'import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1], "playlists").glob("tv*.json")):
+    try:
+        if json.loads(path.read_text()).get("items"):
+            print(path.stem)
+            break
+    except (OSError, ValueError):
+        continue
+else:
+    print("tv1")' "$root")
 
 # The sample camera: a short clip with a keyframe every second (capture copies, never re-encodes).
 sample=$demo_dir/sample.mp4
@@ -49,8 +61,8 @@ cat <<TEXT
 vv demo ready. Ran: $ran.
   storage   $root   (settings: $(pwd)/.env)
   console   $base/console/   user demo-admin, password in $demo_dir/admin.password
-  TV page   $base/tv.html?tv=tv1#token=…   (tv2 plays alerts); the token is in $demo_dir/tv.token:
-            echo "$base/tv.html?tv=tv1#token=\$(cat $demo_dir/tv.token)"
+  TV page   $base/tv.html?tv=$tv#token=…   (tv1 confirmed, tv2 alerts, tv3 experimental); the token is in $demo_dir/tv.token:
+            echo "$base/tv.html?tv=$tv#token=\$(cat $demo_dir/tv.token)"
   camera    $base/tv_mirror.html?camera=demo#token=…   the sample camera, live (same token)
   vv on PATH: . .venv/bin/activate   (then: vv --help)
   next:     vv status            # what the pipeline did

@@ -6,6 +6,7 @@ For each input: probe → transcode (temp file) → verify the result → rename
 ``<id>.mp4`` with ``<id>.jpg`` (thumbnail) and ``<id>.meta.json`` (title, tags, origin). An input
 ffmpeg cannot read is moved to the quarantine folder with ``<name>.error.json`` saying why; the
 other inputs carry on. Prints each library video written; exit 1 if any input was quarantined.
+Each transcode reports its progress (vv_core.progress): a bar on a terminal, JSON lines otherwise.
 """
 
 import argparse
@@ -13,7 +14,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +25,13 @@ from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.mediaprobe import MediaProbeError, probe_media
 from vv_core.naming import sanitize_id
+from vv_core.progress import progress
 from vv_ingest.config import IngestConfig, TargetFormat, load_ingest_config
 from vv_ingest.settings import IngestSettings
 from vv_ingest.transcode import TranscodeError, build_transcode_command, make_thumbnail, run_ffmpeg_with_progress
 
 logger = logging.getLogger("vv.vv_ingest")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv"}
-ProgressFactory = Callable[[str, float], Callable[[float], None] | None]
 
 
 @dataclass
@@ -120,8 +120,8 @@ def standardize(source: Path, library: Path, config: IngestConfig, *, title: str
 
 
 def process_videos(inputs: list[Path], settings: IngestSettings, config: IngestConfig | None = None,
-                   output_dir: Path | None = None, *, title: str | None = None, tags: list[str] | None = None,
-                   progress: ProgressFactory | None = None) -> ProcessReport:
+                   output_dir: Path | None = None, *, title: str | None = None,
+                   tags: list[str] | None = None) -> ProcessReport:
     config = config or load_ingest_config(settings)
     library = output_dir or config.resolve(settings, config.library_dir)
     quarantine_dir = config.resolve(settings, config.quarantine_dir)
@@ -134,28 +134,15 @@ def process_videos(inputs: list[Path], settings: IngestSettings, config: IngestC
         except MediaProbeError as exc:
             report.quarantined.append(quarantine(source, quarantine_dir, str(exc)))
             continue
-        on_progress = progress(source.name, duration) if progress else None
-        try:
-            report.written.append(standardize(source, library, config, title=title, tags=tags,
-                                              on_progress=on_progress))
-        except (MediaProbeError, TranscodeError) as exc:
-            report.quarantined.append(quarantine(source, quarantine_dir, str(exc)))
+        # Seconds of video transcoded so far (a bar on a terminal, JSON progress lines otherwise).
+        with progress(f"ingest {source.name}", total=duration or None, unit="s") as task:
+            try:
+                report.written.append(standardize(source, library, config, title=title, tags=tags,
+                                                  on_progress=lambda fraction, task=task, seconds=duration:
+                                                  task.update(fraction * seconds)))
+            except (MediaProbeError, TranscodeError) as exc:
+                report.quarantined.append(quarantine(source, quarantine_dir, str(exc)))
     return report
-
-
-def rich_progress(console=None) -> tuple[ProgressFactory, Callable[[], None]]:
-    """A rich progress bar per file (for a terminal); returns (factory, close)."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                   console=console, transient=False)
-    bar.start()
-
-    def factory(name: str, duration_s: float) -> Callable[[float], None]:
-        task = bar.add_task(name, total=1.0)
-        return lambda fraction: bar.update(task, completed=fraction)
-
-    return factory, bar.stop
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,12 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     def action() -> list[Path]:
         settings = IngestSettings()
         start_process("vv_ingest", settings, console="stderr")
-        progress, close = rich_progress() if sys.stderr.isatty() else (None, lambda: None)
-        try:
-            result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title,
-                                    tags=args.tag, progress=progress)
-        finally:
-            close()
+        result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title, tags=args.tag)
         report.written, report.quarantined = result.written, result.quarantined
         return result.written
 

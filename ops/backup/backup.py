@@ -19,13 +19,14 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ops.backup.restic_repo import ResticRepo, redact
-from ops.backup.staging import BackupError, clear_directory, excludes_of, stage_backup
+from ops.backup.staging import MIB, BackupError, clear_directory, excludes_of, stage_backup
 from ops.settings import BackupSettings
 from vv_core.alert_triggers import build_alert
 from vv_core.alerts import send_alert
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import start_process, utc_timestamp
+from vv_core.progress import progress
 from vv_core.storage import BACKUP_STATUS
 
 logger = logging.getLogger("vv.backup")
@@ -64,7 +65,12 @@ def _backup_locked(settings: BackupSettings, repo: ResticRepo, kind: str, apply_
         raise BackupError(f"no restic repository at {redact(repo.repository)}: run `vv backup init`")
     staged = stage_backup(settings, kind)
     try:
-        summary = repo.backup(staged.root, ["vv", kind], excludes_of(settings))
+        # restic's own status messages: bytes read so far of the staged tree.
+        with progress(f"backup {kind}: upload", total=staged.total_bytes / MIB or None, unit="MiB") as task:
+            summary = repo.backup(staged.root, ["vv", kind], excludes_of(settings),
+                                  on_status=lambda status: task.update(min(
+                                      status.get("bytes_done", 0), staged.total_bytes) / MIB))
+            task.update(staged.total_bytes / MIB)
     finally:
         clear_directory(staged.root)
     removed: list[str] = []

@@ -6,10 +6,13 @@ caller's environment) and turn every failure into a one-line :class:`ResticError
 any credentials in the repository URL redacted.
 """
 
+import collections
 import json
 import os
 import re
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from vv_core.keystore import require_private_file
 _NO_REPOSITORY = "Is there a repository at the following location?"
 _CREDENTIALS_IN_URL = re.compile(r"(//)[^/@\s]+@")
 EXIT_INCOMPLETE_SNAPSHOT = 3   # restic backup: snapshot written, but some files could not be read
+PROGRESS_FPS = "2"             # restic's status lines per second while it backs up (RESTIC_PROGRESS_FPS)
 
 
 class ResticError(VVError):
@@ -108,21 +112,46 @@ class ResticRepo:
         raise ResticError(f"restic cannot open {redact(self.repository)}: {last_line(result.stderr)}")
 
     # --- snapshots ----------------------------------------------------------------------------
-    def backup(self, source_dir: Path, tags: list[str], excludes: list[str]) -> dict[str, Any]:
-        """Back up ``source_dir`` as ``.`` (so the snapshot tree starts at its contents)."""
-        args = ["backup", "--json", "--quiet", "--ignore-ctime", "--exclude-caches"]
+    def backup(self, source_dir: Path, tags: list[str], excludes: list[str],
+               on_status: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Back up ``source_dir`` as ``.`` (so the snapshot tree starts at its contents); restic's
+        status messages (bytes_done, total_bytes, …) go to ``on_status`` while it runs."""
+        args = ["backup", "--json", "--ignore-ctime", "--exclude-caches"]
         for tag in tags:
             args += ["--tag", tag]
         for pattern in excludes:
             args += ["--exclude", pattern]
-        result = self.run(*args, ".", cwd=source_dir, ok_codes=(0, EXIT_INCOMPLETE_SNAPSHOT))
-        summary = next((m for m in json_lines(result.stdout) if m.get("message_type") == "summary"), None)
+        returncode, summary, stderr = self._stream_backup([*args, "."], source_dir, on_status)
+        if returncode not in (0, EXIT_INCOMPLETE_SNAPSHOT):
+            raise ResticError(f"restic backup failed (exit {returncode}): {last_line(stderr)}")
         if summary is None:
             raise ResticError("restic backup printed no summary")
-        if result.returncode == EXIT_INCOMPLETE_SNAPSHOT:
+        if returncode == EXIT_INCOMPLETE_SNAPSHOT:
             raise ResticError(f"restic backup could not read some files (snapshot "
-                              f"{summary.get('snapshot_id')} is incomplete): {last_line(result.stderr)}")
+                              f"{summary.get('snapshot_id')} is incomplete): {last_line(stderr)}")
         return summary
+
+    def _stream_backup(self, args: list[str], cwd: Path, on_status: Callable[[dict[str, Any]], None] | None
+                       ) -> tuple[int, dict[str, Any] | None, str]:
+        """Run `restic backup --json`, reading its messages as they come; (exit code, summary, stderr)."""
+        env = {**self.environment(), "RESTIC_PROGRESS_FPS": PROGRESS_FPS}
+        try:
+            process = subprocess.Popen([self.binary, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        except FileNotFoundError:
+            raise ResticError(f"{self.binary} not found: install it (apt-get install restic)") from None
+        errors: collections.deque[str] = collections.deque(maxlen=50)
+        reader = threading.Thread(target=lambda: errors.extend(process.stderr or ()), daemon=True)
+        reader.start()
+        summary = None
+        for message in json_lines_of(process.stdout or ()):
+            if message.get("message_type") == "summary":
+                summary = message
+            elif message.get("message_type") == "status" and on_status is not None:
+                on_status(message)
+        returncode = process.wait()
+        reader.join(timeout=5)
+        return returncode, summary, "".join(errors)
 
     def snapshots(self, tags: list[str] | None = None) -> list[dict[str, Any]]:
         """Snapshots, oldest first (restic's order)."""
@@ -163,15 +192,18 @@ def last_line(text: str) -> str:
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
-    messages = []
-    for line in text.splitlines():
+    return list(json_lines_of(text.splitlines()))
+
+
+def json_lines_of(lines: Any) -> Any:
+    """The JSON objects among ``lines`` (an iterable of str, e.g. a pipe), as they come."""
+    for line in lines:
         line = line.strip()
         if line.startswith("{"):
             try:
-                messages.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError:
                 continue
-    return messages
 
 
 def first_json_value(text: str) -> Any:

@@ -22,6 +22,7 @@ from ops.backup.restic_repo import ResticRepo
 from ops.backup.staging import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
+    MIB,
     RESTORE_SCRATCH_DIRNAME,
     SUMS_NAME,
     BackupError,
@@ -32,6 +33,7 @@ from ops.backup.staging import (
 from ops.settings import BackupSettings
 from vv_core.atomic import atomic_output, fsync_directory
 from vv_core.hashing import compute_sha256
+from vv_core.progress import progress
 
 ORCHESTRATOR_LOCK = "orchestrator.lock"   # orchestrator/lock.py: one pipeline run at a time
 BACKUP_LOCK = "backup.lock"
@@ -70,15 +72,18 @@ def verify_tree(root: Path) -> ManifestCheck:
     """Every manifest file present with its size and sha256; nothing else in the tree."""
     check = ManifestCheck(load_manifest(root))
     listed = set()
-    for entry in check.manifest["files"]:
-        listed.add(entry["path"])
-        path = root / entry["path"]
-        if not path.is_file():
-            check.missing.append(entry["path"])
-        elif path.stat().st_size != entry["size"] or compute_sha256(path) != entry["sha256"]:
-            check.mismatched.append(entry["path"])
-        else:
-            check.verified += 1
+    total = sum(entry["size"] for entry in check.manifest["files"]) / MIB
+    with progress("restore: verify", total=total or None, unit="MiB") as task:
+        for entry in check.manifest["files"]:
+            listed.add(entry["path"])
+            path = root / entry["path"]
+            if not path.is_file():
+                check.missing.append(entry["path"])
+            elif path.stat().st_size != entry["size"] or compute_sha256(path) != entry["sha256"]:
+                check.mismatched.append(entry["path"])
+            else:
+                check.verified += 1
+            task.advance(entry["size"] / MIB)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in listed and relative not in (MANIFEST_NAME, SUMS_NAME):
@@ -156,21 +161,23 @@ def _restore_locked(settings: BackupSettings, repo: ResticRepo, snapshot: str | 
                               f"{len(check.unexpected)} unexpected): nothing restored")
         databases = {db["path"] for db in check.manifest.get("databases", [])}
         restored, unchanged = [], 0
-        for entry in check.manifest["files"]:
-            relative = entry["path"]
-            if only and not any(relative.startswith(prefix.rstrip("/") + "/") or relative == prefix
-                                for prefix in only):
-                continue
-            destination = destination_of(relative, settings)
-            if destination.is_file() and compute_sha256(destination) == entry["sha256"]:
-                unchanged += 1
-                continue
-            if relative in databases:
-                for sidecar in ("-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(f"{destination}{sidecar}").unlink()
-            place_atomically(scratch / relative, destination)
-            restored.append(relative)
+        chosen_files = [entry for entry in check.manifest["files"]
+                        if not only or any(entry["path"].startswith(prefix.rstrip("/") + "/")
+                                           or entry["path"] == prefix for prefix in only)]
+        with progress("restore: place", total=len(chosen_files) or None, unit="files") as task:
+            for entry in chosen_files:
+                relative = entry["path"]
+                task.advance()
+                destination = destination_of(relative, settings)
+                if destination.is_file() and compute_sha256(destination) == entry["sha256"]:
+                    unchanged += 1
+                    continue
+                if relative in databases:
+                    for sidecar in ("-wal", "-shm"):
+                        with contextlib.suppress(FileNotFoundError):
+                            Path(f"{destination}{sidecar}").unlink()
+                place_atomically(scratch / relative, destination)
+                restored.append(relative)
     finally:
         clear_directory(scratch)
     return {"status": "ok", "snapshot_id": chosen["id"], "snapshot_time": chosen["time"], "kind": kind,

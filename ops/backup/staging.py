@@ -39,10 +39,12 @@ from vv_core.atomic import atomic_write_json, atomic_write_text
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import utc_timestamp
+from vv_core.progress import progress
 
 MANIFEST_NAME = "vv-backup-manifest.json"
 SUMS_NAME = "SHA256SUMS"
 MANIFEST_FORMAT = "vv-backup-manifest/1"
+MIB = 2**20                              # progress is reported in MiB
 METADATA_DIRS = ("analytic", "snapshots", "summaries", "loglines", "playlists", "logs")
 MEDIA_DIRS = ("processed", "tv_curado")
 STAGING_DIRNAME = "backup-staging"      # under state/, never itself backed up
@@ -265,9 +267,13 @@ class Stager:
     def write_manifest(self) -> None:
         cache = HashCache(self.settings.storage.state / HASH_CACHE_DIRNAME / f"{self.kind}.json")
         files = []
-        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
-            relative = path.relative_to(self.root).as_posix()
-            files.append({"path": relative, "size": path.stat().st_size, "sha256": cache.sha256(relative, path)})
+        staged = [(path, path.stat().st_size) for path in sorted(p for p in self.root.rglob("*") if p.is_file())]
+        # Hashing is the long part of a first backup (later ones reuse the hashes of unchanged files).
+        with progress(f"backup {self.kind}: hash", total=sum(size for _, size in staged) / MIB, unit="MiB") as task:
+            for path, size in staged:
+                relative = path.relative_to(self.root).as_posix()
+                files.append({"path": relative, "size": size, "sha256": cache.sha256(relative, path)})
+                task.advance(size / MIB)
         cache.save()
         self.tree.files = files
         self.tree.hashes_reused = cache.reused

@@ -19,7 +19,7 @@ def capture_env(storage_root, tmp_path, camera_url, **extra):
 
 @pytest.mark.slow
 def test_vv_capture_records_then_prints_segments(rtsp_camera, storage_root, tmp_path):
-    storage_root.joinpath("input").mkdir()
+    storage_root.joinpath("input").mkdir(exist_ok=True)
     result = subprocess.run([sys.executable, "-m", "vv_cli.main", "capture", "--camera", "dvr", "--no-http",
                              "--duration", "4"], capture_output=True, text=True,
                             env=capture_env(storage_root, tmp_path, rtsp_camera.url), timeout=60,
@@ -54,7 +54,7 @@ def test_capture_refuses_a_missing_storage_root(tmp_path):
 def test_a_looping_file_camera_keeps_recording_past_the_end_of_its_file(storage_root, tmp_path):
     """`loop: true` (the demo's sample camera): a 2 s file recorded for 7 s gives segments for the
     whole 7 s as one stream; without it ffmpeg ends with the file every 2 s and each end is an outage."""
-    storage_root.joinpath("input").mkdir()
+    storage_root.joinpath("input").mkdir(exist_ok=True)
     sample = tmp_path / "sample.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10",
                     "-t", "2", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", str(sample)],

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, repo_env
+from tests.helpers import REPO_ROOT, make_storage_root, repo_env
 
 MONITORING = REPO_ROOT / "monitoring"
 PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "max", "by", "and", "up", "time"}
@@ -60,8 +60,7 @@ def wait_for(predicate, timeout_s: float, what: str):
 def tv_api(tmp_path: Path):
     """The real tv_api (`vv serve`, port 0) over a storage root with a pipeline status and playlists,
     plus an admin device token for Prometheus issued by `vv tokens issue`."""
-    storage = tmp_path / "storage"
-    (storage / "state").mkdir(parents=True)
+    storage = make_storage_root(tmp_path / "storage")
     (storage / "playlists").mkdir()
     status = schema_example("pipeline_status")
     (storage / "state" / "pipeline_status.json").write_text(json.dumps(status))

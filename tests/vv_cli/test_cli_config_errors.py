@@ -63,6 +63,28 @@ def test_a_storage_root_that_does_not_exist_is_refused_not_created(cli_env, tmp_
     assert (typo / "input").is_dir()
 
 
+@pytest.mark.parametrize("contents", ["empty", "foreign"])
+def test_an_existing_root_that_is_no_storage_tree_is_refused(cli_env, tmp_path, contents):
+    """An empty mount point (the NFS share or USB disk did not mount) or a typo that happens to exist:
+    every box command refuses it, nothing is written underneath; `vv bootstrap` makes it a storage tree."""
+    mount_point = tmp_path / "mnt" / "vv"
+    mount_point.mkdir(parents=True)
+    if contents == "foreign":
+        (mount_point / "notes.txt").write_text("someone else's folder\n")
+    before = sorted(p.name for p in mount_point.rglob("*"))
+    env = {**cli_env, "VIDEO_STORAGE_ROOT": str(mount_point)}
+    says = "is empty" if contents == "empty" else "has no input/ or state/"
+    for command in (("orchestrate", "--once"), ("schedule", "--once"), ("status",), ("up",), ("serve",),
+                    ("cleanup",), ("backup",)):
+        assert_one_line(run_vv(command, env, tmp_path), f"VIDEO_STORAGE_ROOT {mount_point} {says}",
+                        "mount the disk", "vv bootstrap")
+    assert sorted(p.name for p in mount_point.rglob("*")) == before      # nothing written into the mount point
+    created = run_vv(["bootstrap"], env, tmp_path)
+    assert created.returncode == 0, created.stderr
+    status = run_vv(["status", "--json"], env, tmp_path)
+    assert status.returncode == 0, status.stderr
+
+
 def test_an_offline_model_install_names_the_url(cli_env, tmp_path):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
-import io
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 
 from vv_core.mediaprobe import probe_media
 from vv_ingest import transcode
-from vv_ingest.process_video import expand_inputs, process_videos, rich_progress, verify_output
+from vv_ingest.process_video import expand_inputs, process_videos, verify_output
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +31,15 @@ def mean_volume_db(path):
     return float(line.split("mean_volume:")[1].split("dB")[0])
 
 
-def test_standardizes_real_videos_and_quarantines_broken_ones(ingest_settings, small_config, inbox):
-    progress_seen: dict[str, list[float]] = {}
-
-    def progress(name, duration_s):
-        assert duration_s > 0
-        return progress_seen.setdefault(name, []).append
-
-    report = process_videos([inbox], ingest_settings, small_config, tags=["demo"], progress=progress)
+def test_standardizes_real_videos_and_quarantines_broken_ones(ingest_settings, small_config, inbox, caplog,
+                                                              monkeypatch):
+    monkeypatch.setattr("vv_core.progress.INTERVAL_S", 0)    # every ffmpeg progress report becomes a line
+    caplog.set_level(logging.INFO, logger="vv.progress")
+    report = process_videos([inbox], ingest_settings, small_config, tags=["demo"])
+    progress_seen: dict[str, list] = {}
+    for record in caplog.records:
+        if record.name == "vv.progress":
+            progress_seen.setdefault(record.task, []).append(record)
     library = ingest_settings.storage.tv_curado / "library"
     assert sorted(p.name for p in report.written) == ["bigbuckbunny.mp4", "bikes.mp4", "tone_clip.mp4"]
     for video in report.written:
@@ -50,8 +51,11 @@ def test_standardizes_real_videos_and_quarantines_broken_ones(ingest_settings, s
         assert video.with_suffix(".jpg").read_bytes()[:2] == b"\xff\xd8"
         meta = json.loads(video.with_suffix(".meta.json").read_text())
         assert meta["tags"] == ["demo"] and meta["title"]
-        fractions = next(v for k, v in progress_seen.items() if k.rsplit(".", 1)[0] == video.stem)
-        assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+        # Off a terminal: JSON progress lines in seconds of video, done rising to the total, then finished.
+        lines = next(v for k, v in progress_seen.items() if k.rsplit(".", 1)[0] == f"ingest {video.stem}")
+        done = [line.done for line in lines]
+        assert len(lines) >= 2 and done == sorted(done) and lines[0].unit == "s"
+        assert lines[-1].finished is True and done[-1] == lines[-1].total > 0 and lines[-1].percent == 100
     assert 9.5 <= probe_media(library / "bikes.mp4").duration_s <= 10.5
     # Loudness: the tone is normalized (clearly audible); bikes had no audio and gets a silent track.
     assert mean_volume_db(library / "tone_clip.mp4") > -40
@@ -103,18 +107,6 @@ def test_missing_input_is_an_error(ingest_settings, small_config, tmp_path):
     assert expand_inputs([tmp_path]) == []
 
 
-def test_rich_progress_bar_renders_on_a_terminal():
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    factory, close = rich_progress(Console(file=buffer, force_terminal=True, width=100))
-    update = factory("bikes.mp4", 10.0)
-    for fraction in (0.25, 0.5, 1.0):
-        update(fraction)
-    close()
-    assert "bikes.mp4" in buffer.getvalue() and "100%" in buffer.getvalue()
-
-
 def test_vv_ingest_process_cli(cli_env, storage_root, made_clips, tmp_path):
     good, bad = tmp_path / "good.mkv", tmp_path / "bad.mp4"
     shutil.copyfile(made_clips["tone"], good)
@@ -127,6 +119,9 @@ def test_vv_ingest_process_cli(cli_env, storage_root, made_clips, tmp_path):
     assert result.returncode == 1
     assert result.stdout.splitlines() == [str(storage_root / "tv_curado" / "library" / "good.mp4")]
     assert result.stderr.strip().splitlines()[-1].startswith("error: 1 input(s) quarantined")
+    progress = [json.loads(line) for line in result.stderr.splitlines() if '"message": "progress"' in line]
+    assert {p["task"] for p in progress} == {"ingest good.mkv"}     # the unreadable input never started
+    assert progress[-1]["finished"] is True and progress[-1]["percent"] == 100.0
     meta = json.loads((storage_root / "tv_curado" / "library" / "good.meta.json").read_text())
     assert meta["title"] == "A tone" and meta["tags"] == ["tone"]
     # Bad config: one line naming the key, exit 1.

@@ -75,10 +75,12 @@ def _is_terminal(stream: IO[str]) -> bool:
 
 
 @contextmanager
-def progress(label: str, total: float | None = None, *, unit: str = "items", interval_s: float = INTERVAL_S,
+def progress(label: str, total: float | None = None, *, unit: str = "items", interval_s: float | None = None,
              stream: IO[str] | None = None, clock: Callable[[], float] = time.monotonic) -> Iterator[ProgressTask]:
-    """Report the progress of the work inside the block (see the module docstring)."""
+    """Report the progress of the work inside the block (see the module docstring); ``interval_s``
+    defaults to the module's INTERVAL_S, read at each call (a test may lower it)."""
     global _live, _live_tasks
+    interval_s = INTERVAL_S if interval_s is None else interval_s
     out = stream if stream is not None else sys.stderr
     bar = None
     if _is_terminal(out):

@@ -171,15 +171,30 @@ class StorageLayout:
         return Path(path).resolve().is_relative_to(self.root.resolve())
 
 
+# A storage tree has these (bootstrap creates every STORAGE_DIRS entry; these two every version had):
+# an existing root without them is a typo that happens to exist or a mount point whose disk did not mount.
+LAYOUT_DIRS = ("input", "state")
+
+
 def require_storage_root(root: str | os.PathLike[str]) -> None:
-    """Refuse a storage root that does not exist: only `vv bootstrap` creates one, so a typo in
-    VIDEO_STORAGE_ROOT fails with one line instead of filling a new empty tree (issue 19)."""
+    """Refuse a storage root that does not exist or is not a storage tree: only `vv bootstrap` creates
+    one, so a typo in VIDEO_STORAGE_ROOT, or an empty mount point (an NFS share or USB disk that did not
+    mount: the box would fill the root disk underneath it), fails with one line (issue 19)."""
     path = Path(root)
-    if path.is_dir():
-        return
-    where = "" if path.parent.is_dir() else f" (nor does its parent {path.parent})"
-    raise VVError(f"VIDEO_STORAGE_ROOT {path} does not exist{where}: fix the path in .env or the environment, "
-                  "or run `vv bootstrap` to create a new storage tree there")
+    if not path.is_dir():
+        where = "" if path.parent.is_dir() else f" (nor does its parent {path.parent})"
+        raise VVError(f"VIDEO_STORAGE_ROOT {path} does not exist{where}: fix the path in .env or the "
+                      "environment, or run `vv bootstrap` to create a new storage tree there")
+    missing = [name for name in LAYOUT_DIRS if not (path / name).is_dir()]
+    if missing:
+        try:
+            empty = not any(path.iterdir())
+        except OSError:
+            empty = False
+        what = "is empty" if empty else f"has no {' or '.join(f'{m}/' for m in missing)}"
+        raise VVError(f"VIDEO_STORAGE_ROOT {path} {what}: not a storage tree. If it is a mount point, mount the "
+                      "disk; else fix the path in .env or the environment, or run `vv bootstrap` to create "
+                      "the storage tree there")
 
 
 # The one rule of the stage commands' inputs: a LogLine names its video by its path inside the
