@@ -25,7 +25,7 @@ from vv_core.models import current_model_path
 
 logger = logging.getLogger("vv.diagnose")
 LLM_CONTEXT = 2048
-LLM_MAX_TOKENS = 160
+LLM_MAX_TOKENS = 256
 LLM_DEADLINE_S = 60.0
 
 
@@ -88,7 +88,7 @@ def answer_schema(causes: list[Cause]) -> dict[str, Any]:
 def accept_llm_answer(text: str, causes: list[Cause]) -> tuple[str, str] | None:
     """(cause id, explanation) when the answer names one of the candidate catalogue ids; else None."""
     try:
-        answer = json.loads(text)
+        answer = json.loads(text, strict=False)   # a small model may put a raw newline in a string
     except ValueError:
         return None
     if not isinstance(answer, dict):
