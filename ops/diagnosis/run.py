@@ -71,6 +71,7 @@ def render_table(diagnosis: Diagnosis, actions: list[ActionResult] | None = None
         console.print(table)
         console.print(f"[bold]{BY_ID[diagnosis.causes[0].fault].alert_title}[/]: {diagnosis.explanation}")
         console.print(f"explanation by: {diagnosis.path} ({diagnosis.llm_note})")
+        console.print(f"what a person does: {BY_ID[diagnosis.causes[0].fault].operator_hint}")
     for action in actions or []:
         console.print(f"fix {action.action}: {action.outcome}: {action.detail}")
     return console.file.getvalue()  # type: ignore[attr-defined]

@@ -130,6 +130,7 @@ def test_vv_diagnose_end_to_end_names_a_missing_key_store(cli_env, storage_root)
     table = subprocess.run([sys.executable, "-m", "vv_cli", "diagnose", "--fix"], env=env, capture_output=True,
                            text=True, timeout=60, cwd=storage_root.parent)
     assert "key_store_unreadable" in table.stdout and BY_ID["key_store_unreadable"].alert_title in table.stdout
+    assert BY_ID["key_store_unreadable"].operator_hint in table.stdout.replace("\n", " ")
     assert table.returncode == 1
     helps = subprocess.run([sys.executable, "-m", "vv_cli", "--help"], env=env, capture_output=True, text=True,
                            timeout=60)
