@@ -74,3 +74,47 @@ class CleanupSettings(CoreSettings):
         90.0, ge=0, description="Videos whose LogLine status is alerta are kept at least this long."
     )
 
+
+
+class DiagnosisSettings(CoreSettings):
+    """`vv diagnose` and `vv drill` (ops/diagnosis): thresholds of the evidence rules, and which
+    remediation actions `vv diagnose --fix --apply` may take (each off until an operator turns it on)."""
+
+    diagnose_status_url: str = Field(
+        "http://127.0.0.1:8000/status",
+        description="tv_api's /status that `vv diagnose` reads; empty: tv_api is not checked.",
+    )
+    diagnose_window_s: float = Field(
+        3600.0, gt=0, description="Log errors, failures and quarantines newer than this are evidence."
+    )
+    diagnose_disk_full_percent: float = Field(
+        95.0, gt=0, le=100, description="Storage root used at or above this percentage is the disk-full fault."
+    )
+    diagnose_bad_file_burst: int = Field(
+        10, ge=1, description="This many files quarantined as bad input within the window is a burst."
+    )
+    diagnose_clock_jump_s: float = Field(
+        300.0, gt=0, description="A record newer than now by more than this means the clock jumped back."
+    )
+    diagnose_use_llm: bool = Field(
+        True, description="Let the installed LLM re-rank the causes and explain them (catalogue ids only)."
+    )
+    diagnose_fix_restart_stage: bool = Field(
+        False, description="`vv diagnose --fix` may restart a stage's container (docker runner only)."
+    )
+    diagnose_fix_rollback_model: bool = Field(
+        False, description="`vv diagnose --fix` may switch a broken model back to the previous one."
+    )
+    diagnose_fix_free_space: bool = Field(
+        False, description="`vv diagnose --fix` may free space by the cleanup policy (disk-pressure mode)."
+    )
+    diagnose_fix_pause_ingestion: bool = Field(
+        False, description="`vv diagnose --fix` may pause ingestion (the orchestrator claims no new input)."
+    )
+    diagnose_fix_requeue_transient: bool = Field(
+        False, description="`vv diagnose --fix` may move files quarantined by a transient fault back to input/."
+    )
+    diagnose_action_budget: int = Field(
+        3, ge=0, description="Remediation actions `vv diagnose --fix` may apply per budget window."
+    )
+    diagnose_budget_window_s: float = Field(3600.0, gt=0, description="Remediation budget window.")

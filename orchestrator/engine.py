@@ -92,8 +92,13 @@ class Orchestrator:
             backfill_placements(self.root, self.layout.state, self.store.all_videos())
             self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
         ignored: list[Ignored] = []
-        stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                       self.settings.stable_wait_s, ignored=ignored)
+        if self.layout.ingestion_paused.exists():
+            # Paused (`vv diagnose --fix`, e.g. the disk is full): videos already claimed go on, input/ waits.
+            logger.warning("ingestion paused (%s): no new input is claimed", self.layout.ingestion_paused)
+            stable, report.settling = [], 0
+        else:
+            stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
+                                           self.settings.stable_wait_s, ignored=ignored)
         if report.settling and wait_for_settling:
             # Second look within this run, so a file copied in just now is not left for the next cron.
             self.sleep(self.settings.stable_wait_s)

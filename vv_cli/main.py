@@ -7,7 +7,7 @@ live by concern in this package; importing a module adds its commands to the one
 
 import sys
 
-from vv_cli import audit, faces, models, operations, pipeline, run, setup  # noqa: F401 (they add the commands)
+from vv_cli import audit, diagnosis, faces, models, operations, pipeline, run, setup  # noqa: F401 (they add the commands)
 from vv_cli.app import app, stage_cli
 
 
@@ -27,7 +27,8 @@ HELP_PANELS = {
     "Set up": ("bootstrap", "model", "users", "tokens", "faces", "verify-install", "version"),
     "Pipeline stages": ("scan", "summarize", "logline", "ingest", "search"),
     "Trust and audit": ("verify", "keys", "proof", "witness"),
-    "Operations": ("backup", "restore", "restore-drill", "cleanup", "export-logs", "self-monitor", "alert"),
+    "Operations": ("backup", "restore", "restore-drill", "cleanup", "export-logs", "self-monitor", "diagnose",
+                   "drill", "alert"),
 }
 
 

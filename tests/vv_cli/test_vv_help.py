@@ -6,7 +6,8 @@ import typer
 from tests.vv_cli.test_vv_cli import run_vv
 from vv_cli.main import HELP_PANELS, app
 
-COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "export-logs", "faces", "ingest", "keys", "logline",
+COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "diagnose", "drill", "export-logs", "faces",
+            "ingest", "keys", "logline",
             "model", "orchestrate", "proof", "restore", "restore-drill", "scan", "schedule", "search",
             "self-monitor", "serve", "status", "summarize", "tokens", "up", "users", "verify", "verify-install",
             "version", "witness"}

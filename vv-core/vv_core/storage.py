@@ -32,6 +32,8 @@ ORCHESTRATOR_DB = "orchestrator.sqlite3"
 PIPELINE_STATUS = "pipeline_status.json"
 ALERTS_DEDUP = "alerts_dedup.json"
 BACKUP_STATUS = "backup_status.json"
+# Present while ingestion is paused (`vv diagnose --fix`): the orchestrator claims no new input/ file.
+INGESTION_PAUSED = "ingestion_paused.json"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class StorageLayout:
     def camera_snapshots(self) -> Path:
         """agent_dvr's latest JPEG per camera (<camera>.jpg), read by the mirror and /status."""
         return self.state / "snapshots"
+
+    @property
+    def ingestion_paused(self) -> Path:
+        """Present while ingestion is paused: who paused it, when and why (JSON)."""
+        return self.state / INGESTION_PAUSED
 
     @property
     def dvr_outages(self) -> Path:
