@@ -6,12 +6,14 @@ Runs until SIGINT/SIGTERM (or --duration seconds), then stops each ffmpeg with o
 segment is finalized and published, prints the segments written and exits 0.
 """
 
-import argparse
 import logging
 import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from agent_dvr.config import CameraConfig, CameraConfigError, load_cameras
 from agent_dvr.http_endpoint import DvrHttpServer
@@ -19,7 +21,7 @@ from agent_dvr.metrics import DvrMetrics
 from agent_dvr.outages import OutageStore
 from agent_dvr.settings import DvrSettings
 from agent_dvr.supervisor import CameraSupervisor
-from vv_core.cli_support import run_stage
+from vv_core.cli_support import run_command, run_stage
 from vv_core.errors import VVError
 from vv_core.jsonlog import start_process
 
@@ -105,24 +107,28 @@ def run_capture(settings: DvrSettings, camera_names: list[str] | None = None, du
     return written
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agent_dvr", description=__doc__.split("\n")[0])
-    parser.add_argument("--camera", action="append", help="Record only this camera (repeatable).")
-    parser.add_argument("--duration", type=float, default=None, help="Stop after this many seconds.")
-    parser.add_argument("--no-http", action="store_true", help="Do not serve snapshots/metrics.")
-    return parser
+def capture_command(
+    camera: Annotated[list[str] | None, typer.Option(help="Record only this camera (repeatable).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    no_http: Annotated[bool, typer.Option("--no-http", help="Do not serve snapshots/metrics.")] = False,
+) -> None:
+    """Record every configured camera into input/<camera>/<UTC>.mp4 until SIGINT/SIGTERM (or --duration).
 
-
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    Each ffmpeg is stopped with one SIGINT so the last segment is finalized and published; prints
+    the segments written and exits 0 (1 with one line when the cameras or the storage are wrong).
+    """
 
     def action() -> list[Path]:
         settings = DvrSettings()
         start_process("agent_dvr", settings, console="stderr")
-        return run_capture(settings, args.camera, args.duration, http=not args.no_http)
+        return run_capture(settings, camera, duration, http=not no_http)
 
     run_stage(action)
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(capture_command, argv, "agent_dvr")
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -9,11 +9,13 @@ JSON log (stderr and logs/app.log).
 Also usable as ``python scripts/orchestrator.py --once``.
 """
 
-import argparse
 import logging
 import signal
 import sys
 import threading
+from typing import Annotated
+
+import typer
 
 from orchestrator.engine import DB_NAME, Orchestrator, RunReport
 from orchestrator.lock import AlreadyRunning, run_lock
@@ -22,6 +24,7 @@ from orchestrator.runners import Runner, build_runner
 from orchestrator.settings import PipelineSettings
 from orchestrator.state import StateStore
 from orchestrator.status import STATUS_NAME
+from vv_core.cli_support import run_command
 from vv_core.jsonlog import start_process, utc_timestamp
 
 logger = logging.getLogger("vv.orchestrator")
@@ -102,16 +105,31 @@ def status_summary(settings: PipelineSettings) -> str:
     return "\n".join(lines)
 
 
+def orchestrate_command(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One run, then exit (cron; the default).")] = False,
+    loop: Annotated[bool, typer.Option("--loop", help="Run every ORCHESTRATOR_INTERVAL seconds.")] = False,
+) -> None:
+    """Run the pipeline over input/: one run (cron, the default) or a loop until SIGTERM/SIGINT.
+
+    Exit 0 when the run completed (quarantined videos included) or another run holds the lock;
+    2 when the orchestrator itself failed. Prints the path of state/pipeline_status.json.
+    """
+    if once and loop:
+        ctx.fail("--loop is not allowed with --once")
+    raise typer.Exit(run_orchestrator(loop=loop, **(ctx.obj or {})))
+
+
 def main(argv: list[str] | None = None, settings: PipelineSettings | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vv orchestrate", description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="one run, then exit (cron; the default)")
-    mode.add_argument("--loop", action="store_true", help="run every ORCHESTRATOR_INTERVAL seconds")
-    args = parser.parse_args(argv)
+    return run_command(orchestrate_command, argv, "vv orchestrate", settings=settings)
+
+
+def run_orchestrator(*, loop: bool = False, settings: PipelineSettings | None = None) -> int:
+    """What `vv orchestrate` does once its arguments are parsed; returns the exit code."""
     settings = settings or PipelineSettings()
     settings.storage.ensure()
     start_process("orchestrator", settings, console="stderr")
-    if args.loop:
+    if loop:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

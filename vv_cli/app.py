@@ -6,10 +6,9 @@ to :data:`app`; vv_cli.main imports them and is the console entry point.
 
 import importlib
 from types import ModuleType
-from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from vv_cli.settings import Settings
 
@@ -54,14 +53,39 @@ def _cli_edge(ctx: typer.Context) -> None:
 
 
 
-# Commands whose arguments belong to a tool's own parser (each tool also runs standalone as its
-# blueprint script): `vv` passes them through untouched, so they are declared once, in that parser.
-PASSTHROUGH: dict[str, Any] = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+class _ToolCommand(TyperCommand):
+    """A command declared in its tool's own module (arguments, help, exit codes), which `vv` imports
+    only when the command runs or shows its help: `vv --help` stays instant and still lists the
+    command in an image that does not carry the tool. ``target`` is ``"package.module:function"``."""
+
+    target = ""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return self.tool_command().make_context(info_name, args, parent=parent, **extra)
+
+    def tool_command(self) -> TyperCommand:
+        from vv_core.cli_support import fail, typer_command
+
+        module_name, function = self.target.split(":")
+        package = module_name.split(".")[0]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] != package:
+                raise  # the tool is there but something it needs is not: a real fault
+            fail(f"`vv {self.name}` needs {package}/, which this installation does not carry")
+        return typer_command(getattr(module, function))
 
 
-def pass_through(main: Any, ctx: typer.Context) -> None:
-    """Run a tool's ``main(argv)`` with the command's raw arguments; its return value is the exit code."""
-    raise typer.Exit(main(ctx.args) or 0)
+def tool_command(typer_app: typer.Typer, name: str, target: str, summary: str) -> None:
+    """Mount the typer command ``target`` (``"package.module:function"``) as ``name``; ``summary`` is
+    its line in the command list (the tool's own help is shown by ``vv NAME --help``)."""
+    command_class = type(f"ToolCommand[{target}]", (_ToolCommand,), {"target": target})
+    typer_app.command(name, cls=command_class, help=summary)(_declared_by_the_tool)
+
+
+def _declared_by_the_tool() -> None:  # pragma: no cover - _ToolCommand runs the tool's own command
+    raise NotImplementedError
 
 
 def stage_cli(module: str) -> ModuleType | None:

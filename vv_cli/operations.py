@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vv_cli.app import PASSTHROUGH, app, pass_through
+from vv_cli.app import app, tool_command
 from vv_cli.settings import Settings
 
 backup_app = typer.Typer(help="Back up the box with restic (`vv backup`, `vv backup init`).",
@@ -61,28 +61,12 @@ def restore(
 
     cli_restore(snapshot=snapshot, media=media, only=only)
 
-@app.command(context_settings=PASSTHROUGH, add_help_option=False)
-def cleanup(ctx: typer.Context) -> None:
-    """Delete old files (dry run unless --apply); --disk-pressure frees space. See --help."""
-    from ops.upkeep.cleanup import main as cleanup_main
-
-    pass_through(cleanup_main, ctx)
-
-
-@app.command("export-logs", context_settings=PASSTHROUGH, add_help_option=False)
-def export_logs(ctx: typer.Context) -> None:
-    """Archive logs/* into a dated tar.gz + manifest; --verify ARCHIVE checks one. See --help."""
-    from ops.upkeep.log_exporter import main as exporter_main
-
-    pass_through(exporter_main, ctx)
-
-
-@app.command("self-monitor", context_settings=PASSTHROUGH, add_help_option=False)
-def self_monitor(ctx: typer.Context) -> None:
-    """Watch the stack's containers, restart failing ones within a budget. See --help."""
-    from ops.upkeep.self_monitor import main as monitor_main
-
-    pass_through(monitor_main, ctx)
+tool_command(app, "cleanup", "ops.upkeep.cleanup:cleanup_command",
+             "Delete old files (dry run unless --apply); --disk-pressure frees space. See --help.")
+tool_command(app, "export-logs", "ops.upkeep.log_exporter:export_logs_command",
+             "Archive logs/* into a dated tar.gz + manifest; --verify ARCHIVE checks one. See --help.")
+tool_command(app, "self-monitor", "ops.upkeep.self_monitor:self_monitor_command",
+             "Watch the stack's containers, restart failing ones within a budget. See --help.")
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vv_cli.app import PASSTHROUGH, app, pass_through, stage_cli
+from vv_cli.app import app, stage_cli, tool_command
 
 
 @app.command()
@@ -46,28 +46,12 @@ ingest_app = typer.Typer(help="Extra content for the TVs: process, catalog, cura
 app.add_typer(ingest_app, name="ingest")
 
 
-@ingest_app.command("process", context_settings=PASSTHROUGH, add_help_option=False)
-def ingest_process(ctx: typer.Context) -> None:
-    """Standardize videos into the library (H.264 High/AAC, +faststart) with a thumbnail each."""
-    from vv_ingest.process_video import main as process_main
-
-    pass_through(process_main, ctx)
-
-
-@ingest_app.command("catalog", context_settings=PASSTHROUGH, add_help_option=False)
-def ingest_catalog(ctx: typer.Context) -> None:
-    """Build the library's JSON manifest (incremental: unchanged files are not re-hashed)."""
-    from vv_ingest.catalog_videos import main as catalog_main
-
-    pass_through(catalog_main, ctx)
-
-
-@ingest_app.command("curate", context_settings=PASSTHROUGH, add_help_option=False)
-def ingest_curate(ctx: typer.Context) -> None:
-    """Rotate a selection from the catalog into tv_curado/ and write its LogLines (status curado)."""
-    from vv_ingest.auto_curate import main as curate_main
-
-    pass_through(curate_main, ctx)
+tool_command(ingest_app, "process", "vv_ingest.process_video:process_command",
+             "Standardize videos into the library (H.264 High/AAC, +faststart) with a thumbnail each.")
+tool_command(ingest_app, "catalog", "vv_ingest.catalog_videos:catalog_command",
+             "Build the library's JSON manifest (incremental: unchanged files are not re-hashed).")
+tool_command(ingest_app, "curate", "vv_ingest.auto_curate:curate_command",
+             "Rotate a selection from the catalog into tv_curado/ and write its LogLines (status curado).")
 
 
 # tv_api's own search command, as it is (in an image without tv_api, `vv` simply has no search).

@@ -4,16 +4,11 @@ from typing import Annotated
 
 import typer
 
-from vv_cli.app import PASSTHROUGH, app, pass_through
+from vv_cli.app import app, tool_command
 from vv_cli.settings import Settings
 
-
-@app.command(context_settings=PASSTHROUGH, add_help_option=False)
-def orchestrate(ctx: typer.Context) -> None:
-    """Run the pipeline over input/: --once (cron, default) or --loop. See --help."""
-    from orchestrator.cli import main as orchestrator_main
-
-    pass_through(orchestrator_main, ctx)
+tool_command(app, "orchestrate", "orchestrator.cli:orchestrate_command",
+             "Run the pipeline over input/: --once (cron, default) or --loop. See --help.")
 
 
 @app.command()
@@ -35,12 +30,8 @@ def status(
 
 
 
-@app.command(context_settings=PASSTHROUGH, add_help_option=False)
-def capture(ctx: typer.Context) -> None:
-    """Record the cameras into input/<camera>/<UTC>.mp4 until stopped (agent_dvr)."""
-    from agent_dvr.agent_dvr import main as capture_main
-
-    pass_through(capture_main, ctx)
+tool_command(app, "capture", "agent_dvr.agent_dvr:capture_command",
+             "Record the cameras into input/<camera>/<UTC>.mp4 until stopped (agent_dvr).")
 
 
 @app.command()

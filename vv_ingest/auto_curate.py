@@ -13,7 +13,6 @@ LogLine generator is idempotent per id).
 Prints the LogLines written.
 """
 
-import argparse
 import contextlib
 import json
 import logging
@@ -24,10 +23,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from vv_core.atomic import atomic_write_json
-from vv_core.cli_support import run_stage
+from vv_core.cli_support import run_command, run_stage
 from vv_core.errors import VVError
 from vv_core.jsonlog import start_process, utc_timestamp
 from vv_core.naming import sanitize_id
@@ -200,18 +201,25 @@ def curate(settings: IngestSettings, config: IngestConfig | None = None, *, now:
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="auto_curate", description=__doc__.split("\n")[0])
-    parser.add_argument("--force", action="store_true", help="Rotate now, even inside the rotation period.")
-    args = parser.parse_args(argv)
+def curate_command(
+    force: Annotated[bool, typer.Option("--force", help="Rotate now, even inside the rotation period.")] = False,
+) -> None:
+    """Rotate a selection from the catalog into tv_curado/ and write its LogLines (status curado).
+
+    Once per rotation period (``curation`` in vv_ingest/config.yaml); prints the LogLines written.
+    """
 
     def action() -> list[Path]:
         settings = IngestSettings()
         start_process("vv_ingest", settings, console="stderr")
-        return curate(settings, force=args.force).loglines
+        return curate(settings, force=force).loglines
 
     run_stage(action)
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(curate_command, argv, "auto_curate")
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -8,15 +8,16 @@ manifest keeps its entry without being hashed or probed again. Written atomicall
 against schemas/catalog.schema.json; prints the manifest path.
 """
 
-import argparse
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from vv_core.atomic import atomic_write_json
-from vv_core.cli_support import run_stage
+from vv_core.cli_support import run_command, run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import start_process, utc_timestamp
@@ -128,18 +129,25 @@ def build_catalog(settings: IngestSettings, config: IngestConfig | None = None,
     return CatalogReport(manifest_path, len(items), hashed, reused, quarantined)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="catalog_videos", description=__doc__.split("\n")[0])
-    parser.add_argument("--library", type=Path, default=None, help="Library folder (default: config).")
-    args = parser.parse_args(argv)
+def catalog_command(
+    library: Annotated[Path | None, typer.Option(help="Library folder (default: config).")] = None,
+) -> None:
+    """Build the library's JSON manifest (incremental: unchanged files are not re-hashed).
+
+    Validated against schemas/catalog.schema.json and written atomically; prints the manifest path.
+    """
 
     def action() -> Path:
         settings = IngestSettings()
         start_process("vv_ingest", settings, console="stderr")
-        return build_catalog(settings, library=args.library).manifest
+        return build_catalog(settings, library=library).manifest
 
     run_stage(action)
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(catalog_command, argv, "catalog_videos")
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -9,7 +9,6 @@ other inputs carry on. Prints each library video written; exit 1 if any input wa
 Each transcode reports its progress (vv_core.progress): a bar on a terminal, JSON lines otherwise.
 """
 
-import argparse
 import contextlib
 import logging
 import os
@@ -17,9 +16,12 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from vv_core.atomic import atomic_write_json
-from vv_core.cli_support import EXIT_FAILURE, fail, run_stage
+from vv_core.cli_support import EXIT_FAILURE, fail, run_command, run_stage
 from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 from vv_core.jsonlog import start_process, utc_timestamp
@@ -145,23 +147,23 @@ def process_videos(inputs: list[Path], settings: IngestSettings, config: IngestC
     return report
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="process_video", description=__doc__.split("\n")[0])
-    parser.add_argument("inputs", nargs="+", type=Path, help="Videos or folders of videos.")
-    parser.add_argument("--output-dir", type=Path, default=None, help="Library folder (default: config).")
-    parser.add_argument("--tag", action="append", default=[], help="Tag for the catalog (repeatable).")
-    parser.add_argument("--title", default=None, help="Title (default: from the file name).")
-    return parser
+def process_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Videos or folders of videos.")],
+    output_dir: Annotated[Path | None, typer.Option(help="Library folder (default: config).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag for the catalog (repeatable).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: from the file name).")] = None,
+) -> None:
+    """Standardize videos into the library (H.264 High/AAC, +faststart) with a thumbnail each.
 
-
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    Prints each library video written; an input ffmpeg cannot read is quarantined with its
+    <name>.error.json and the others carry on; exit 1 if any input was quarantined.
+    """
     report = ProcessReport()
 
     def action() -> list[Path]:
         settings = IngestSettings()
         start_process("vv_ingest", settings, console="stderr")
-        result = process_videos(args.inputs, settings, output_dir=args.output_dir, title=args.title, tags=args.tag)
+        result = process_videos(inputs, settings, output_dir=output_dir, title=title, tags=tag or [])
         report.written, report.quarantined = result.written, result.quarantined
         return result.written
 
@@ -171,5 +173,9 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{len(report.quarantined)} input(s) quarantined (see their .error.json): {names}", EXIT_FAILURE)
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(process_command, argv, "process_video")
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -19,7 +19,6 @@ Never deleted, in either mode:
 Output: one line per file (``would delete``/``deleted``, size, path) and a total; exit 0.
 """
 
-import argparse
 import contextlib
 import json
 import logging
@@ -32,8 +31,12 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from ops.settings import CleanupSettings
+from vv_core.cli_support import run_command
 from vv_core.naming import artifact_id
 
 PROTECTED_DIRS = ("loglines", "state", "playlists", "fallback")
@@ -213,41 +216,65 @@ def human(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+def cleanup_command(
+    ctx: typer.Context,
+    days: Annotated[float | None, typer.Option(help="Minimum age in days (default: CLEANUP_DAYS).")] = None,
+    dirs: Annotated[str | None, typer.Option(
+        help="Comma-separated directories under the storage root (default: CLEANUP_DIRS).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print (the default).")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Really delete.")] = False,
+    disk_pressure: Annotated[bool, typer.Option(
+        "--disk-pressure", help="Delete oldest first (any age) until free space reaches --min-free-percent.")
+    ] = False,
+    min_free_percent: Annotated[float | None, typer.Option(
+        help="Free space to reach with --disk-pressure, in percent (default: DISK_MIN_FREE_PERCENT).")] = None,
+) -> None:
+    """Delete old files under the storage root: a dry run unless --apply (docs/orchestrator.md).
+
+    Never deleted: anything outside the root or behind a symlink, loglines/, state/, playlists/,
+    fallback/, files a current playlist references, and alert footage younger than
+    ALERT_FOOTAGE_RETENTION_DAYS. Exit 1 when --dirs names a refused directory.
+    """
+    if dry_run and apply:
+        ctx.fail("--apply is not allowed with --dry-run")
+    raise typer.Exit(run_cleanup(days=days, dirs=dirs, apply=apply, disk_pressure=disk_pressure,
+                                 min_free_percent=min_free_percent, **(ctx.obj or {})))
+
+
 def main(argv: list[str] | None = None, settings: CleanupSettings | None = None) -> int:
+    return run_command(cleanup_command, argv, "vv cleanup", settings=settings)
+
+
+def run_cleanup(*, days: float | None = None, dirs: str | None = None, apply: bool = False,
+                disk_pressure: bool = False, min_free_percent: float | None = None,
+                settings: CleanupSettings | None = None) -> int:
+    """What `vv cleanup` does once its arguments are parsed (None: the setting); returns the exit code."""
     settings = settings or CleanupSettings()
-    parser = argparse.ArgumentParser(prog="vv cleanup", description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=float, default=settings.cleanup_days, help="minimum age in days")
-    parser.add_argument("--dirs", default=settings.cleanup_dirs,
-                        help="comma-separated directories under the storage root")
-    run_mode = parser.add_mutually_exclusive_group()
-    run_mode.add_argument("--dry-run", action="store_true", help="only print (the default)")
-    run_mode.add_argument("--apply", action="store_true", help="really delete")
-    parser.add_argument("--disk-pressure", action="store_true",
-                        help="delete oldest first (any age) until free space reaches --min-free-percent")
-    parser.add_argument("--min-free-percent", type=float, default=settings.disk_min_free_percent)
-    args = parser.parse_args(argv)
+    days = settings.cleanup_days if days is None else days
+    dirs = settings.cleanup_dirs if dirs is None else dirs
+    min_free_percent = settings.disk_min_free_percent if min_free_percent is None else min_free_percent
     root = settings.storage.root
     try:
-        dirs = resolve_dirs(root, [d.strip() for d in args.dirs.split(",") if d.strip()])
+        dirs = resolve_dirs(root, [d.strip() for d in dirs.split(",") if d.strip()])
     except CleanupRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     now = time.time()
     plan = plan_cleanup(root, [d for d in dirs if d.is_dir()],
-                        older_than_s=None if args.disk_pressure else args.days * DAY_S, now=now,
+                        older_than_s=None if disk_pressure else days * DAY_S, now=now,
                         alert_retention_s=settings.alert_footage_retention_days * DAY_S)
-    if args.disk_pressure:
+    if disk_pressure:
         usage = shutil.disk_usage(root)
-        plan = limit_to_disk_pressure(plan, usage.free, usage.total, args.min_free_percent)
-    freed = apply_plan(plan, root) if args.apply else plan.total_bytes
-    verb = "deleted" if args.apply else "would delete"
+        plan = limit_to_disk_pressure(plan, usage.free, usage.total, min_free_percent)
+    freed = apply_plan(plan, root) if apply else plan.total_bytes
+    verb = "deleted" if apply else "would delete"
     for candidate in plan.delete:
         print(f"{verb} {human(candidate.size):>10}  {candidate.path}")
     for path, reason in plan.protected:
         print(f"kept ({reason})  {path}")
     for path in plan.skipped_symlinks:
         print(f"skipped symlink  {path}")
-    suffix = "" if args.apply else " (dry run: use --apply)"
+    suffix = "" if apply else " (dry run: use --apply)"
     print(f"{verb} {len(plan.delete)} files, {human(freed)}{suffix}")
     return 0
 

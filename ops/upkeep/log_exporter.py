@@ -9,7 +9,6 @@ entry agree). ``--verify`` re-reads an archive and checks every entry against th
 hashes, nothing missing or extra); exit 1 on any mismatch.
 """
 
-import argparse
 import hashlib
 import io
 import json
@@ -20,10 +19,13 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Annotated
+
+import typer
 
 from vv_core.atomic import atomic_write_json, fsync_directory
 from vv_core.canonical import pretty_json
+from vv_core.cli_support import run_command
 from vv_core.jsonlog import utc_timestamp
 from vv_core.settings import CoreSettings
 
@@ -145,28 +147,44 @@ def verify_archive(archive: Path) -> list[str]:
     return problems
 
 
+def export_logs_command(
+    ctx: typer.Context,
+    output_dir: Annotated[Path | None, typer.Option(
+        help="Where the archive and its manifest go (default: logs/archive).")] = None,
+    verify: Annotated[Path | None, typer.Option(
+        metavar="ARCHIVE", help="Check an archive against its manifest instead of exporting.")] = None,
+) -> None:
+    """Archive logs/* into a dated tar.gz plus a JSON manifest, or check one (--verify ARCHIVE).
+
+    Prints the archive and manifest written; exit 1 when there is no logs/ directory or a verified
+    archive does not match its manifest (sizes, hashes, nothing missing or extra).
+    """
+    raise typer.Exit(run_export(output_dir=output_dir, verify=verify, **(ctx.obj or {})))
+
+
 def main(argv: list[str] | None = None, settings: CoreSettings | None = None) -> int:
+    return run_command(export_logs_command, argv, "vv export-logs", settings=settings)
+
+
+def run_export(*, output_dir: Path | None = None, verify: Path | None = None,
+               settings: CoreSettings | None = None) -> int:
+    """What `vv export-logs` does once its arguments are parsed; returns the exit code."""
     settings = settings or CoreSettings()
     logs_dir = settings.storage.logs
-    parser = argparse.ArgumentParser(prog="vv export-logs", description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=logs_dir / ARCHIVE_DIR_NAME)
-    parser.add_argument("--verify", type=Path, metavar="ARCHIVE",
-                        help="check an archive against its manifest")
-    args = parser.parse_args(argv)
-    if args.verify:
-        if not args.verify.is_file():
-            print(f"error: no such archive: {args.verify}", file=sys.stderr)
+    if verify:
+        if not verify.is_file():
+            print(f"error: no such archive: {verify}", file=sys.stderr)
             return 1
-        problems = verify_archive(args.verify)
+        problems = verify_archive(verify)
         if problems:
-            print(f"error: {args.verify.name}: {'; '.join(problems)}", file=sys.stderr)
+            print(f"error: {verify.name}: {'; '.join(problems)}", file=sys.stderr)
             return 1
-        print(f"ok {args.verify}")
+        print(f"ok {verify}")
         return 0
     if not logs_dir.is_dir():
         print(f"error: no logs directory at {logs_dir}", file=sys.stderr)
         return 1
-    result = export_logs(logs_dir, args.output_dir)
+    result = export_logs(logs_dir, output_dir or logs_dir / ARCHIVE_DIR_NAME)
     print(result.archive)
     print(result.manifest)
     return 0

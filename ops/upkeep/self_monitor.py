@@ -14,7 +14,6 @@ State (per-container counters and restart history) is a JSON file under state/, 
 atomically, so separate cron invocations behave like one long-running loop.
 """
 
-import argparse
 import json
 import logging
 import signal
@@ -24,11 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from ops.settings import SelfMonitorSettings
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
+from vv_core.cli_support import run_command
 from vv_core.jsonlog import start_process
 
 STATE_NAME = "self_monitor.json"
@@ -195,13 +197,30 @@ def docker_client() -> Any:  # pragma: no cover - needs an engine; tests pass th
     return docker.from_env(timeout=30)
 
 
+def self_monitor_command(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One check (cron; the default).")] = False,
+    loop: Annotated[bool, typer.Option("--loop", help="Check every SELF_MONITOR_INTERVAL_S seconds.")] = False,
+) -> None:
+    """Watch the stack's containers and restart failing ones, within a restart budget.
+
+    Prints one JSON report per check ({"restarted", "alerted", "failing"}); exit 2 when the Docker
+    engine cannot be reached (a CRITICAL alert is raised too).
+    """
+    if once and loop:
+        ctx.fail("--loop is not allowed with --once")
+    raise typer.Exit(run_self_monitor(loop=loop, **(ctx.obj or {})))
+
+
 def main(argv: list[str] | None = None, settings: SelfMonitorSettings | None = None,
          client_factory: Callable[[], Any] = docker_client, stop: threading.Event | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vv self-monitor", description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="one check (cron; the default)")
-    mode.add_argument("--loop", action="store_true", help="check every SELF_MONITOR_INTERVAL_S seconds")
-    args = parser.parse_args(argv)
+    return run_command(self_monitor_command, argv, "vv self-monitor", settings=settings,
+                       client_factory=client_factory, stop=stop)
+
+
+def run_self_monitor(*, loop: bool = False, settings: SelfMonitorSettings | None = None,
+                     client_factory: Callable[[], Any] = docker_client, stop: threading.Event | None = None) -> int:
+    """What `vv self-monitor` does once its arguments are parsed; returns the exit code."""
     settings = settings or SelfMonitorSettings()
     settings.storage.ensure()
     start_process("self_monitor", settings, console="stderr")
@@ -216,11 +235,11 @@ def main(argv: list[str] | None = None, settings: SelfMonitorSettings | None = N
         return 2
     stop = stop or threading.Event()
     previous = {}
-    if args.loop:
+    if loop:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
-        return _check_until_stopped(monitor, settings, loop=args.loop, stop=stop)
+        return _check_until_stopped(monitor, settings, loop=loop, stop=stop)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -31,3 +31,11 @@ def test_help_runs_without_any_stage_installed():
     for command in ("orchestrate", "scan", "summarize", "logline", "verify", "backup", "model", "capture"):
         assert f" {command} " in result.stdout
     assert " users " not in result.stdout and " search " not in result.stdout  # tv_api's own CLI: not there
+
+
+def test_a_tool_command_without_its_tool_is_one_line():
+    script = WITHOUT_STAGES.replace('["vv", "--help"]', '["vv", "capture", "--help"]')
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=repo_env(), check=False, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == "error: `vv capture` needs agent_dvr/, which this installation does not carry\n"

@@ -4,10 +4,13 @@ exits 0; failure prints one line on stderr and exits non-zero, having written no
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from vv_core.config_errors import is_settings_error, settings_error_line
 from vv_core.errors import VVError
+
+if TYPE_CHECKING:
+    from typer.core import TyperCommand
 
 T = TypeVar("T")
 
@@ -50,3 +53,29 @@ def run_stage(action: Callable[[], Path | list[Path]]) -> None:
     written = guarded(action)
     for path in written if isinstance(written, list) else [written]:
         print(path)
+
+
+def typer_command(function: Callable[..., object]) -> "TyperCommand":
+    """The command typer builds from an annotated function: a tool declares its arguments once, in that
+    function, and both its own ``main(argv)`` and `vv` run it."""
+    import typer
+
+    app = typer.Typer(add_completion=False)
+    app.command()(function)
+    return typer.main.get_command(app)  # type: ignore[return-value]
+
+
+def run_command(function: Callable[..., object], argv: list[str] | None, prog_name: str,
+                **overrides: object) -> int:
+    """A tool's ``main(argv)``: run its typer command on ``argv`` (default: sys.argv[1:]) and return the
+    exit code instead of exiting. ``overrides`` (a test's settings, say) reach the command as
+    ``ctx.obj``. Help, usage errors (exit 2, one line naming the option) and the tool's own exit
+    codes come out exactly as under `vv`: typer ends each of them with SystemExit, caught here."""
+    try:
+        typer_command(function).main(args=argv, prog_name=prog_name, obj=overrides)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    return 0  # pragma: no cover - standalone mode always ends with SystemExit
