@@ -33,7 +33,8 @@ class CameraConfig(BaseModel):
     )
     enabled: bool = Field(True, description="False keeps the entry but does not record it.")
     loop: bool = Field(
-        False, description="A file URL read in real time and looped forever: a sample camera (make demo)."
+        False, description="A file URL read in real time and looped forever: a sample camera (make demo); "
+        "re-encoded with its name and the time drawn on it, so each loop is new content.",
     )
     audio: bool = Field(
         False, description="Also copy the first audio stream (it must fit mp4, e.g. AAC; G.711 does not)."

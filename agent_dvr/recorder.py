@@ -12,6 +12,11 @@ Why each option:
   stream copy and never decoded. ``-atomic_writing`` renames each JPEG into place.
 - ``-analyzeduration 2 s``: the 5 s default delays every (re)connect; 2 s still finds the streams.
 - ``-progress pipe:1``: machine-readable progress; the supervisor's stall detection watches it.
+- A ``loop: true`` camera (the demo's sample file) is the one camera that is re-encoded: a copied
+  loop would give byte-identical segments, which the orchestrator rightly sets aside as duplicates
+  (it claims videos by sha256), so the "live" demo would show one item and then nothing. Its picture
+  gets the camera name and the wall-clock time drawn on it (cheap: at most 640 px wide, 10 fps,
+  x264 ultrafast), so every segment is genuinely new content and says when it was recorded.
 """
 
 from pathlib import Path
@@ -22,6 +27,16 @@ from agent_dvr.settings import DvrSettings
 
 FFMPEG = "ffmpeg"
 ANALYZE_S = 2.0   # stream probing at connect; the supervisor allows it on top of the stall timeout
+LOOP_FPS = 10     # a looping sample camera's re-encoded rate (a key frame every second)
+LOOP_MAX_WIDTH = 640
+
+
+def loop_encode_options(camera: CameraConfig) -> list[str]:
+    """Re-encode a looping file camera with its name and the UTC wall-clock time on the picture."""
+    stamp = (f"drawtext=text='{camera.name} %{{gmtime}} UTC':x=8:y=8:fontsize=18:fontcolor=white"
+             ":box=1:boxcolor=black@0.6:boxborderw=4")
+    return ["-vf", f"fps={LOOP_FPS},scale='min(iw,{LOOP_MAX_WIDTH})':-2,{stamp}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(LOOP_FPS), "-pix_fmt", "yuv420p"]
 
 
 def build_record_command(camera: CameraConfig, settings: DvrSettings, staging: Path, snapshot: Path,
@@ -33,15 +48,18 @@ def build_record_command(camera: CameraConfig, settings: DvrSettings, staging: P
         command += ["-rtsp_transport", camera.transport(settings), "-timeout", timeout_us]
     elif url.startswith(("http://", "https://")):
         command += ["-timeout", timeout_us, "-reconnect", "0"]
-    if camera.loop:
-        command += ["-re", "-stream_loop", "-1"]
-    command += ["-analyzeduration", str(int(ANALYZE_S * 1_000_000)), "-skip_frame", "nokey", "-i", url]
-    # Recording: video (and audio when asked) copied as-is into segments.
+    if camera.loop:  # every frame is decoded for the re-encode (see loop_encode_options)
+        command += ["-re", "-stream_loop", "-1", "-analyzeduration", str(int(ANALYZE_S * 1_000_000))]
+    else:
+        command += ["-analyzeduration", str(int(ANALYZE_S * 1_000_000)), "-skip_frame", "nokey"]
+    command += ["-i", url]
+    # Recording: video (and audio when asked) copied as-is into segments; a loop camera's video re-encoded.
     command += ["-map", "0:v:0"]
     if camera.audio:
         command += ["-map", "0:a:0?"]
+    command += ["-c", "copy", *(loop_encode_options(camera) if camera.loop else [])]
     command += [
-        "-c", "copy", "-f", "segment",
+        "-f", "segment",
         "-segment_time", f"{settings.dvr_segment_seconds:g}",
         "-segment_format", "mp4", "-reset_timestamps", "1",
         "-segment_start_number", str(start_number),

@@ -1,4 +1,5 @@
-"""How often each generation path is taken (free / grammar / template), as Prometheus counters.
+"""How often each generation path is taken (free / grammar / template), and how often an installed
+model was replaced by the template (e.g. it missed its deadline), as Prometheus counters.
 
 In a long-lived process (a worker using :func:`summarize_scene.summarize_scene.summarize` as a
 library, the benchmark) these counters accumulate and can be exported with prometheus_client.
@@ -30,6 +31,22 @@ def _build(registry: CollectorRegistry) -> tuple[Counter, Counter]:
 
 
 GENERATION_PATH_TOTAL, FREE_OUTPUT_REJECTED_TOTAL = _build(REGISTRY)
+FALLBACK_REASONS = ("deadline",)
+LLM_FALLBACK_TOTAL = Counter(
+    "vv_summarize_llm_fallback", "Template summaries written although a model is installed, by reason.",
+    ["reason"],
+)
+for _reason in FALLBACK_REASONS:
+    LLM_FALLBACK_TOTAL.labels(reason=_reason)
+
+
+def record_fallback(reason: str) -> None:
+    LLM_FALLBACK_TOTAL.labels(reason=reason).inc()
+
+
+def fallback_counts() -> dict[str, int]:
+    """This process's template fallbacks per reason (for tests, logs and the benchmark)."""
+    return {reason: int(LLM_FALLBACK_TOTAL.labels(reason=reason)._value.get()) for reason in FALLBACK_REASONS}
 
 
 def record_path(path: str, free_rejected: bool) -> None:
@@ -44,7 +61,8 @@ def path_counts() -> dict[str, int]:
 
 
 def count_paths(summaries_dir: str | Path) -> dict[str, int]:
-    """Counts per generation path over every ``*.summary.json`` in a directory (durable metric)."""
+    """Counts per generation path over every ``*.summary.json`` in a directory (durable metric; a
+    template written as a fallback also carries its ``fallback_reason``)."""
     tally: TallyCounter[str] = TallyCounter({path: 0 for path in GENERATION_PATHS})
     for file in Path(summaries_dir).glob("*.summary.json"):
         try:

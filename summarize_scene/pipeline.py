@@ -1,8 +1,9 @@
 """The summarize step: analytic JSON in, summaries/<id>.summary.json out (atomic, schema-valid).
 
 read + validate analytic → facts → status (rules) → text (model: free pass, grammar pass only if
-the free text is rejected; or the template when no model is installed) → assemble → validate →
-atomic write. Nothing is written unless every step succeeded.
+the free text is rejected; the template when no model is installed, or when the model misses its
+generation deadline: a slow box still gets a truthful, labelled summary instead of a video stuck in
+retries) → assemble → validate → atomic write. Nothing is written unless every step succeeded.
 """
 
 import json
@@ -26,7 +27,7 @@ from summarize_scene.prompt import (
     parse_output,
 )
 from summarize_scene.settings import SummarizeSettings
-from summarize_scene.template import template_summary
+from summarize_scene.template import DEADLINE_NOTE, template_summary
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
@@ -51,6 +52,7 @@ class GeneratedText:
     path: str                                   # free | grammar | template
     free_rejected_reason: str | None
     timings: dict[str, float | int] = field(default_factory=dict)
+    fallback_reason: str | None = None          # why the template was written although a model is installed
 
 
 @dataclass
@@ -171,13 +173,23 @@ def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: P
 
 def _write_text(current: CurrentLLM | None, prompt: PromptTemplate, facts: SceneFacts, config: SummarizeConfig,
                 settings: SummarizeSettings, *, use_cache: bool, log_context: dict[str, Any]) -> GeneratedText:
-    """Title and summary from the current LLM, or from the template when none is installed."""
+    """Title and summary from the current LLM, or from the template when none is installed or it
+    misses its deadline (the status never depends on the text, so a template summary routes and
+    alerts exactly as the model's would). A model whose output is rejected even with the grammar
+    still fails the summary (GenerationFailed): that is a broken model, not a slow box."""
     if current is None:
         logger.warning("no LLM installed: writing a template summary", extra=log_context)
         title, text = template_summary(facts)
         return GeneratedText(title, text, "template", None, {})
-    return generate_text(current, prompt, facts, config, n_threads=settings.llm_threads, use_cache=use_cache,
-                         prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
+    try:
+        return generate_text(current, prompt, facts, config, n_threads=settings.llm_threads, use_cache=use_cache,
+                             prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
+    except engine.GenerationTimeout as exc:
+        reason = f"llm deadline {config.generation.timeout_s:g} s passed ({current.name} {current.version})"
+        logger.warning("%s: writing a template summary instead (%s)", reason, exc, extra=log_context)
+        metrics.record_fallback("deadline")
+        title, text = template_summary(facts, note=DEADLINE_NOTE)
+        return GeneratedText(title, text, "template", None, {}, fallback_reason=reason)
 
 
 def summarize(
@@ -209,10 +221,11 @@ def summarize(
     written_by = _write_text(current, prompt, facts, config, settings, use_cache=use_cache, log_context=log_context)
     title, text, path, rejected, timings = (written_by.title, written_by.summary, written_by.path,
                                             written_by.free_rejected_reason, written_by.timings)
-    engine_name = "template" if current is None else "llama.cpp"
-    prompt_version = TEMPLATE_VERSION if current is None else prompt.version
-    model = None if current is None else {"id": current.name, "version": current.version,
-                                          "sha256": current.sha256}
+    templated = current is None or path == "template"
+    engine_name = "template" if templated else "llama.cpp"
+    prompt_version = TEMPLATE_VERSION if templated else prompt.version
+    model = None if templated or current is None else {"id": current.name, "version": current.version,
+                                                       "sha256": current.sha256}
     timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     document = {
@@ -233,6 +246,8 @@ def summarize(
         "labels": facts.label_counts(),
         "timings": timings,
     }
+    if written_by.fallback_reason is not None:
+        document["fallback_reason"] = written_by.fallback_reason
     people = identities(facts)
     if people is not None:
         document["people"] = people

@@ -5,8 +5,9 @@
     vv summarize ANALYTIC.json [--output-dir DIR]
 
 Success: prints the summary path, exit 0. Failure: one line on stderr, nothing written; exit 1 for
-bad input/configuration or a model that fails its hash, 2 for a generation timeout or an internal
-fault. The analytic must lie inside the storage root (the stage-input rule of vv_core.storage).
+bad input/configuration or a model that fails its hash, 2 for a model output refused even with the
+grammar or an internal fault (a missed generation deadline writes a labelled template summary:
+exit 0). The analytic must lie inside the storage root (the stage-input rule of vv_core.storage).
 Library use: ``from summarize_scene.summarize_scene import summarize`` (keeps the model
 loaded between calls); the CLI loads the model once per call, in the background from its start.
 """

@@ -1,4 +1,5 @@
-"""Degraded mode: a deterministic summary written from the facts alone when no model is installed.
+"""Degraded mode: a deterministic summary written from the facts alone when no model is installed
+(or the installed one missed its generation deadline: the note says which).
 
 It is marked ``engine: "template"`` / ``generation_path: "template"`` / ``model: null`` so nobody
 mistakes it for a model's words, and it still names what was detected so a TV shows something true.
@@ -8,6 +9,7 @@ Title and summary come from the same facts: a title never names what the summary
 from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
 
 NOTE = "Automatic summary: no language model is installed."
+DEADLINE_NOTE = "Automatic summary: the language model did not answer in time."
 SUMMARY_MAX = 600
 
 
@@ -55,26 +57,26 @@ def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
     return title, " ".join(sentences)
 
 
-def template_summary(facts: SceneFacts) -> tuple[str, str]:
-    """(title, summary) built only from the facts."""
+def template_summary(facts: SceneFacts, note: str = NOTE) -> tuple[str, str]:
+    """(title, summary) built only from the facts; ``note`` says why no model wrote it."""
     where = _where(facts)
     if facts.empty:
         return (
             f"Nothing detected at {where}",
             f"No people or objects were detected at {where} during {facts.duration_s:.0f} s "
-            f"({describe_time(facts)}). {NOTE}",
+            f"({describe_time(facts)}). {note}",
         )
     if facts.events is not None:
         title, summary = _tracked(facts, where)
-        summary = f"{summary} {NOTE}"
+        summary = f"{summary} {note}"
     else:
         main = facts.labels[0]
         title = f"{main.word.capitalize()} detected at {where}"
         seen = ", ".join(f"{f.word} x{f.count}" for f in facts.labels)
         summary = (f"Detected {seen} at {where} during {facts.duration_s:.0f} s ({describe_time(facts)}). "
-                   f"{NOTE}")
+                   f"{note}")
     if len(title) > 80:
         title = title[:77] + "..."
     if len(summary) > SUMMARY_MAX:  # many events: keep the first ones and the note
-        summary = summary[: SUMMARY_MAX - len(NOTE) - 2].rsplit(" ", 1)[0] + "… " + NOTE
+        summary = summary[: SUMMARY_MAX - len(note) - 2].rsplit(" ", 1)[0] + "… " + note
     return title, summary

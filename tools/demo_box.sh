@@ -29,7 +29,8 @@ for path in sorted(pathlib.Path(sys.argv[1], "playlists").glob("tv*.json")):
 else:
     print("tv1")' "$root")
 
-# The sample camera: a short clip with a keyframe every second (capture copies, never re-encodes).
+# The sample camera: a short clip, looped by capture (which draws the camera name and the time on
+# it, so each loop is a new video and not a duplicate of the last).
 sample=$demo_dir/sample.mp4
 if [[ ! -f "$sample" ]]; then
   source_video=${SAMPLE_VIDEO:-$("$python" -c 'import importlib.util, pathlib

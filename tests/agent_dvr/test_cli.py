@@ -1,5 +1,6 @@
 """`vv capture` and `python -m agent_dvr.agent_dvr` end to end (real RTSP camera, real ffmpeg)."""
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,9 @@ def test_capture_refuses_a_missing_storage_root(tmp_path):
 @pytest.mark.slow
 def test_a_looping_file_camera_keeps_recording_past_the_end_of_its_file(storage_root, tmp_path):
     """`loop: true` (the demo's sample camera): a 2 s file recorded for 7 s gives segments for the
-    whole 7 s as one stream; without it ffmpeg ends with the file every 2 s and each end is an outage."""
+    whole 7 s as one stream; without it ffmpeg ends with the file every 2 s and each end is an outage.
+    Each loop is new content (the time is drawn on it): a copied loop gives byte-identical segments,
+    which the orchestrator (claims by sha256) sets aside as duplicates, so the demo went quiet."""
     storage_root.joinpath("input").mkdir(exist_ok=True)
     sample = tmp_path / "sample.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10",
@@ -69,3 +72,6 @@ def test_a_looping_file_camera_keeps_recording_past_the_end_of_its_file(storage_
     recorded = sum(probe_media(path).duration_s or 0 for path in written)
     assert recorded >= 4.5, (written, recorded)
     assert "camera outage" not in result.stderr and "ffmpeg ended" not in result.stderr
+    hashes = [hashlib.sha256(path.read_bytes()).hexdigest() for path in written]
+    assert len(written) >= 3 and len(set(hashes)) == len(hashes), hashes
+    assert all(probe_media(path).video_codec == "h264" for path in written)

@@ -25,6 +25,19 @@ def test_http_camera_with_audio(settings, tmp_path):
     assert "-map 0:a:0?" in joined and "-rtsp_transport" not in joined
 
 
+def test_a_looping_sample_camera_is_re_encoded_with_its_name_and_the_time(settings, tmp_path):
+    camera = CameraConfig(name="demo", url="/srv/sample.mp4", loop=True)
+    command = build_record_command(camera, settings, tmp_path, tmp_path / "demo.jpg")
+    joined = " ".join(command)
+    assert "-re -stream_loop -1" in joined and "-skip_frame" not in joined  # every frame decoded
+    recording = command[command.index("-map"):command.index("-f")]
+    assert recording[recording.index("-c:v") + 1] == "libx264"
+    assert "drawtext=text='demo %{gmtime} UTC'" in recording[recording.index("-vf") + 1]
+    plain = " ".join(build_record_command(CameraConfig(name="gate", url="rtsp://x/s"), settings, tmp_path,
+                                          tmp_path / "g.jpg"))
+    assert "libx264" not in plain and "drawtext" not in plain  # a real camera is still only copied
+
+
 def test_outage_store_open_alert_close_and_survive_reopen(tmp_path):
     store = OutageStore(tmp_path / "state" / "dvr.sqlite3")
     assert store.close_outage("cam", 100.0) is None

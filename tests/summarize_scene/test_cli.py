@@ -114,14 +114,30 @@ def test_corrupted_model_fails_the_command_before_loading(cli_env, storage_root,
     assert not (storage_root / "summaries").exists()
 
 
-def test_generation_timeout_exits_2_with_one_line(cli_env, storage_root, models_dir, tmp_path):
-    config = tmp_path / "config.yaml"
-    config.write_text((REPO_ROOT / "summarize_scene" / "config.yaml").read_text()
-                      .replace("timeout_s: 30", "timeout_s: 0.001"))
+def test_a_missed_deadline_exits_0_with_a_labelled_template_and_a_rejected_model_still_exits_2(
+        cli_env, storage_root, models_dir, tmp_path):
+    shipped = (REPO_ROOT / "summarize_scene" / "config.yaml").read_text()
+    assert "timeout_s: 30" in shipped
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(shipped.replace("timeout_s: 30", "timeout_s: 0.001"))
     analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
-    result = vv("summarize", str(analytic), "--config", str(config), "--models-dir", str(models_dir), env=cli_env)
-    assert_one_line_failure(result, 2, "deadline")
-    assert not (storage_root / "summaries").exists()
+    result = vv("summarize", str(analytic), "--config", str(slow), "--models-dir", str(models_dir), env=cli_env)
+    written = storage_root / "summaries" / "cam1_20261121T101500Z.summary.json"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(written)] and result.stderr == ""
+    document = json.loads(written.read_text())
+    validate_schema(document, "summary")
+    assert (document["engine"], document["generation_path"]) == ("template", "template")
+    assert document["fallback_reason"].startswith("llm deadline 0.001 s passed")
+
+    # A model whose output is refused even with the grammar is a fault, not a slow box: exit 2, nothing written.
+    written.unlink()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(shipped.replace("free: {max_tokens: 80}", "free: {max_tokens: 3}")
+                      .replace("grammar: {max_tokens: 120}", "grammar: {max_tokens: 6}"))
+    result = vv("summarize", str(analytic), "--config", str(broken), "--models-dir", str(models_dir), env=cli_env)
+    assert_one_line_failure(result, 2, "rejected even with the grammar")
+    assert not written.exists()
 
 
 def test_model_lifecycle_commands(cli_env, empty_models_dir, manifest, cached_gguf):

@@ -6,7 +6,6 @@ import pytest
 
 from summarize_scene import engine, metrics
 from summarize_scene.config import SummarizeConfig, load_config
-from summarize_scene.engine import GenerationTimeout
 from summarize_scene.pipeline import TEMPLATE_VERSION, AnalyticError, GenerationFailed, summarize
 from tests.summarize_scene.conftest import (
     PEOPLE,
@@ -107,11 +106,28 @@ def test_empty_detections_give_a_valid_nothing_detected_summary(settings, storag
     assert document["engine"] == "llama.cpp" and document["summary"]
 
 
-def test_generation_timeout_writes_nothing(settings, storage_root, shared_models_dir):
-    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE))
-    with pytest.raises(GenerationTimeout, match="deadline"):
-        summarize(analytic, None, settings, models_dir=shared_models_dir, config=config_with(timeout_s=0.001))
-    assert not (storage_root / "summaries").exists()
+def test_a_missed_generation_deadline_writes_a_labelled_template_summary(settings, storage_root, shared_models_dir,
+                                                                         caplog):
+    """A slow (loaded) box: the real model cannot meet its deadline, so the template is written,
+    labelled with why, counted and logged; the status is the rules' as ever (alerts stay exact)."""
+    analytic = write_analytic(storage_root, make_analytic(detections=PEOPLE, recorded_at="2026-11-21T02:00:00Z"))
+    before, paths_before = metrics.fallback_counts()["deadline"], metrics.path_counts()["template"]
+    with caplog.at_level("WARNING", logger="vv.summarize_scene"):
+        result = summarize(analytic, None, settings, models_dir=shared_models_dir,
+                           config=config_with(timeout_s=0.001))
+    document = written(result)
+    assert (document["engine"], document["generation_path"], document["model"]) == ("template", "template", None)
+    assert document["fallback_reason"] == f"llm deadline 0.001 s passed ({TEST_MODEL[0]} {TEST_MODEL[1]})"
+    assert document["prompt_version"] == TEMPLATE_VERSION
+    assert document["title"] == "Person detected at cam1"
+    assert "did not answer in time" in document["summary"] and "no language model" not in document["summary"]
+    assert (document["status"], document["status_reason"]) == ("alerta", "a person was detected at night")
+    assert metrics.fallback_counts()["deadline"] == before + 1
+    assert metrics.path_counts()["template"] == paths_before + 1
+    assert any("llm deadline 0.001 s passed" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    # The deadline is a property of one run: with time enough, the model writes it again.
+    again = written(summarize(analytic, None, settings, models_dir=shared_models_dir))
+    assert again["engine"] == "llama.cpp" and "fallback_reason" not in again
 
 
 def test_no_model_installed_writes_a_labelled_template_summary(settings, storage_root, empty_models_dir):
