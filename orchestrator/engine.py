@@ -36,6 +36,7 @@ from orchestrator.moves import (
     write_error_record,
 )
 from orchestrator.names import printable
+from orchestrator.queue_runner import QUEUED, QueueRunner, queue_ahead
 from orchestrator.runners import Runner, StageResult
 from orchestrator.settings import PipelineSettings
 from orchestrator.stages import DUE_IN_STATE, PIPELINE, SCAN, SCHEDULE, StageSpec
@@ -47,6 +48,7 @@ from vv_core.errors import SchemaValidationError
 from vv_core.progress import progress
 from vv_core.schema import validate_schema
 from vv_core.storage import ORCHESTRATOR_DB
+from vv_core.workqueue import Job
 
 DB_NAME = ORCHESTRATOR_DB
 SCHEDULE_PENDING = "schedule_pending"
@@ -112,13 +114,20 @@ class Orchestrator:
         due = list(self.store.due_videos(self.clock()))
         with progress("orchestrate", total=len(due) or None, unit="videos") as task:
             for batch in batches(due, self.settings.orchestrator_scan_batch):
+                settled: set[str] = set()
                 try:
-                    scan_ahead(self, batch)
+                    if isinstance(self.runner, QueueRunner):  # the batch's scans and summaries by the workers
+                        settled = queue_ahead(self, batch, report)
+                    else:
+                        scan_ahead(self, batch)
                 except sqlite3.Error:
                     raise
-                except Exception:  # the videos are scanned one by one below
+                except Exception:  # the videos are taken one by one below
                     logger.exception("batch scan failed")
                 for row in batch:
+                    if row["sha256"] in settled:  # failed on the queue: retried (or quarantined) as usual
+                        task.advance()
+                        continue
                     try:
                         self.process(row, report)
                     except sqlite3.Error:
@@ -179,8 +188,23 @@ class Orchestrator:
             args += ["--id", row["video_id"]]
         args += spec.extra_args(self.settings)
         started = self.clock()
-        result = self.runner.run(stage, args, spec.timeout_s(self.settings))
-        finished = self.clock()
+        if isinstance(self.runner, QueueRunner) and spec in QUEUED:
+            result = self.runner.run_job(self.job_for(spec, row), spec.timeout_s(self.settings))
+        else:
+            result = self.runner.run(stage, args, spec.timeout_s(self.settings))
+        return self.settle(row, spec, result, started, self.clock(), report)
+
+    def job_for(self, spec: StageSpec, row: sqlite3.Row) -> Job:
+        """The queue runner's job for this stage of this video (the local runner's arguments, as data)."""
+        return Job(stage=spec.command, sha256=row["sha256"], video_id=row["video_id"],
+                   input=str(self.root / row[spec.input_column]), output_dir=str(self.root / str(spec.output_dir)),
+                   schema=str(spec.schema))
+
+    def settle(self, row: sqlite3.Row, spec: StageSpec, result: StageResult, started: float, finished: float,
+               report: RunReport) -> bool:
+        """Record one run of ``spec`` and move the video on (True), or count the failure (False)."""
+        stage, schema = spec.command, str(spec.schema)
+        expected = self.expected_output(spec, row)
         failure = None if result.ok else classify_result(result)
         output = self.pick_output(result, expected) if failure is None else None
         if failure is None:

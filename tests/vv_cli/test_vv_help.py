@@ -9,7 +9,7 @@ from vv_cli.main import HELP_PANELS, app
 COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "export-logs", "faces", "ingest", "keys", "logline",
             "model", "orchestrate", "proof", "restore", "restore-drill", "scan", "schedule", "search",
             "self-monitor", "serve", "status", "summarize", "tokens", "up", "users", "verify", "verify-install",
-            "version", "witness"}
+            "version", "witness", "worker"}
 
 
 def leaves(command: click.Command, path: str = ""):
