@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from orchestrator.failures import classify_result
 from orchestrator.queue_runner import as_stage_result
@@ -57,7 +58,12 @@ def test_a_job_submitted_twice_is_queued_once_and_done_once(redis_server, tmp_pa
     assert queue.length("scan") == 1
     calls: list[str] = []
     worker = Worker(connect(redis_server.url), "scan", writer(calls), block_s=0.1)
+    assert 'vv_queue_length{stage="scan"} 1.0' in generate_latest(worker.metrics.registry).decode()
     assert worker.run(max_jobs=1) == 1
+    exported = generate_latest(worker.metrics.registry).decode()
+    assert 'vv_queue_length{stage="scan"} 0.0' in exported
+    assert f'vv_queue_jobs_in_flight{{stage="scan",worker="{worker.name}"}} 0.0' in exported
+    assert 'vv_queue_jobs_total{outcome="ok",stage="scan"} 1.0' in exported
     result = queue.wait_any([f"scan:{SHA}"], 5)
     assert result is not None and result.exit_code == 0 and result.output.endswith(".json")
     assert queue.length("scan") == 0                              # acknowledged and deleted

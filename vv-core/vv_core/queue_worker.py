@@ -113,7 +113,8 @@ class Worker:
             pending = self.redis.xpending_range(self.stream, GROUP, entry_id, entry_id, 1)
             deliveries = int(pending[0]["times_delivered"]) if pending else 2
             self.metrics.redeliveries.inc()
-            logger.warning("claimed job %s from a silent worker (delivery %d)", fields.get("job_id"), deliveries)
+            logger.warning("claimed job %s:%s from a silent worker (delivery %d)", self.stage, fields.get("sha256"),
+                           deliveries)
             return (entry_id, fields), deliveries
         read = self.redis.xreadgroup(GROUP, self.name, {self.stream: ">"}, count=1, block=self.block_ms)
         if not read or not read[0][1]:
