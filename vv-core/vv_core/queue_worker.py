@@ -82,7 +82,9 @@ class Worker:
         self.block_ms = max(1, int(block_s * 1000))
         self.name = name or consumer_name()
         self.stop = threading.Event()
-        self._working = False
+        self._job_done = threading.Event()  # set when the job in hand ends: its keep-alive stops at once
+        self._group_ready = False
+        self._next_claim_check = 0.0
         self.metrics = QueueMetrics(stage, self.name, lambda: int(self.redis.xlen(self.stream)))
 
     # --- the loop ------------------------------------------------------------------------------------
@@ -106,8 +108,26 @@ class Worker:
 
     def next_entry(self) -> tuple[tuple[str, dict[str, str]] | None, int]:
         """A job silent too long at another worker first, else a new one (blocking up to block_s)."""
-        self.ensure_group()
-        _, claimed, _ = self.redis.xautoclaim(self.stream, GROUP, self.name, self.claim_idle_ms, "0-0", count=1)
+        import redis
+
+        if not self._group_ready:
+            self.ensure_group()
+            self._group_ready = True
+        try:
+            return self._next_entry()
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # Redis lost the group (restarted without its AOF): create it again
+            return None, 0
+
+    def _next_entry(self) -> tuple[tuple[str, dict[str, str]] | None, int]:
+        claimed = []
+        now = time.monotonic()
+        if now >= self._next_claim_check:  # a silent worker's job waits claim_idle_s anyway: look now and then
+            _, claimed, _ = self.redis.xautoclaim(self.stream, GROUP, self.name, self.claim_idle_ms, "0-0", count=1)
+            if not claimed:
+                self._next_claim_check = now + min(self.block_ms, self.claim_idle_ms / 4) / 1000
         if claimed:
             entry_id, fields = claimed[0]
             pending = self.redis.xpending_range(self.stream, GROUP, entry_id, entry_id, 1)
@@ -142,8 +162,8 @@ class Worker:
             self.finish(entry_id, job, EXIT_FAILURE, "", reason, started, deliveries)
             return
         self.metrics.in_flight.inc()
-        keeper = threading.Thread(target=self._keep_claimed, args=(entry_id, started), daemon=True)
-        self._working = True
+        self._job_done.clear()
+        keeper = threading.Thread(target=self._keep_claimed, args=(entry_id,), daemon=True)
         keeper.start()
         try:
             output = self.handler(job)
@@ -154,27 +174,18 @@ class Worker:
             reason, code = reason_and_code(exc)
             error = one_line(reason)
         finally:
-            self._working = False
+            self._job_done.set()
             keeper.join()
             self.metrics.in_flight.dec()
         self.finish(entry_id, job, code, output if code == 0 else "", error, started, deliveries)
 
-    def _keep_claimed(self, entry_id: str, started: float) -> None:
+    def _keep_claimed(self, entry_id: str) -> None:
         """While the job runs, re-claim it now and then so no other worker thinks this one is dead."""
-        interval = self.claim_idle_ms / 4000
-        while self._working and not self.stop.is_set():
-            self._sleep_while_working(interval)
-            if not self._working:
-                return
+        while not self._job_done.wait(self.claim_idle_ms / 4000):
             try:
                 self.redis.xclaim(self.stream, GROUP, self.name, 0, [entry_id], justid=True)
             except Exception as exc:  # Redis restarting: the next beat tries again
                 logger.debug("keep-alive of %s failed: %s", entry_id, exc)
-
-    def _sleep_while_working(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while self._working and time.monotonic() < end:
-            time.sleep(0.05)
 
     def finish(self, entry_id: str, job: Job, code: int, output: str, error: str, started: float,
                deliveries: int) -> None:

@@ -107,6 +107,7 @@ class WorkQueue:
         self.redis = client
         self.reconnect_s = reconnect_s
         self._submit = client.register_script(_SUBMIT)
+        self._groups: set[str] = set()  # stages whose consumer group this process has made sure of
 
     def ensure_group(self, stage: str) -> None:
         import redis
@@ -120,7 +121,9 @@ class WorkQueue:
     def submit(self, job: Job) -> str:
         """Enqueue ``job`` unless it is already waiting or done; return its stream entry id."""
         def go() -> str:
-            self.ensure_group(job.stage)
+            if job.stage not in self._groups:
+                self.ensure_group(job.stage)
+                self._groups.add(job.stage)
             fields = [item for pair in asdict(job).items() for item in pair]
             return str(self._submit(keys=[f"vv:job:{job.job_id}", stream_key(job.stage), f"vv:result:{job.job_id}"],
                                     args=[KEY_TTL_S, *fields, "enqueued_at", repr(time.time())]))
@@ -134,18 +137,29 @@ class WorkQueue:
     def wait_any(self, job_ids: Iterable[str], timeout_s: float) -> JobResult | None:
         """The result of one of ``job_ids`` (any order), or None when none came within ``timeout_s``."""
         ids = list(job_ids)
+        if not ids:
+            return None
         end = time.monotonic() + timeout_s
-        while ids:
-            for job_id in ids:  # a result whose wake-up was consumed by an earlier run
-                found = self.result(job_id)
-                if found is not None:
-                    return found
+        found = self._first_result(ids)  # also a result whose wake-up an earlier run consumed
+        while found is None:
             left = end - time.monotonic()
             if left <= 0:
                 return None
-            block = max(0.01, min(1.0, left))
-            retrying(lambda b=block: self.redis.blpop([f"vv:done:{i}" for i in ids], timeout=b),
-                     deadline_s=self.reconnect_s, what="wait for results")
+            keys, block = [f"vv:done:{i}" for i in ids], max(0.01, min(1.0, left))
+            popped = retrying(lambda: self.redis.blpop(keys, timeout=block),  # noqa: B023 (called at once)
+                              deadline_s=self.reconnect_s, what="wait for results")
+            found = self.result(popped[0].removeprefix("vv:done:")) if popped else self._first_result(ids)
+        return found
+
+    def _first_result(self, job_ids: list[str]) -> JobResult | None:
+        def read() -> list[dict[str, str]]:
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id in job_ids:
+                pipe.hgetall(f"vv:result:{job_id}")
+            return pipe.execute()
+        for data in retrying(read, deadline_s=self.reconnect_s, what="read results"):
+            if data:
+                return _parse_result(data)
         return None
 
     def collect(self, job_id: str) -> None:
