@@ -38,6 +38,7 @@ from orchestrator.moves import (
     write_error_record,
 )
 from orchestrator.names import printable
+from orchestrator.queue_runner import QUEUED, QueueRunner, queue_ahead
 from orchestrator.runners import Runner, StageResult
 from orchestrator.settings import PipelineSettings
 from orchestrator.stages import DUE_IN_STATE, LOGLINE, PIPELINE, SCAN, SCHEDULE, StageSpec
@@ -49,6 +50,7 @@ from vv_core.errors import SchemaValidationError
 from vv_core.progress import progress
 from vv_core.schema import validate_schema
 from vv_core.storage import ORCHESTRATOR_DB
+from vv_core.workqueue import Job
 
 DB_NAME = ORCHESTRATOR_DB
 SCHEDULE_PENDING = "schedule_pending"
@@ -131,10 +133,16 @@ class Orchestrator:
         LogLine (a summary does not wait for the backlog), write the LogLines in one run (one
         checkpoint, in the batch's order), then finish each video. Every video's state moves on
         its own: one bad video stops none of the others."""
-        self.ahead(scan_ahead, batch)
+        settled: set[str] = set()   # failed on the queue: retried (or quarantined) as usual, not re-run here
+        if isinstance(self.runner, QueueRunner):  # the batch's scans and summaries by the workers
+            settled = self.ahead(lambda orchestrator, rows: queue_ahead(orchestrator, rows, report), batch)
+        else:
+            self.ahead(scan_ahead, batch)
         to_log = []
         for row in batch:
-            if self.process_guarded(row, report, until=LOGLINE):
+            if row["sha256"] in settled:
+                advance()
+            elif self.process_guarded(row, report, until=LOGLINE):
                 to_log.append(row)
             else:
                 advance()
@@ -143,14 +151,17 @@ class Orchestrator:
             self.process_guarded(row, report)
             advance()
 
-    def ahead(self, batch_stage: Callable[[Any, list[sqlite3.Row]], list[str]], rows: list[sqlite3.Row]) -> None:
-        """A batch run (scan_ahead, log_ahead); its failure only means each video runs alone."""
+    def ahead(self, batch_stage: Callable[[Any, list[sqlite3.Row]], Any], rows: list[sqlite3.Row]) -> set[str]:
+        """A batch run (scan_ahead, log_ahead, queue_ahead); its failure only means each video runs
+        alone. Returns the videos it settled for good (queue_ahead), else an empty set."""
         try:
-            batch_stage(self, rows)
+            result = batch_stage(self, rows)
         except sqlite3.Error:
             raise
         except Exception:
-            logger.exception("batch %s failed", batch_stage.__name__)
+            logger.exception("batch %s failed", getattr(batch_stage, "__name__", "run"))
+            return set()
+        return result if isinstance(result, set) else set()
 
     def process_guarded(self, row: sqlite3.Row, report: RunReport, *, until: StageSpec | None = None) -> bool:
         """:meth:`process`, with an unexpected error counted against this video only."""
@@ -213,8 +224,23 @@ class Orchestrator:
             args += ["--id", row["video_id"]]
         args += spec.extra_args(self.settings)
         started = self.clock()
-        result = self.runner.run(stage, args, spec.timeout_s(self.settings))
-        finished = self.clock()
+        if isinstance(self.runner, QueueRunner) and spec in QUEUED:
+            result = self.runner.run_job(self.job_for(spec, row), spec.timeout_s(self.settings))
+        else:
+            result = self.runner.run(stage, args, spec.timeout_s(self.settings))
+        return self.settle(row, spec, result, started, self.clock(), report)
+
+    def job_for(self, spec: StageSpec, row: sqlite3.Row) -> Job:
+        """The queue runner's job for this stage of this video (the local runner's arguments, as data)."""
+        return Job(stage=spec.command, sha256=row["sha256"], video_id=row["video_id"],
+                   input=str(self.root / row[spec.input_column]), output_dir=str(self.root / str(spec.output_dir)),
+                   schema=str(spec.schema))
+
+    def settle(self, row: sqlite3.Row, spec: StageSpec, result: StageResult, started: float, finished: float,
+               report: RunReport) -> bool:
+        """Record one run of ``spec`` and move the video on (True), or count the failure (False)."""
+        stage, schema = spec.command, str(spec.schema)
+        expected = self.expected_output(spec, row)
         failure = None if result.ok else classify_result(result)
         output = self.pick_output(result, expected) if failure is None else None
         if failure is None:

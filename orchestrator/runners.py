@@ -188,6 +188,10 @@ class DockerRunner:
 
 
 def build_runner(settings: PipelineSettings) -> Runner:
+    if settings.orchestrator_runner == "queue":
+        from orchestrator.queue_runner import QueueRunner
+
+        return QueueRunner.from_settings(settings)
     if settings.orchestrator_runner == "docker":
         return DockerRunner.from_settings(settings)
     return LocalRunner.from_settings(settings)

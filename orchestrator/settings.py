@@ -17,8 +17,24 @@ class PipelineSettings(CoreSettings):
     orchestrator_interval: float = Field(
         300.0, gt=0, description="Seconds between pipeline runs in `vv orchestrate --loop`."
     )
-    orchestrator_runner: Literal["local", "docker"] = Field(
-        "local", description="How stages run: local subprocess, or docker exec into the stage containers."
+    orchestrator_runner: Literal["local", "docker", "queue"] = Field(
+        "local", description="How stages run: local subprocess, docker exec into the stage containers, or "
+        "queue: scans and summaries by `vv worker` processes through Redis (QUEUE_REDIS_URL)."
+    )
+    queue_redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis of the queue runner and `vv worker` (redis://[:password@]host:port/db)."
+    )
+    queue_claim_idle_s: float = Field(
+        60.0, gt=0, description="A job whose worker has been silent this long is taken over by another worker "
+        "(a live worker renews its claim every quarter of this)."
+    )
+    queue_max_deliveries: int = Field(
+        3, ge=1, le=100, description="Deliveries of one job (workers dying on it) before it fails and the "
+        "video is quarantined."
+    )
+    queue_wait_s: float = Field(
+        900.0, gt=0, description="The orchestrator counts the jobs still out as a failed attempt when no "
+        "worker has finished any job for this long (workers down or swamped)."
     )
     orchestrator_vv_command: str = Field(
         "",

@@ -7,7 +7,7 @@ live by concern in this package; importing a module adds its commands to the one
 
 import sys
 
-from vv_cli import audit, diagnosis, faces, models, operations, pipeline, run, setup  # noqa: F401 (they add the commands)
+from vv_cli import audit, diagnosis, faces, models, operations, pipeline, run, setup, worker  # noqa: F401 (they add the commands)
 from vv_cli.app import app, stage_cli
 
 
@@ -23,7 +23,7 @@ _mount_stage_clis()
 
 # `vv --help` groups the commands by what an operator is doing (one table, not a panel per decorator).
 HELP_PANELS = {
-    "Run the box": ("up", "serve", "orchestrate", "schedule", "capture", "status"),
+    "Run the box": ("up", "serve", "orchestrate", "worker", "schedule", "capture", "status"),
     "Set up": ("bootstrap", "model", "users", "tokens", "faces", "verify-install", "version"),
     "Pipeline stages": ("scan", "summarize", "logline", "ingest", "search"),
     "Trust and audit": ("verify", "keys", "proof", "witness"),

@@ -25,7 +25,7 @@ def test_promtool_check_config_passes_as_shipped():
     assert "SUCCESS: 1 rule files found" in full.stdout
     rules = run("promtool", "check", "rules", "alerts.yml")
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 16 rules found" in rules.stdout
+    assert "SUCCESS: 18 rules found" in rules.stdout
 
 
 def test_the_token_file_is_a_placeholder_that_the_docker_secret_replaces():

@@ -113,7 +113,26 @@ def agent_dvr(tmp_path: Path):
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, tv_api: dict, agent_dvr: str):
+def queue_worker(tmp_path: Path):
+    """A queue runner worker's metrics endpoint (`vv worker --metrics-port`) on a real redis-server."""
+    from prometheus_client import start_http_server
+
+    from tests.redis_server import RedisServer
+    from vv_core.queue_worker import Worker
+    from vv_core.workqueue import connect
+
+    redis = RedisServer(tmp_path / "redis")
+    worker = Worker(connect(redis.url), "scan", lambda job: "", name="scan-1")
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=worker.metrics.registry)
+    yield f"127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(5)
+    redis.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path, tv_api: dict, agent_dvr: str, queue_worker: str):
     """Debian's Prometheus with monitoring/prometheus.yml, its target and token pointed at tv_api."""
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
@@ -128,6 +147,10 @@ def prometheus(tmp_path: Path, tv_api: dict, agent_dvr: str):
     port = free_port()
     [capture] = [job for job in config["scrape_configs"] if job["job_name"] == "agent_dvr"]
     capture["static_configs"][0]["targets"] = [agent_dvr]
+    [workers] = [job for job in config["scrape_configs"] if job["job_name"] == "vv_workers"]
+    (tmp_path / "workers.d").mkdir()
+    (tmp_path / "workers.d" / "box1.json").write_text(json.dumps([{"targets": [queue_worker]}]))
+    workers["file_sd_configs"][0]["files"] = [str(tmp_path / "workers.d" / "*.json")]
     config["scrape_configs"] = [job for job in config["scrape_configs"] if job["job_name"] != "prometheus"]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     log = (tmp_path / "prometheus.log").open("w")

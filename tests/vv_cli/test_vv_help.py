@@ -9,7 +9,7 @@ COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "diagnose", "d
             "ingest", "keys", "logline",
             "model", "orchestrate", "proof", "restore", "restore-drill", "scan", "schedule", "search",
             "self-monitor", "serve", "status", "summarize", "tokens", "up", "users", "verify", "verify-install",
-            "version", "witness"}
+            "version", "witness", "worker"}
 
 
 def leaves(command, path: str = ""):
