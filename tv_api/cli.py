@@ -44,6 +44,7 @@ def users_add(
 
 @users_app.command("list")
 def users_list() -> None:
+    """List the console users: name, role, created."""
     users, _, error = _stores()
     try:
         for user in users.list():
@@ -53,7 +54,8 @@ def users_list() -> None:
 
 
 @users_app.command("remove")
-def users_remove(name: str) -> None:
+def users_remove(name: Annotated[str, typer.Argument(help="The user to remove.")]) -> None:
+    """Remove a console user by name."""
     users, _, error = _stores()
     try:
         users.remove(name)
@@ -97,6 +99,7 @@ def tokens_issue(
 
 @tokens_app.command("list")
 def tokens_list() -> None:
+    """List the device tokens: id, device, role, TV, expiry, live or revoked."""
     _, registry, error = _stores()
     try:
         for entry in registry.devices():
@@ -110,6 +113,7 @@ def tokens_list() -> None:
 
 @tokens_app.command("revoke")
 def tokens_revoke(name_or_id: Annotated[str, typer.Argument(help="Device name (all its tokens) or token id.")]) -> None:
+    """Revoke a device's tokens (or one token by id); prints each revoked token id."""
     _, registry, error = _stores()
     try:
         for jti in registry.revoke_device(name_or_id):
