@@ -1,5 +1,5 @@
-"""``scan()``: probe → sample → (motion gate) → detect → track → faces → events → assemble → validate →
-atomic write.
+"""``scan()``: probe → sample → (motion gate) → detect → track → faces (a few samples per person track)
+→ events → assemble → validate → atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
 :class:`ScanEngine`, or one still loading, can be reused across videos so models load once:
@@ -23,6 +23,7 @@ from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
 from scan_video.events import build_events, confirmed_tracks, distinct_counts
 from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
+from scan_video.face_tracks import FaceBudget, face_owner
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
 from scan_video.motion import MotionGate
@@ -30,7 +31,7 @@ from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
 from scan_video.settings import ScanSettings
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
-from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
+from scan_video.tracking import FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.progress import progress
@@ -248,6 +249,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
         mark = time.perf_counter()
         engine = loading.result()
         spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
+        face_budget = FaceBudget(config.face_matches_per_track, enabled=engine.faces.engine != "disabled")
         mark = time.perf_counter()
         for frame in sampler:
             task.update(frame.time_s)
@@ -267,7 +269,6 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             time_s = frame.time_s
             height, width = frame.shape
             image = frame.image  # BGR, converted only for the frames that reach the detector
-            people = []
             kept = []
             with engine.lock:
                 before_detect = time.perf_counter()
@@ -280,14 +281,8 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                         continue
                     found.append((time_s, "object", label, det.confidence, det.box, width, height))
                     kept.append(FrameDetection(label, det.confidence, det.box))
-                    if label in config.person_labels:
-                        people.append(det.box)
-                faces = engine.faces.find(image, people)
-            for face in faces:
-                found.append((time_s, "face", "face", face.confidence, face.box, width, height))
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
-            spent["faces_ms"] += (mark - after_detect) * 1000
             updated = linker.add(time_s, kept)
             for track in updated:
                 if config.snapshots:
@@ -297,12 +292,19 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                         if frame_image is not None and not seen.held:
                             best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
             previous = {time_s: image}
-            if engine.encoder is not None and faces:
+            before_faces = time.perf_counter()
+            spent["tracking_ms"] += (before_faces - mark) * 1000
+            searched = face_budget.choose(updated)
+            if searched:
                 with engine.lock:
-                    identify_faces(engine, config, image, faces, updated, votes)
-            now = time.perf_counter()
-            spent["tracking_ms"] += (now - mark) * 1000
-            mark = now
+                    faces = engine.faces.find(image, [t.observations[-1].box for t in searched])
+                    face_budget.record(faces, searched, updated)
+                    if engine.encoder is not None and faces:
+                        identify_faces(engine, config, image, faces, updated, votes, searched)
+                for face in faces:
+                    found.append((time_s, "face", "face", face.confidence, face.box, width, height))
+            mark = time.perf_counter()
+            spent["faces_ms"] += (mark - before_faces) * 1000
     finally:
         sampler.close()
         reporting.__exit__(None, None, None)
@@ -319,26 +321,21 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
 
 
 def identify_faces(engine: ScanEngine, config: ScanConfig, image: Any, faces: list[Any], tracks: list[Track],
-                   votes: dict[int, list[str | None]]) -> None:
-    """Match the faces inside this frame's person tracks against the known faces, a few per track."""
+                   votes: dict[int, list[str | None]], searched: list[Track]) -> None:
+    """Match the faces found for the ``searched`` person tracks against the known faces, a few per track.
+
+    A face belongs to the tightest person box of the frame around it (``tracks``: every track the
+    frame updated), so a face found in a searched box that overlaps another person is not counted twice
+    or put on the wrong track."""
+    wanted = {id(t) for t in searched}
     for face in faces:
-        cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-        owners = [t for t in tracks if t.group == PERSON_GROUP and _inside(cx, cy, t.observations[-1].box)]
-        if not owners:
+        owner = face_owner(face, tracks)
+        if owner is None or id(owner) not in wanted:
             continue
-        owner = min(owners, key=lambda t: _area(t.observations[-1].box))  # the tightest person box
         tally = votes.setdefault(id(owner), [])
         if len(tally) < config.face_matches_per_track:
             tally.append(best_match(engine.encoder.encode(image, face.box), engine.known_faces,
                                     config.face_tolerance))
-
-
-def _inside(x: float, y: float, box: tuple[float, float, float, float]) -> bool:
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
-
-
-def _area(box: tuple[float, float, float, float]) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def attach_identities(events: list[dict[str, Any]], tracks: list[Track], votes: dict[int, list[str | None]]) -> None:

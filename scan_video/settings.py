@@ -131,7 +131,10 @@ class ScanSettings(CoreSettings):
         "theirs (`vv faces add`; 0.6 as face_recognition, lower is stricter).",
     )
     scan_face_matches_per_track: int = Field(
-        3, ge=0, description="Face crops of one person track matched against known faces, at most (0: none)."
+        3, ge=0,
+        description="Faces sought per person track: its samples are searched for a face (the larger boxes "
+        "first) until this many were found and matched against known faces, or twice this many searches "
+        "found none (0: no face search).",
     )
     scan_decode_timeout_s: float = Field(
         30.0, gt=0, description="Longest wait for probing or decoding one frame before giving up."
