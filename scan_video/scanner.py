@@ -26,7 +26,7 @@ from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, l
 from scan_video.face_tracks import FaceBudget, face_owner
 from scan_video.faces import FaceFinder, create_face_finder
 from scan_video.model_select import ResolvedDetector, resolve_detector
-from scan_video.motion import MotionGate
+from scan_video.motion import ActivityMeter, MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
 from scan_video.settings import ScanSettings
@@ -233,7 +233,9 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                       min_interval_s=config.min_inference_interval_s)
     sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
                            tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
-                           gate=gate)
+                           gate=gate, active_interval_s=config.active_interval_s, active_hold_s=config.active_hold_s,
+                           activity=ActivityMeter(width=config.motion_width, pixel_delta=config.motion_pixel_delta,
+                                                  threshold=config.motion_threshold))
     found: list[tuple] = []
     linker = config.track_linker()
     best = BestFrames()  # each track's best frame so far, for its snapshot
@@ -313,7 +315,8 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     stats = sampler.stats
     counters = {"method": "keyframe_seek" if sampler.keyframes else "sequential_grab", "frames_sampled": sampled,
                 "frames_inferred": inferred, "frames_skipped_motion": skipped,
-                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks}
+                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks,
+                "active_interval_s": round(config.active_interval_s, 6), "frames_active": stats.active_samples}
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred

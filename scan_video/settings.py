@@ -14,6 +14,14 @@ class ScanSettings(CoreSettings):
     scan_interval_s: float = Field(
         1.0, gt=0, description="Seconds between sampled frames (one sample per interval)."
     )
+    scan_active_fps: float = Field(
+        2.0, ge=0, le=30,
+        description="Samples per second while the scene moves (adaptive sampling: a sample that differs from "
+        "the previous one adds samples at this rate between the SCAN_INTERVAL_S ones; 0: off).",
+    )
+    scan_active_hold_s: float = Field(
+        2.0, gt=0, description="Seconds the dense sampling goes on after the last sample that moved."
+    )
     scan_backend: Literal["onnxruntime", "ultralytics"] = Field(
         "onnxruntime",
         description="Detector runtime: onnxruntime (YOLOv8 ONNX, no torch) or ultralytics (any YOLO file).",
