@@ -38,6 +38,8 @@ class ScanConfig(BaseModel):
     backend: Backend = _scan_field("backend")
     detector_model: str = _scan_field("detector_model")
     detector_version: str = _scan_field("detector_version")
+    vehicle_detector: Literal["off", "on"] = _scan_field("vehicle_detector")
+    vehicle_model: str = _scan_field("vehicle_model")
     models_dir: Path = Field(Path("models"), description="Where the manifest and installed models live.")
     input_size: int = _scan_field("input_size")
     confidence: float = _scan_field("confidence")

@@ -25,7 +25,7 @@ from scan_video.events import build_events, confirmed_tracks, distinct_counts
 from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
 from scan_video.face_tracks import FaceBudget, face_owner
 from scan_video.faces import FaceFinder, create_face_finder
-from scan_video.model_select import ResolvedDetector, resolve_detector
+from scan_video.model_select import ResolvedDetector, resolve_detector, resolve_vehicle_detector
 from scan_video.motion import ActivityMeter, MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
@@ -50,6 +50,8 @@ class ScanEngine:
     load_ms: float = 0.0
     known_faces: dict[str, list[list[float]]] = field(default_factory=dict)  # name → encodings
     encoder: "FaceEncoder | None" = None  # loaded only when there are known faces
+    vehicle_model: ResolvedDetector | None = None  # the second detector (SCAN_VEHICLE_DETECTOR=on)
+    vehicles: Detector | None = None
     # Videos scanned at once (scan_many) share the models; one inference at a time: the detector
     # already uses every core it is given, and not every backend may be called from two threads.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -62,7 +64,15 @@ class ScanEngine:
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
         known = _known_faces(config) if faces.engine != "disabled" else {}
         encoder = FaceEncoder() if known and config.face_matches_per_track else None
-        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder)
+        vehicle_model = vehicles = None
+        if config.vehicle_detector == "on":
+            from scan_video.detect_onnx import OnnxDetector
+
+            vehicle_model = resolve_vehicle_detector(config)
+            vehicles = OnnxDetector(vehicle_model.path, input_size=config.input_size, confidence=config.confidence,
+                                    iou=config.iou, threads=config.threads)
+        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder,
+                   vehicle_model, vehicles)
 
 
 def _known_faces(config: ScanConfig) -> dict[str, list[list[float]]]:
@@ -160,7 +170,9 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Scan
                "codec": info.codec, "size_bytes": info.size_bytes},
         model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
                "backend": engine.detector.backend, "input_size": engine.detector.input_size,
-               "confidence_threshold": config.confidence},
+               "confidence_threshold": config.confidence,
+               **({"vehicles": {"name": engine.vehicle_model.name, "version": engine.vehicle_model.version,
+                                "sha256": engine.vehicle_model.sha256}} if engine.vehicle_model else {})},
         faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded,
                **({"known_faces": len(engine.known_faces)} if engine.known_faces else {})},
         sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
@@ -243,7 +255,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     votes: dict[int, list[str | None]] = {}  # id(track) → the names its face crops matched (None: unknown)
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
-             "lock_wait_ms": 0.0, "tracking_ms": 0.0}
+             "lock_wait_ms": 0.0, "tracking_ms": 0.0, "vehicles_ms": 0.0}
     sampler.start()
     reporting = progress(f"scan {video.name}", total=info.duration_s or None, unit="s")
     task = reporting.__enter__()   # closed in the finally below, with the sampler
@@ -276,6 +288,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                 before_detect = time.perf_counter()
                 spent["lock_wait_ms"] += (before_detect - now) * 1000
                 detections = engine.detector.detect(image)
+                if engine.vehicles is not None:  # same frame, same pass: boxes only
+                    before_vehicles = time.perf_counter()
+                    detections = detections + engine.vehicles.detect(image)
+                    spent["vehicles_ms"] += (time.perf_counter() - before_vehicles) * 1000
                 after_detect = time.perf_counter()
                 for det in detections:
                     label = config.label_for(det.class_name)
