@@ -1,6 +1,6 @@
 """What the box says about a video, per frame (before issue 17) vs tracked events, same run.
 
-    python benchmarks/bench_accuracy.py [--cache DIR] [--interval S]
+    python benchmarks/bench_accuracy.py [--cache DIR] [--interval S] [--active-fps 0,2,4]
 
 A labelled set built from media that packages ship (no network), each clip with its expected
 events written down below. Every clip is scanned once with the default detector (the PyPI fall
@@ -18,6 +18,9 @@ objects reported on clips with nothing there, the error of the distinct-people c
 known, the known face (the face library holds the right man of zidane.jpg) named on its track and
 names put on anyone else, and the real-time factor (per-frame: the scan without the tracking time;
 tracked: all of it, snapshots and face matching included).
+
+``--active-fps 0,2,4`` then scans the set again once per SCAN_ACTIVE_FPS value (adaptive sampling:
+0 is one sample per interval throughout) and prints the tracked scores side by side, same run.
 """
 
 import argparse
@@ -162,6 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "vv-bench-accuracy")
     parser.add_argument("--interval", type=float, default=None, help="SCAN_INTERVAL_S (default: the setting's)")
+    parser.add_argument("--active-fps", default="", help="comma list of SCAN_ACTIVE_FPS values to compare")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
 
@@ -205,9 +209,35 @@ def main() -> None:
     print("\n| metric | per-frame (before) | tracked events |\n|---|---|---|")
     for key in old_score:
         print(f"| {key} | {old_score[key]} | {new_score[key]} |")
+    compare_active_fps(args, clips, settings, engine, overrides)
     import resource
 
     print(f"\npeak RSS of the run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def compare_active_fps(args: argparse.Namespace, clips: dict[str, Path], settings, engine, overrides: dict) -> None:
+    """The tracked scores once per SCAN_ACTIVE_FPS value (same engine, same clips, same run)."""
+    from scan_video.config import ScanConfig
+    from scan_video.scanner import scan
+
+    values = [float(v) for v in args.active_fps.split(",") if v.strip()]
+    if not values:
+        return
+    scores, samples = {}, {}
+    for fps in values:
+        config = ScanConfig.from_settings(settings, **overrides, active_fps=fps)
+        rows, sampled = [], 0
+        for expected in LABELLED:
+            analytic = scan(clips[expected.name], args.cache / "analytic", settings, config=config,
+                            engine=engine).analytic
+            rows.append((expected, tracked(analytic), analytic["video"]["duration_s"]))
+            sampled += analytic["sampling"]["frames_sampled"]
+        scores[fps], samples[fps] = score(rows), sampled
+    print("\n| metric (tracked) | " + " | ".join(f"SCAN_ACTIVE_FPS={v:g}" for v in values) + " |")
+    print("|---|" + "---|" * len(values))
+    for key in scores[values[0]]:
+        print(f"| {key} | " + " | ".join(scores[v][key] for v in values) + " |")
+    print("| samples (11 clips) | " + " | ".join(str(samples[v]) for v in values) + " |")
 
 
 if __name__ == "__main__":

@@ -33,9 +33,13 @@ class ScanConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     interval_s: float = _scan_field("interval_s")
+    active_fps: float = _scan_field("active_fps")
+    active_hold_s: float = _scan_field("active_hold_s")
     backend: Backend = _scan_field("backend")
     detector_model: str = _scan_field("detector_model")
     detector_version: str = _scan_field("detector_version")
+    vehicle_detector: Literal["off", "on"] = _scan_field("vehicle_detector")
+    vehicle_model: str = _scan_field("vehicle_model")
     models_dir: Path = Field(Path("models"), description="Where the manifest and installed models live.")
     input_size: int = _scan_field("input_size")
     confidence: float = _scan_field("confidence")
@@ -102,10 +106,21 @@ class ScanConfig(BaseModel):
     def track_linker(self) -> "TrackLinker":
         from scan_video.tracking import TrackLinker
 
-        # The tracker counts inferred frames; samples come every interval_s at most.
-        gap = max(1, round(self.track_max_gap_s / self.interval_s))
+        # The tracker counts inferred frames; samples come every sample_step_s at most.
+        gap = max(1, round(self.track_max_gap_s / self.sample_step_s))
         return TrackLinker(min_score=dict(self.min_score_labels), default_min_score=self.min_score,
                            person_labels=self.person_labels, max_gap_samples=gap)
+
+    @property
+    def active_interval_s(self) -> float:
+        """Seconds between samples while the scene moves (0: adaptive sampling off)."""
+        interval = 1.0 / self.active_fps if self.active_fps else 0.0
+        return interval if 0 < interval < self.interval_s else 0.0
+
+    @property
+    def sample_step_s(self) -> float:
+        """The shortest time between two samples."""
+        return self.active_interval_s or self.interval_s
 
     def label_for(self, class_name: str) -> str | None:
         """Output label of a model class, or None when the filter drops it."""

@@ -1,9 +1,11 @@
 """YOLOv8-family ONNX models on onnxruntime: letterbox → one session run → decode → class-aware NMS.
 
-No torch: the slim container image runs this. Class names come from the metadata Ultralytics
-writes into exported models (``names``). A static model (fixed H×W) gets exactly its input shape; a
-dynamic one (``export(dynamic=True)``, recommended) gets a stride-aligned rectangle: 384×640 for a
-16:9 frame at input size 640, the same shape Ultralytics' own predictor uses.
+No torch: the slim container image runs this. A segmentation export (YOLO11n-seg, the vehicle
+detector) runs the same way: its mask outputs are ignored, only the boxes are used. Class names
+come from the metadata Ultralytics writes into exported models (``names``). A static model (fixed
+H×W) gets exactly its input shape; a dynamic one (``export(dynamic=True)``, recommended) gets a
+stride-aligned rectangle: 384×640 for a 16:9 frame at input size 640, the same shape Ultralytics'
+own predictor uses.
 """
 
 import ast
@@ -80,8 +82,9 @@ class OnnxDetector:
     def postprocess(self, output: Any, geometry: Any, frame_w: int, frame_h: int) -> list[Detection]:
         import numpy as np
 
-        rows = np.asarray(output[0], dtype=np.float32).T  # (anchors, 4 + classes)
-        class_scores = rows[:, 4:]
+        rows = np.asarray(output[0], dtype=np.float32).T  # (anchors, 4 + classes [+ mask coefficients])
+        # A segmentation model (YOLO11n-seg) adds 32 mask coefficients after the class scores: boxes only.
+        class_scores = rows[:, 4:4 + len(self.class_names)]
         class_ids = class_scores.argmax(axis=1)
         scores = class_scores[np.arange(len(rows)), class_ids]
         keep = scores >= self.confidence

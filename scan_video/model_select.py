@@ -46,20 +46,32 @@ def choose_entry(config: ScanConfig) -> ModelEntry:
 def resolve_detector(config: ScanConfig) -> ResolvedDetector:
     """The verified detector file for this config (sha256 and size checked before any load)."""
     try:
-        entry = choose_entry(config)
-        if entry.kind != "detector":
-            raise DetectorModelError(f"model {entry.name}=={entry.version} is a {entry.kind}, not a detector")
-        if not backend_accepts(config.backend, entry.file):
-            raise DetectorModelError(
-                f"model {entry.name}=={entry.version} ({entry.file}) cannot run on the {config.backend} backend"
-            )
-        path = entry.install_path(config.models_dir)
-        if not path.is_file():
-            raise DetectorModelError(
-                f"detector {entry.name}=={entry.version} is not installed at {path} "
-                f"(run: vv model install {entry.name})"
-            )
-        verify_model_file(path, entry)
+        return _verified(choose_entry(config), config.models_dir, config.backend, "detector")
     except ModelIntegrityError as exc:
         raise DetectorModelError(f"detector model: {exc}") from None
+
+
+def resolve_vehicle_detector(config: ScanConfig) -> ResolvedDetector:
+    """The verified second detector (SCAN_VEHICLE_MODEL, an ONNX file run on onnxruntime whatever
+    SCAN_BACKEND is: boxes only, no torch)."""
+    try:
+        entry = load_manifest(config.models_dir / MANIFEST_NAME).find(config.vehicle_model)
+        return _verified(entry, config.models_dir, "onnxruntime", "vehicle detector")
+    except ModelIntegrityError as exc:
+        raise DetectorModelError(f"vehicle detector model: {exc}") from None
+
+
+def _verified(entry: ModelEntry, models_dir: Path, backend: str, role: str) -> ResolvedDetector:
+    if entry.kind != "detector":
+        raise DetectorModelError(f"model {entry.name}=={entry.version} is a {entry.kind}, not a detector")
+    if not backend_accepts(backend, entry.file):
+        raise DetectorModelError(
+            f"model {entry.name}=={entry.version} ({entry.file}) cannot run on the {backend} backend"
+        )
+    path = entry.install_path(models_dir)
+    if not path.is_file():
+        raise DetectorModelError(
+            f"{role} {entry.name}=={entry.version} is not installed at {path} (run: vv model install {entry.name})"
+        )
+    verify_model_file(path, entry)
     return ResolvedDetector(entry.name, entry.version, entry.sha256, path)

@@ -66,3 +66,14 @@ class MotionGate:
             self._reference = thumbnail
             self._reference_time = time_s
         return decision
+
+
+class ActivityMeter:
+    """Whether the scene moved since the previous sample (adaptive sampling): the motion gate's
+    thumbnail difference, against the last sample rather than the last inferred frame."""
+
+    def __init__(self, *, width: int = 160, pixel_delta: int = 25, threshold: float = 0.005) -> None:
+        self._gate = MotionGate(width=width, pixel_delta=pixel_delta, threshold=threshold, min_interval_s=0.0)
+
+    def moved(self, grey: Any) -> bool:
+        return self._gate.decide(grey, 0.0).reason == "motion"

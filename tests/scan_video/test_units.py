@@ -25,7 +25,7 @@ def info(duration=10.0, fps=25.0):
 
 def test_config_from_settings_parses_lists_and_renames(settings):
     config = ScanConfig.from_settings(settings, class_filter=frozenset({"person"}))
-    assert config.class_rename == {"Normal": "person", "Fall": "person_fallen"}
+    assert config.class_rename == {"Normal": "person", "Fall": "person_fallen", "bick": "bike"}
     assert config.person_labels == {"person", "person_fallen"}
     assert config.label_for("Normal") == "person"
     assert config.label_for("Fall") is None  # renamed to person_fallen, then filtered out
