@@ -81,8 +81,19 @@ class Project:
                                      spec.get("container_name"))
         return services
 
-    def build(self, service: str, inputs_sha256: str) -> None:
-        self.compose("build", "--build-arg", f"{HASH_ARG}={inputs_sha256}", service)
+    def build(self, service: Service, inputs_sha256: str) -> None:
+        """``docker build`` of the service's rendered build section, the hash as a build arg (→ label).
+        Not ``compose build``: recent compose builds only through buildx/bake, which an offline box
+        may lack; the plain builder of the engine builds the same recipe with the same args."""
+        build = service.build or {}
+        context = Path(build["context"])
+        command = ["docker", "build", "-q", "-f", str(context / (build.get("dockerfile") or "Dockerfile"))]
+        for key, value in (build.get("args") or {}).items():
+            command += ["--build-arg", f"{key}={value or ''}"]
+        if build.get("target"):
+            command += ["--target", build["target"]]
+        command += ["--build-arg", f"{HASH_ARG}={inputs_sha256}", "-t", service.image, str(context)]
+        run(command, self.timeout_s)
 
     def recreate(self, service: str, *, force: bool = False) -> None:
         self.compose("up", "-d", "--no-deps", "--no-build", *(["--force-recreate"] if force else []), service,

@@ -5,8 +5,9 @@ time, wait for each to be healthy, and roll back to the previous image when one 
    ``org.vv.inputs-sha256`` of the image its container runs. A service that runs another service's
    image (the mirror runs tv_api's) follows that image.
 2. Per stale image: the image the container runs is tagged ``<repository>:previous``; the image is
-   rebuilt (``compose build`` with the hash as build arg → label); each of its services is recreated
-   (``compose up -d --no-deps``) and must turn healthy within its healthcheck start_period + grace.
+   rebuilt (``docker build`` of its compose build section, the hash as build arg → label); each of
+   its services is recreated (``compose up -d --no-deps``) and must turn healthy within its
+   healthcheck start_period + grace.
 3. A container that is not healthy by then, reports ``unhealthy`` or crash-loops: the tag goes back
    to the previous image, every service recreated so far is recreated on it and waited for, a
    CRITICAL alert is sent and the update stops (the rest stays as it was).
@@ -161,10 +162,12 @@ def _update_image(project: Project, services: dict[str, Service], builder: str, 
     if any(row.action == "rebuild" for row in group):
         started = clock()
         _event("update_build", service=builder, image=image, inputs_sha256=new, previous_image=previous)
-        project.build(builder, new)
+        project.build(services[builder], new)
         outcome.timings_s[f"build {builder}"] = clock() - started
         if stack.image_label(image) != new:
             raise StackError(f"{image}: the built image does not carry inputs hash {new[:12]}")
+        _event("update_built", service=builder, image=image, image_id=stack.image_id(image),
+               seconds=round(clock() - started, 1))
     recreated: list[str] = []
     for row in group:
         timeout_s = services[row.service].start_period_s + grace_s
