@@ -99,10 +99,16 @@ def wait_healthy(project: Project, service: str, timeout_s: float, *, clock: Cal
     deadline = clock() + timeout_s
     started = clock()
     last = "no container"
+    container = None
     while True:
-        container = project.container_id(service)
+        container = container or project.container_id(service)  # one `compose ps`, then inspect only
+        state = None
         if container:
-            state = stack.container_state(container)
+            try:
+                state = stack.container_state(container)
+            except StackError:  # gone (removed meanwhile): look it up again next time
+                container = None
+        if state is not None:
             health = (state.get("Health") or {}).get("Status")
             last = f"{state.get('Status')}, health {health or 'none'}, {state['RestartCount']} restarts"
             if health == "healthy":

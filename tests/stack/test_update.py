@@ -75,6 +75,7 @@ def test_a_broken_image_is_rolled_back_and_the_rest_is_left_alone(stack):
         rollback_s = document["timings_s"]["recreate to rollback complete"]
         assert rollback_s <= START_PERIOD_S + 60, document["timings_s"]
         REPORT["timings_s"]["update: build broken image"] = document["timings_s"][f"build {SERVICE}"]
+        REPORT["timings_s"]["update: recreate to failure seen"] = unhealthy["seconds"]
         REPORT["timings_s"]["update: recreate to rollback complete"] = rollback_s
         REPORT["timings_s"]["update: whole vv update run"] = elapsed
 
