@@ -61,12 +61,14 @@ def plan(services: dict[str, Service], new: dict[str, str], current: dict[str, s
     """What to do per service. ``current``: hash on the image each container runs; ``built``: hash on
     the image its tag names now (an image built but never started needs a recreate, not a build)."""
     builder_of = {s.image: name for name, s in services.items() if s.build}
+    # A service named alone brings the service that builds its image (the mirror → tv_api).
+    selected = set(only or ()) | {builder_of.get(services[n].image, n) for n in only or () if n in services}
     rows = []
     for name, service in services.items():
         builder = name if service.build else builder_of.get(service.image)
         if builder is None:
             continue  # a pulled image (watchtower): not ours to build
-        if only and name not in only and builder not in only:
+        if only and name not in selected and builder not in selected:
             continue
         row = Row(name, service.image, builder, current.get(name), new[builder])
         if force and name == builder:
@@ -179,9 +181,13 @@ def _update_image(project: Project, services: dict[str, Service], builder: str, 
         timeout_s = services[row.service].start_period_s + grace_s
         started = clock()
         _event("update_recreate", service=row.service, image=image, timeout_s=timeout_s)
-        project.recreate(row.service)
         recreated.append(row.service)
-        healthy, why = wait_healthy(project, row.service, timeout_s)
+        try:
+            project.recreate(row.service)
+        except StackError as exc:
+            healthy, why = False, f"recreate failed: {exc}"
+        else:
+            healthy, why = wait_healthy(project, row.service, timeout_s)
         if healthy:
             row.result = "updated"
             outcome.timings_s[f"healthy {row.service}"] = clock() - started
@@ -196,8 +202,12 @@ def _update_image(project: Project, services: dict[str, Service], builder: str, 
         stack.tag(previous, image)
         back: list[str] = []
         for name in recreated:
-            project.recreate(name, force=True)
-            ok, why_back = wait_healthy(project, name, services[name].start_period_s + grace_s)
+            try:
+                project.recreate(name, force=True)
+            except StackError as exc:
+                ok, why_back = False, f"recreate failed: {exc}"
+            else:
+                ok, why_back = wait_healthy(project, name, services[name].start_period_s + grace_s)
             back.append(f"{name}: {'healthy' if ok else why_back}")
             next(r for r in group if r.service == name).result = "rolled back" if ok else "rollback unhealthy"
         outcome.rolled_back = list(recreated)

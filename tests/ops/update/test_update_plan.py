@@ -134,6 +134,14 @@ def test_an_image_built_but_not_started_is_recreated_not_rebuilt(checkout):
     assert {(r.service, r.action) for r in only} == {("tv_api", "rebuild"), ("mirror", "recreate")}
 
 
+def test_a_service_named_alone_brings_the_service_that_builds_its_image(checkout):
+    services = Project(checkout).services()
+    new = new_hashes(services)
+    current = {name: new.get(name, new["tv_api"]) for name in services} | {"tv_api": "old", "mirror": "old"}
+    rows = plan(services, new, current, {"tv_api": "old"}, only=["mirror"])
+    assert {(r.service, r.action) for r in rows} == {("tv_api", "rebuild"), ("mirror", "recreate")}
+
+
 def test_durations_as_compose_renders_them():
     assert duration_s("1m30s") == 90 and duration_s("500ms") == 0.5 and duration_s(None, 7) == 7
     with pytest.raises(ValueError):
