@@ -324,15 +324,16 @@ install_file() {  # install_file SRC DEST MODE: copy with the install dir substi
 install_systemd() {
   step "systemd units"
   local unit_dir=$ROOT/etc/systemd/system unit
-  for unit in vv-video-ai.service vv-video-ai.timer; do
+  for unit in vv-video-ai.service vv-video-ai.timer vv-update.service vv-update.timer; do
     install_file "$INSTALL_DIR/$unit" "$unit_dir/$unit" 0644
   done
   if systemd_is_pid1; then
     run systemctl daemon-reload
     systemctl is-enabled -q vv-video-ai.timer 2>/dev/null || { run systemctl enable --now vv-video-ai.timer; changed "enabled vv-video-ai.timer"; }
     systemctl is-enabled -q vv-video-ai.service 2>/dev/null || { run systemctl enable vv-video-ai.service; changed "enabled vv-video-ai.service"; }
+    systemctl is-enabled -q vv-update.timer 2>/dev/null || { run systemctl enable --now vv-update.timer; changed "enabled vv-update.timer (weekly vv update + smoke test)"; }
   else
-    note "systemd is not PID 1 here (PID 1 is $(pid1)): vv-video-ai.service/.timer are installed in $unit_dir but NOT enabled; the stack's restart policies keep it up while dockerd runs, and dockerd itself must be started by whatever starts this machine"
+    note "systemd is not PID 1 here (PID 1 is $(pid1)): vv-video-ai.service/.timer and vv-update.service/.timer are installed in $unit_dir but NOT enabled; the stack's restart policies keep it up while dockerd runs, and dockerd itself must be started by whatever starts this machine"
   fi
 }
 

@@ -28,7 +28,7 @@ HELP_PANELS = {
     "Pipeline stages": ("scan", "summarize", "logline", "ingest", "search"),
     "Trust and audit": ("verify", "keys", "proof", "witness"),
     "Operations": ("backup", "restore", "restore-drill", "cleanup", "export-logs", "self-monitor", "diagnose",
-                   "drill", "alert"),
+                   "drill", "update", "alert"),
 }
 
 

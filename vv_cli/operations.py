@@ -91,3 +91,34 @@ def alert(
     if not (result.delivered or result.suppressed):
         print("error: alert could not be delivered", file=sys.stderr)
         raise typer.Exit(2)
+
+
+@app.command()
+def update(
+    services: Annotated[list[str] | None, typer.Argument(
+        help="Only these services (default: every service built from this checkout).", show_default=False)] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Dry run: print what changed and what would be done.")
+                    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan and the result as one JSON object.")
+                       ] = False,
+    project_dir: Annotated[Path, typer.Option(help="The compose project's directory (the install dir).")
+                           ] = Path("."),
+    file: Annotated[list[Path] | None, typer.Option(
+        "--file", "-f", help="Compose file (repeatable; default: docker-compose.yml of the project dir).",
+        show_default=False)] = None,
+    project_name: Annotated[str | None, typer.Option(
+        "--project-name", "-p", help="Compose project name (default: the compose file's `name`).")] = None,
+    grace: Annotated[float, typer.Option(help="Seconds past a service's healthcheck start_period that a "
+                                         "recreated container has to turn healthy before it is rolled back.",
+                                         min=0)] = 60.0,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild the selected images even if their inputs did "
+                                        "not change (e.g. a new base image under the same tag).")] = False,
+    alert: Annotated[bool, typer.Option("--alert/--no-alert", help="Send a CRITICAL alert on a rollback.")
+                     ] = True,
+) -> None:
+    """Rebuild only the images whose inputs changed, recreate their containers one at a time and roll
+    back to the previous image when one does not turn healthy. Exit 0: up to date or updated; 1: rolled back."""
+    from ops.update.cli import cli_update
+
+    cli_update(Settings(), services=services or [], plan_only=plan, as_json=as_json, project_dir=project_dir,
+               files=file or [], project_name=project_name, grace_s=grace, force=force, alert=alert)

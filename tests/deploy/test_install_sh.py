@@ -86,6 +86,9 @@ def test_first_run_installs_everything(installed):
     service = (root / "etc/systemd/system/vv-video-ai.service").read_text()
     assert f"WorkingDirectory={box}" in service and "/opt/vv-video-ai-system" not in service.replace(str(box), "")
     assert (root / "etc/systemd/system/vv-video-ai.timer").is_file()
+    update = (root / "etc/systemd/system/vv-update.service").read_text()  # the weekly vv update + smoke
+    assert f"--project-dir {box}" in update and f"{box}/scripts/run_tests.sh" in update
+    assert "OnCalendar=" in (root / "etc/systemd/system/vv-update.timer").read_text()
     cron = (root / "etc/cron.d/vv-video-ai").read_text()
     assert "vv orchestrate --once" in cron and f"cd {box} && " in cron and "cleanup --apply" in cron
     assert "fallback loop ok" in first.stdout and "DVR_IP ok" in first.stdout

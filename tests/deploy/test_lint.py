@@ -7,7 +7,7 @@ import pytest
 from tests.deploy.tools import compose_env, tool, tracked
 from tests.helpers import REPO_ROOT
 
-UNITS = ["vv-video-ai.service", "vv-video-ai.timer"]
+UNITS = ["vv-video-ai.service", "vv-video-ai.timer", "vv-update.service", "vv-update.timer"]
 
 
 def shell_scripts() -> list:

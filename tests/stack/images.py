@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ops.update.inputs import HASH_ARG, image_inputs
 from tests.deploy.tools import compose_env, tool
 from tests.helpers import REPO_ROOT
 from tests.stack.engine import EngineError, PrivateDockerEngine
@@ -76,6 +77,9 @@ def build_all(engine: PrivateDockerEngine, timings: dict[str, float]) -> dict[st
             args = build.get("args", {})
             context = staged_context(name, args.get("REQUIREMENTS"), Path(staging))
             build_args = [part for key, value in args.items() for part in ("--build-arg", f"{key}={value}")]
+            # The inputs hash `vv update` compares with (label org.vv.inputs-sha256), as it would record it.
+            inputs = image_inputs(context, build["dockerfile"], args).sha256
+            build_args += ["--build-arg", f"{HASH_ARG}={inputs}"]
             engine.docker("build", "-q", "--network", "none", "-f", str(context / build["dockerfile"]),
                           *build_args, "-t", tag, str(context), timeout=1200)
             timings[f"image {name}"] = time.monotonic() - started

@@ -8,8 +8,8 @@ from vv_cli.main import HELP_PANELS, app
 COMMANDS = {"alert", "backup", "bootstrap", "capture", "cleanup", "diagnose", "drill", "export-logs", "faces",
             "ingest", "keys", "logline",
             "model", "orchestrate", "proof", "restore", "restore-drill", "scan", "schedule", "search",
-            "self-monitor", "serve", "status", "summarize", "tokens", "up", "users", "verify", "verify-install",
-            "version", "witness", "worker"}
+            "self-monitor", "serve", "status", "summarize", "tokens", "up", "update", "users", "verify",
+            "verify-install", "version", "witness", "worker"}
 
 
 def leaves(command, path: str = ""):

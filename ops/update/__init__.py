@@ -1,0 +1,1 @@
+"""`vv update`: rebuild only the images whose inputs changed, with automatic rollback (ops/update/update.py)."""
