@@ -16,7 +16,6 @@ MAX_ATTEMPTS) and the run goes on. Only a broken state DB ends the run.
 
 import json
 import logging
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,6 +28,13 @@ from orchestrator.batch_scan import batches, scan_ahead
 from orchestrator.claims import claim, record_ignored
 from orchestrator.discovery import Ignored, look
 from orchestrator.failures import Failure, backoff_delay, classify_result, invalid_output
+from orchestrator.housekeeping import (
+    SCHEDULE_PENDING,
+    check_disk,
+    check_processing_time,
+    sweep_stale_temp_files,
+    trigger_schedule,
+)
 from orchestrator.moves import (
     VideoVanished,
     backfill_placements,
@@ -41,11 +47,10 @@ from orchestrator.names import printable
 from orchestrator.queue_runner import QUEUED, QueueRunner, queue_ahead
 from orchestrator.runners import Runner, StageResult
 from orchestrator.settings import PipelineSettings
-from orchestrator.stages import DUE_IN_STATE, LOGLINE, PIPELINE, SCAN, SCHEDULE, StageSpec
+from orchestrator.stages import DUE_IN_STATE, LOGLINE, PIPELINE, SCAN, StageSpec
 from orchestrator.state import StateStore
 from orchestrator.status import NEWEST_LOGLINE_SEQ, write_status
 from vv_core import alert_triggers
-from vv_core.atomic import remove_orphan_temp
 from vv_core.errors import SchemaValidationError
 from vv_core.progress import progress
 from vv_core.schema import validate_schema
@@ -53,7 +58,6 @@ from vv_core.storage import ORCHESTRATOR_DB
 from vv_core.workqueue import Job
 
 DB_NAME = ORCHESTRATOR_DB
-SCHEDULE_PENDING = "schedule_pending"
 PLACEMENTS_BACKFILLED = "placements_backfilled"
 logger = logging.getLogger("vv.orchestrator")
 
@@ -88,8 +92,8 @@ class Orchestrator:
     def run_once(self, *, wait_for_settling: bool = True) -> RunReport:
         report = RunReport()
         run_id = self.store.start_run(self.clock())
-        self.check_disk()
-        self.sweep_stale_temp_files()
+        check_disk(self.settings)
+        sweep_stale_temp_files(self.layout)
         if self.store.get_flag(PLACEMENTS_BACKFILLED) != "1":
             backfill_placements(self.root, self.layout.state, self.store.all_videos())
             self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
@@ -120,9 +124,9 @@ class Orchestrator:
         with progress("orchestrate", total=len(due) or None, unit="videos") as task:
             for batch in batches(due, self.settings.orchestrator_scan_batch):
                 self.run_batch(batch, report, task.advance)
-        self.check_processing_time()
+        check_processing_time(self.store, self.settings, self.clock())
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
-            report.scheduled = self.trigger_schedule()
+            report.scheduled = trigger_schedule(self.runner, self.store, self.settings)
         self.store.finish_run(run_id, now=self.clock(), seen=report.seen, done=len(report.done),
                               failed=len(report.failed))
         write_status(self.store, self.layout.state, waiting_in_input=report.settling)
@@ -393,49 +397,3 @@ class Orchestrator:
             report.failed.append(row["video_id"])
             logger.warning("quarantined → %s: %s", row["final_path"], row["last_error"],
                            extra={"video_id": row["video_id"]})
-
-    # --- after the videos ------------------------------------------------------------------------------
-    def trigger_schedule(self) -> bool:
-        result = self.runner.run(SCHEDULE.command, ["--once"], SCHEDULE.timeout_s(self.settings))
-        if result.ok:
-            self.store.set_flag(SCHEDULE_PENDING, "0")
-            logger.info("playlists rebuilt: %s", ", ".join(result.output_paths()))
-            return True
-        logger.warning("vv schedule --once failed (will retry next run): %s",
-                       result.infrastructure_error or result.error_line() or f"exit {result.exit_code}")
-        return False
-
-    def check_processing_time(self) -> None:
-        now = self.clock()
-        for row in self.store.unfinished_videos():
-            elapsed = now - row["discovered_at"]
-            if elapsed > self.settings.max_processing_s and not row["max_time_alerted"]:
-                alert_triggers.video_over_max_processing_time(
-                    self.settings, row["current_path"], elapsed, self.settings.max_processing_s,
-                    stage=DUE_IN_STATE[row["state"]].command if row["state"] in DUE_IN_STATE else row["state"])
-                self.store.update(row["sha256"], max_time_alerted=1)
-
-    def sweep_stale_temp_files(self) -> list[Path]:
-        """Remove temp files a killed stage left behind (``.<name>.<random>.tmp`` from atomic writes).
-
-        Only those whose writer is provably dead (nobody holds its lock: see
-        :func:`vv_core.atomic.remove_orphan_temp`), at once, whatever their age; a live writer's
-        temp file is never touched, however old.
-        """
-        removed = []
-        for directory in ("analytic", "summaries", "loglines", "playlists"):
-            for temp in sorted((self.root / directory).glob(".*.tmp")):
-                if remove_orphan_temp(temp):
-                    removed.append(temp)
-        if removed:
-            logger.warning("removed %d temp files left by killed stages", len(removed),
-                           extra={"files": [p.relative_to(self.root).as_posix() for p in removed]})
-        return removed
-
-    def check_disk(self) -> float:
-        usage = shutil.disk_usage(self.root)
-        free_percent = 100.0 * usage.free / usage.total if usage.total else 100.0
-        if free_percent < self.settings.disk_min_free_percent:
-            alert_triggers.disk_low(self.settings, str(self.root), free_percent,
-                                    self.settings.disk_min_free_percent)
-        return free_percent
