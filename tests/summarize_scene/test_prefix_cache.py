@@ -101,6 +101,7 @@ def test_a_damaged_or_foreign_cache_file_is_rebuilt_never_trusted(settings, stor
 
 
 def test_an_unwritable_cache_costs_speed_not_the_summary(settings, storage_root, shared_models_dir, caplog):
+    (storage_root / "state").rmdir()   # the fixture's storage tree has an empty state/: replace it by a file
     (storage_root / "state").write_text("a file where the state directory should be")
     with caplog.at_level(logging.WARNING, logger="vv.summarize_scene"):
         document = fresh_summary(settings, storage_root, shared_models_dir)
