@@ -272,7 +272,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             spent["decode_ms"] += frame.decode_ms
             spent["motion_ms"] += frame.motion_ms
             sampled += 1
-            if not frame.infer:
+            if not frame.infer or (frame.decision is not None and frame.decision.reason == "min_interval"
+                                   and linker.idle):
+                # Unchanged since the last inference; the minimum rate re-checks objects standing still,
+                # and with nothing in view at that inference there is nothing to re-check.
                 skipped += 1
                 hold_started = time.perf_counter()
                 linker.hold(frame.time_s)  # unchanged since the last inference: its objects are still there
