@@ -63,7 +63,8 @@ class ScanEngine:
         detector = create_detector(model, config)
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
         known = _known_faces(config) if faces.engine != "disabled" else {}
-        encoder = FaceEncoder() if known and config.face_matches_per_track else None
+        # Loaded at the first face to name: quiet footage never pays for dlib's import and models.
+        encoder = FaceEncoder(lazy=True) if known and config.face_matches_per_track else None
         vehicle_model = vehicles = None
         if config.vehicle_detector == "on":
             from scan_video.detect_onnx import OnnxDetector
