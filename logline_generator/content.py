@@ -8,33 +8,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vv_core.errors import VVError
+from vv_core.words import counted
 
-# Plurals the simple English rules below would get wrong (COCO labels among them).
-_IRREGULAR_PLURALS = {"person": "persons", "bus": "buses", "child": "children", "knife": "knives",
-                      "mouse": "mice", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
 TITLE_MAX, SUMMARY_MAX, THIS_MAX = 200, 4000, 500
 
 
-def plural(label: str, count: int) -> str:
-    word = label.replace("_", " ")
-    if count == 1:
-        return word
-    if word in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[word]
-    if word.endswith(("s", "x", "ch", "sh")):
-        return word + "es"
-    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
-
-
 def describe_labels(labels: dict[str, int] | None) -> str | None:
-    """``{"person": 3, "bicycle": 1}`` → ``"3 persons, 1 bicycle"`` (most frequent first)."""
-    counted = sorted(((n, label) for label, n in (labels or {}).items() if n > 0),
+    """``{"person": 3, "bicycle": 1}`` → ``"3 people, 1 bicycle"`` (most frequent first; the summaries'
+    plurals, ``vv_core.words``)."""
+    labelled = sorted(((n, label) for label, n in (labels or {}).items() if n > 0),
                      key=lambda pair: (-pair[0], pair[1]))
-    if not counted:
+    if not labelled:
         return None
-    text = ", ".join(f"{n} {plural(label, n)}" for n, label in counted)
+    text = ", ".join(counted(n, label) for n, label in labelled)
     return text if len(text) <= THIS_MAX else text[: THIS_MAX - 1] + "…"
 
 

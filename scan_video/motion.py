@@ -4,7 +4,8 @@ This is what good NVRs do: a static scene costs a resize and a subtraction per s
 instead of a detector run (and, fed the decoder's luma plane, not even a colour conversion). The
 comparison is against the last frame that *was* inferred (not the previous sample), so slow
 changes accumulate until they trigger. A minimum inference interval keeps
-reporting objects that stand still.
+reporting objects that stand still (the scanner skips it when the last inference found nothing:
+an unchanged empty scene stays empty).
 """
 
 from dataclasses import dataclass

@@ -63,7 +63,8 @@ class ScanEngine:
         detector = create_detector(model, config)
         faces = create_face_finder(config.face_engine, min_size=config.face_min_size, models_dir=config.models_dir)
         known = _known_faces(config) if faces.engine != "disabled" else {}
-        encoder = FaceEncoder() if known and config.face_matches_per_track else None
+        # Loaded at the first face to name: quiet footage never pays for dlib's import and models.
+        encoder = FaceEncoder(lazy=True) if known and config.face_matches_per_track else None
         vehicle_model = vehicles = None
         if config.vehicle_detector == "on":
             from scan_video.detect_onnx import OnnxDetector
@@ -272,7 +273,10 @@ def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[Sca
             spent["decode_ms"] += frame.decode_ms
             spent["motion_ms"] += frame.motion_ms
             sampled += 1
-            if not frame.infer:
+            if not frame.infer or (frame.decision is not None and frame.decision.reason == "min_interval"
+                                   and linker.idle):
+                # Unchanged since the last inference; the minimum rate re-checks objects standing still,
+                # and with nothing in view at that inference there is nothing to re-check.
                 skipped += 1
                 hold_started = time.perf_counter()
                 linker.hold(frame.time_s)  # unchanged since the last inference: its objects are still there

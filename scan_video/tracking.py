@@ -176,6 +176,11 @@ class TrackLinker:
             track.observations.append(Observation(time_s, last.label, last.confidence, last.box, held=True))
 
     @property
+    def idle(self) -> bool:
+        """Nothing was in view at the last inference (no track updated, no detection waiting for one)."""
+        return not self._current and not any(self._unmatched.values())
+
+    @property
     def tracks(self) -> list[Track]:
         """Every track so far, in order of first appearance."""
         return sorted(self._tracks.values(), key=lambda t: (t.first_s, t.group, t.track_id))

@@ -7,6 +7,7 @@ Title and summary come from the same facts: a title never names what the summary
 """
 
 from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
+from vv_core.words import counted
 
 NOTE = "Automatic summary: no language model is installed."
 DEADLINE_NOTE = "Automatic summary: the language model did not answer in time."
@@ -15,15 +16,6 @@ SUMMARY_MAX = 600
 
 def _where(facts: SceneFacts) -> str:
     return facts.camera or "the camera"
-
-
-def counted(count: int, word: str) -> str:
-    """``2 people``, ``1 car``, ``2 buses``."""
-    if word == "person":
-        return "1 person" if count == 1 else f"{count} people"
-    if count == 1:
-        return f"1 {word}"
-    return f"{count} {word}es" if word.endswith(("s", "x", "z", "ch", "sh")) else f"{count} {word}s"
 
 
 def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ Steps, each reported as created or kept:
 4. the fallback assets (``fallback/loop_silencioso.mp4``, ``placeholder.png``) rendered with ffmpeg;
 5. models from the manifest (each kind's default, or ``--models a,b``), fetched, sha256-verified and
    installed under MODELS_DIR, each kind made current when nothing is current yet (``vv_core.models``).
-   An offline box names models it can get (``--models gemma3-270m,hfd-person-onnx-fp16,dlib-frontal-face-hog``).
+   An offline box names models it can get (``--models gemma3-270m,hfd-person-onnx-int8,dlib-frontal-face-hog``).
 
 ``--skip-existing`` (what install.sh runs) keeps every file that is already there; without it the
 fallback assets are re-rendered and the models re-verified (a corrupt one is replaced). The key store

@@ -8,32 +8,42 @@ from logline_generator.content import (
     action_of,
     describe_labels,
     logline_fields,
-    plural,
     relative_to_root,
     render_markdown,
 )
 from tests.logline_fixtures import summary_doc
 from vv_core.errors import VVError
+from vv_core.words import plural
 
 
 @pytest.mark.parametrize(("label", "count", "expected"), [
-    ("person", 3, "persons"), ("person", 1, "person"), ("bus", 2, "buses"), ("box", 2, "boxes"),
+    ("person", 3, "people"), ("person", 1, "person"), ("bus", 2, "buses"), ("box", 2, "boxes"),
     ("puppy", 2, "puppies"), ("toy", 2, "toys"), ("car", 2, "cars"), ("traffic_light", 2, "traffic lights"),
-    ("sheep", 4, "sheep"),
+    ("sheep", 4, "sheep"), ("waltz", 2, "waltzes"),
 ])
 def test_plural(label, count, expected):
     assert plural(label, count) == expected
 
 
 def test_describe_labels_orders_by_count_and_skips_zero():
-    assert describe_labels({"bicycle": 1, "person": 3, "dog": 0}) == "3 persons, 1 bicycle"
+    assert describe_labels({"bicycle": 1, "person": 3, "dog": 0}) == "3 people, 1 bicycle"
     assert describe_labels({}) is None and describe_labels(None) is None
     long = describe_labels({f"label{i:03d}": 1 for i in range(200)})
     assert len(long) == 500 and long.endswith("…")
 
 
+def test_the_loglines_words_are_the_summaries_words():
+    """One plural rule (vv_core.words) for the summary template and the LogLine's "this" (issue 17:
+    the LogLine said "2 persons" beside a summary saying "2 people")."""
+    from summarize_scene.template import counted
+
+    assert describe_labels({"person": 2, "lorry": 2}) == "2 lorries, 2 people"
+    assert describe_labels({"person": 2}) == counted(2, "person") == "2 people"
+    assert counted(2, "lorry") == "2 lorries" and counted(1, "traffic_light") == "1 traffic light"
+
+
 def test_action_of_each_status():
-    assert action_of(summary_doc("a")) == ("detected", "3 persons, 1 bicycle")
+    assert action_of(summary_doc("a")) == ("detected", "3 people, 1 bicycle")
     assert action_of(summary_doc("a", labels={})) == ("recorded", "no detections")
     assert action_of(summary_doc("a", status="curado")) == ("curated", "Title a")
 

@@ -77,7 +77,7 @@ def test_cyclists_are_people_never_a_fall(tmp_path, bikes_clip, session_settings
     ("testsrc", "experimental", "Nothing detected at cam1", "no detections"),
     # People at night: the rule, not a fall. bikes.mp4 shows a man in a suit, a cyclist and a
     # passer-by in separate shots; 2 samples/s while the scene moves find two of them (1/s found one).
-    ("bikes", "alerta", "2 people at cam1", "2 persons"),
+    ("bikes", "alerta", "2 people at cam1", "2 people"),  # the summaries' words (vv_core.words)
 ])
 def test_summary_and_logline_say_what_the_events_say(tmp_path, clip, status, title, this, lying_clip, empty_clips,
                                                      bikes_clip, session_settings, onnx_engine):

@@ -23,6 +23,18 @@ def test_static_scene_skips_inference_but_keeps_the_minimum_rate(tmp_path, stati
     assert people_times == {0.0, 10.0}  # the people standing still are still reported
 
 
+def test_an_unchanged_empty_scene_is_inferred_once(tmp_path, session_settings, onnx_engine):
+    """Nothing found at t=0 and nothing changed: the 10 s re-check (kept above for people standing
+    still) is skipped too — quiet footage costs one detector run (issue 17's speed target)."""
+    from tests.scan_video import media
+
+    clip = media.empty_scene_clip(12, tmp_path / "empty12.mp4")
+    result = scan(clip, tmp_path, session_settings, engine=onnx_engine)
+    assert result.sampling["frames_sampled"] == 12
+    assert result.sampling["frames_inferred"] == 1 and result.sampling["frames_skipped_motion"] == 11
+    assert result.analytic["events"] == []
+
+
 def test_gating_off_infers_every_sample(tmp_path, static_clip, session_settings, onnx_engine):
     config = onnx_engine.config.model_copy(update={"motion_gating": False, "interval_s": 2.0})
     engine = type(onnx_engine)(config, onnx_engine.model, onnx_engine.detector, onnx_engine.faces)

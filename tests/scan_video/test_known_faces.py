@@ -59,12 +59,17 @@ def test_the_library_keeps_encodings_private_and_refuses_bad_input(tmp_path, fac
         load_library(path)
 
 
-def test_a_known_face_names_its_person_event_and_nobody_else(tmp_path, people_clip, session_settings, faces):
+def test_a_known_face_names_its_person_event_and_nobody_else(tmp_path, people_clip, empty_clips, session_settings,
+                                                              faces):
     settings = session_settings.model_copy(update={"video_storage_root": tmp_path / "storage"})
     add_faces(library_path(settings.video_storage_root), "Carlo", [faces["right_man"]])
     engine = ScanEngine.load(ScanConfig.from_settings(settings))
     assert engine.known_faces and engine.encoder is not None
+    # Footage with nobody in it never loads the face encoder (dlib's import and models, ~0.5 s).
+    scan(empty_clips["empty_scene"], tmp_path / "analytic", settings, engine=engine)
+    assert not engine.encoder.loaded
     analytic = scan(people_clip, tmp_path / "analytic", settings, engine=engine).analytic
+    assert engine.encoder.loaded
     assert analytic["faces"]["known_faces"] == 1
     identified = {e["id"]: e["identity"] for e in analytic["events"] if "identity" in e}
     named = [e for e in analytic["events"] if e.get("identity", {}).get("name") == "Carlo"]

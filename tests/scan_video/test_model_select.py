@@ -29,13 +29,14 @@ def local_models(tmp_path, models_dir):
 def test_resolution_order(local_models):
     config = ScanConfig(models_dir=local_models)
     ultralytics = config.model_copy(update={"backend": "ultralytics"})
-    assert resolve_detector(config).name == media.PYPI_PERSON_ONNX16  # the manifest's default detector
-    assert resolve_detector(ultralytics).name == media.PYPI_PERSON_ONNX16
+    # The manifest's default detector: the int8 file since issue 17 (the float one's events, faster).
+    assert resolve_detector(config).name == media.PYPI_PERSON_INT8
+    assert resolve_detector(ultralytics).name == media.PYPI_PERSON_INT8
     manifest = load_manifest(local_models / "model_manifest.json")
     use_model(local_models, manifest.find(media.EXPORTED_FP32))
     assert resolve_detector(config).name == media.EXPORTED_FP32  # the operator's choice wins
     use_model(local_models, manifest.find(media.PYPI_PERSON_PT))
-    assert resolve_detector(config).name == media.PYPI_PERSON_ONNX16  # a .pt pointer does not fit onnxruntime
+    assert resolve_detector(config).name == media.PYPI_PERSON_INT8  # a .pt pointer does not fit onnxruntime
     assert resolve_detector(ultralytics).name == media.PYPI_PERSON_PT
     chosen = resolve_detector(config.model_copy(update={"detector_model": media.EXPORTED_FP32}))
     assert chosen.path.is_file() and len(chosen.sha256) == 64
