@@ -51,7 +51,7 @@ def test_the_docker_clis_stack_loader_accepts_it(stack, tmp_path):
 
 def test_the_queue_runner_replaces_the_exec_targets(stack):
     services = stack["services"]
-    assert QUEUE_SERVICES <= set(services)
+    assert set(services) >= QUEUE_SERVICES
     # The docker runner's exec targets are not deployed: workers scan and summarize, the orchestrator logs.
     assert not {"scene_scanner", "scene_summarizer", "logline_writer", "watchtower"} & set(services)
     orchestrator = services["orchestrator"]
@@ -157,3 +157,23 @@ def test_the_orchestrator_image_runs_logline_and_schedule_itself(builds, tmp_pat
         result = subprocess.run([sys.executable, "-S", "-c", IN_IMAGE, command, "--help"], capture_output=True,
                                 text=True, cwd=app, env=env, timeout=120, check=False)
         assert result.returncode == 0, f"vv {command} --help\n{result.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize(("image", "stage"), [("scene_scanner", "scan_video"), ("scene_summarizer", "summarize_scene")])
+def test_the_stage_images_can_run_their_worker(image, stage, tmp_path):
+    """`vv worker` in the scanner and summarizer images (the swarm's workers) imports the pipeline
+    settings and the queue besides the stage's own worker code: all of it must be in the image."""
+    result = subprocess.run(
+        [tool("docker-compose"), "--project-directory", str(REPO_ROOT), "config", "--format", "json", image],
+        capture_output=True, text=True, env=compose_env(tmp_path), cwd=REPO_ROOT, check=True)
+    args = json.loads(result.stdout)["services"][image]["build"]["args"]
+    app = image_app(tmp_path, args)
+    import sysconfig
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VV_", "COV"))}
+    env["PYTHONPATH"] = f"{app}:{app / 'vv-core'}:{sysconfig.get_paths()['purelib']}"
+    code = ("import importlib.util, sys\nassert importlib.util.find_spec('tests') is None\n"
+            f"import vv_cli.worker, orchestrator.settings, vv_core.queue_worker, {stage}.worker\n")
+    imported = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=app, env=env,
+                              timeout=120, check=False)
+    assert imported.returncode == 0, imported.stderr[-2000:]
