@@ -88,8 +88,11 @@ def swarm(stack):
                                  "-c", str(stack_file), NAME], capture_output=True, text=True,
                                 env=stack.engine.env(), timeout=300, check=False)
         assert deploy.returncode == 0, deploy.stderr
-        wait_for(lambda: swarm.converged(redis=1, orchestrator=1, scan_worker=1, summarize_worker=1), timeout=180,
-                 what=f"every service running: {swarm.replicas()}")
+        try:
+            wait_for(lambda: swarm.converged(redis=1, orchestrator=1, scan_worker=1, summarize_worker=1),
+                     timeout=180, what="every service running")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {swarm.replicas()}") from None
         timings["swarm init + deploy"] = time.monotonic() - started
         yield swarm
     finally:
