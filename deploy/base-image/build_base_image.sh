@@ -3,6 +3,7 @@
 #   vv-base:bookworm        minimal Debian bookworm + python3 (3.11) + venv + CA certificates + libgomp1
 #   vv-base:bookworm-media  the same + ffmpeg (capture, scanner, tv_api)
 #   vv-base:bookworm-web    the same + nginx-light (the nginx front)
+#   vv-base:bookworm-redis  the same + redis-server (the work queue of deploy/swarm/)
 # made with mmdebstrap from the host's own APT sources and loaded with `docker import`.
 # Production keeps the Dockerfiles' default (python:3.11-slim); this is the offline path.
 # Idempotent: an image whose recipe hash label matches is kept (pass --force to rebuild).
@@ -71,3 +72,4 @@ build_one() {  # build_one TAG EXTRA_PACKAGES
 build_one "$TAG_PREFIX:$SUITE" ""
 build_one "$TAG_PREFIX:$SUITE-media" "ffmpeg"
 build_one "$TAG_PREFIX:$SUITE-web" "nginx-light"
+build_one "$TAG_PREFIX:$SUITE-redis" "redis-server"

@@ -67,6 +67,17 @@ def check_stage(spec: StageSpec, settings: CoreSettings) -> None:
     check_writable(settings, *spec.writes)
 
 
+def check_redis(_settings: CoreSettings) -> None:
+    """The work queue's own Redis (deploy/swarm/) answers PING on its port."""
+    import redis  # only the redis image runs this check
+
+    port = int(os.environ.get("VV_REDIS_PORT", "6379"))
+    try:
+        redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        raise Unhealthy(f"redis on 127.0.0.1:{port} does not answer: {type(exc).__name__}") from None
+
+
 def check_api(settings: CoreSettings) -> None:
     check_http(f"http://127.0.0.1:{os.environ.get('TV_API_INTERNAL_PORT', '8000')}/healthz")
 
@@ -88,6 +99,7 @@ def _check(spec: StageSpec) -> Callable[[CoreSettings], None]:
 
 
 CHECKS: dict[str, Callable[[CoreSettings], None]] = {command: _check(spec) for command, spec in stages.ALL.items()}
+CHECKS["redis"] = check_redis
 
 
 def run_check(stage: str, settings: CoreSettings) -> None:

@@ -14,13 +14,15 @@ from tests.helpers import REPO_ROOT
 from tests.stack.engine import EngineError, PrivateDockerEngine
 
 VERSION = "0.1.0"
-BASES = {"plain": "vv-base:bookworm", "media": "vv-base:bookworm-media", "web": "vv-base:bookworm-web"}
+BASES = {"plain": "vv-base:bookworm", "media": "vv-base:bookworm-media", "web": "vv-base:bookworm-web",
+         "redis": "vv-base:bookworm-redis"}
+SWARM_OVERRIDE = REPO_ROOT / "deploy/swarm/docker-stack.override.yml"
 
 
 def compose_build_env() -> dict[str, str]:
     """What compose needs to build on the local bases (the same names the images get here)."""
     return {"VV_BASE_IMAGE": BASES["plain"], "VV_MEDIA_BASE_IMAGE": BASES["media"],
-            "VV_WEB_BASE_IMAGE": BASES["web"], "VV_VERSION": VERSION}
+            "VV_WEB_BASE_IMAGE": BASES["web"], "VV_REDIS_BASE_IMAGE": BASES["redis"], "VV_VERSION": VERSION}
 
 
 # Never part of a build context (and big): .dockerignore drops most, staging skips them outright.
@@ -35,10 +37,11 @@ def link_copy(source: Path, target: Path) -> None:
         subprocess.run(["cp", "-a", str(source), str(target)], check=True)
 
 
-def compose_builds(scratch: Path) -> dict[str, dict]:
+def compose_builds(scratch: Path, *extra_files: Path) -> dict[str, dict]:
     """Each image compose builds (service name → its rendered ``build``: dockerfile and args), with
-    the local bases: the stack builds exactly what docker-compose.yml says."""
-    command = [tool("docker-compose"), "--project-directory", str(REPO_ROOT), "config", "--format", "json"]
+    the local bases: the stack builds exactly what docker-compose.yml (+ ``extra_files``) says."""
+    files = [part for path in (REPO_ROOT / "docker-compose.yml", *extra_files) for part in ("-f", str(path))]
+    command = [tool("docker-compose"), "--project-directory", str(REPO_ROOT), *files, "config", "--format", "json"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=True,
                             env=compose_env(scratch, **compose_build_env()))
     services = json.loads(result.stdout)["services"]
@@ -68,10 +71,21 @@ def build_all(engine: PrivateDockerEngine, timings: dict[str, float]) -> dict[st
     if result.returncode != 0:
         raise EngineError(f"base images: {result.stderr.strip()[-2000:]}")
     timings["base images"] = time.monotonic() - started
+    sizes = build_images(engine, timings)
+    for base in BASES.values():
+        sizes[base] = int(engine.docker("image", "inspect", "-f", "{{.Size}}", base).stdout.strip())
+    return sizes
+
+
+def build_images(engine: PrivateDockerEngine, timings: dict[str, float], *extra_files: Path,
+                 only: set[str] | None = None) -> dict[str, int]:
+    """Build the images of docker-compose.yml (+ ``extra_files``; ``only`` these services)."""
     sizes = {}
     with tempfile.TemporaryDirectory(prefix="vv-context.") as staging:
         (Path(staging) / "compose").mkdir()
-        for name, build in compose_builds(Path(staging) / "compose").items():
+        for name, build in compose_builds(Path(staging) / "compose", *extra_files).items():
+            if only is not None and name not in only:
+                continue
             tag = f"vv-video-ai/{name}:{VERSION}"
             started = time.monotonic()
             args = build.get("args", {})
@@ -84,6 +98,4 @@ def build_all(engine: PrivateDockerEngine, timings: dict[str, float]) -> dict[st
                           *build_args, "-t", tag, str(context), timeout=1200)
             timings[f"image {name}"] = time.monotonic() - started
             sizes[name] = int(engine.docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
-    for base in BASES.values():
-        sizes[base] = int(engine.docker("image", "inspect", "-f", "{{.Size}}", base).stdout.strip())
     return sizes

@@ -112,3 +112,20 @@ def test_module_runs_as_the_dockerfile_healthcheck(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ops.upkeep.container_health", "logline"], capture_output=True,
                             text=True, env=env, cwd=tmp_path, check=False)
     assert result.returncode == 1 and result.stderr.startswith("unhealthy: ")
+
+
+def test_redis_check_pings_the_queues_redis(settings, tmp_path, monkeypatch):
+    """The redis image's healthcheck (deploy/swarm/): healthy while redis-server answers, one line
+    naming the port once it is gone."""
+    from tests.redis_server import REDIS_SERVER, RedisServer
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis")
+    monkeypatch.setenv("VV_REDIS_PORT", str(server.port))
+    try:
+        run_check("redis", settings)
+    finally:
+        server.stop()
+    with pytest.raises(Unhealthy, match=rf"redis on 127.0.0.1:{server.port} does not answer: ConnectionError"):
+        run_check("redis", settings)
