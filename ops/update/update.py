@@ -95,6 +95,23 @@ def observe(project: Project, services: dict[str, Service]) -> tuple[dict[str, s
     return current, built
 
 
+def judge_state(state: dict[str, Any], *, running_s: float) -> tuple[bool | None, str]:
+    """One `docker inspect` State → (True healthy | False failed | None undecided, why)."""
+    health = (state.get("Health") or {}).get("Status")
+    described = f"{state.get('Status')}, health {health or 'none'}, {state['RestartCount']} restarts"
+    if health == "healthy":
+        return True, described
+    # A container that keeps dying is a crash loop whatever its last probe said: name that first.
+    if state["RestartCount"] >= CRASH_RESTARTS or state.get("Status") == "dead":
+        return False, f"crash loop ({state['RestartCount']} restarts, exit code {state.get('ExitCode')})"
+    if health == "unhealthy":
+        log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
+        return False, f"unhealthy: {log[-300:]}" if log else "unhealthy"
+    if health is None and state.get("Status") == "running" and running_s >= NO_HEALTHCHECK_RUN_S:
+        return True, described
+    return None, described
+
+
 def wait_healthy(project: Project, service: str, timeout_s: float, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> tuple[bool, str]:
     """(healthy?, why not): healthy, or unhealthy / crash-looping / not healthy within ``timeout_s``."""
@@ -111,17 +128,9 @@ def wait_healthy(project: Project, service: str, timeout_s: float, *, clock: Cal
             except StackError:  # gone (removed meanwhile): look it up again next time
                 container = None
         if state is not None:
-            health = (state.get("Health") or {}).get("Status")
-            last = f"{state.get('Status')}, health {health or 'none'}, {state['RestartCount']} restarts"
-            if health == "healthy":
-                return True, last
-            if health == "unhealthy":
-                log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
-                return False, f"unhealthy: {log[-300:]}" if log else "unhealthy"
-            if state["RestartCount"] >= CRASH_RESTARTS or state.get("Status") == "dead":
-                return False, f"crash loop ({state['RestartCount']} restarts, exit code {state.get('ExitCode')})"
-            if health is None and state.get("Status") == "running" and clock() - started >= NO_HEALTHCHECK_RUN_S:
-                return True, last
+            verdict, last = judge_state(state, running_s=clock() - started)
+            if verdict is not None:
+                return verdict, last
         if clock() >= deadline:
             return False, f"not healthy within {timeout_s:.0f} s ({last})"
         sleep(1.0)
