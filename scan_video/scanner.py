@@ -22,19 +22,16 @@ from scan_video.config import ScanConfig
 from scan_video.detect import Detector, create_detector
 from scan_video.errors import BadVideoError
 from scan_video.events import build_events, confirmed_tracks, distinct_counts
-from scan_video.face_library import FaceEncoder, FaceLibraryError, best_match, load_library
-from scan_video.face_tracks import FaceBudget, face_owner
+from scan_video.face_library import FaceEncoder, FaceLibraryError, load_library
 from scan_video.faces import FaceFinder, create_face_finder
+from scan_video.frame_pass import run_frames
 from scan_video.model_select import ResolvedDetector, resolve_detector, resolve_vehicle_detector
-from scan_video.motion import ActivityMeter, MotionGate
 from scan_video.probe import check_input_file, fingerprint, probe_video
-from scan_video.sampling import FrameSampler
 from scan_video.settings import ScanSettings
 from scan_video.snapshots import BestFrames, attach_snapshots, prune_snapshots, write_cover
-from scan_video.tracking import FrameDetection, Track
+from scan_video.tracking import Track
 from vv_core.hashing import compute_sha256
 from vv_core.naming import artifact_id, camera_of, recorded_at_from_name
-from vv_core.progress import progress
 
 log = logging.getLogger("scan_video")
 
@@ -115,17 +112,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Scan
     timings: dict[str, float] = {}
 
     before = check_input_file(video)
-    # The models load on another thread while this one probes and the decoder starts: on a static
-    # scene, loading and decoding are most of the work, and they need different cores.
-    loader = None
-    if isinstance(engine, ScanEngine):
-        loading: Future[ScanEngine] = Future()
-        loading.set_result(engine)
-    elif engine is None:
-        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load")
-        loading = loader.submit(ScanEngine.load, config)
-    else:
-        loading = engine
+    loading, loader = _engine_loading(engine, config)
     try:
         mark = time.perf_counter()
         info = probe_video(video, timeout_s=config.decode_timeout_s, max_pixels=config.max_pixels)
@@ -134,7 +121,7 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Scan
         log.info("scan started", extra={"video_id": vid, "duration_s": info.duration_s})
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-hash") as pool:
             hashing = pool.submit(compute_sha256, video)  # hashlib releases the GIL: free on the 2nd core
-            found, tracks, best, votes, counters, frame_timings, engine = _run_frames(video, info, config, loading)
+            found, tracks, best, votes, counters, frame_timings, engine = run_frames(video, info, config, loading)
             source_hash = hashing.result()
     finally:
         if loader is not None:
@@ -152,35 +139,18 @@ def scan(video: str | Path, output_dir: str | Path | None = None, settings: Scan
                          box=box, width=width, height=height)
         for time_s, kind, label, conf, box, width, height in found
     ]
-    mark = time.perf_counter()
-    policy = config.event_policy()
-    events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
-    timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
-    attach_identities(events, confirmed_tracks(tracks, policy), votes)
-    cover = None
-    if config.snapshots:
-        mark = time.perf_counter()
-        attach_snapshots(events, confirmed_tracks(tracks, policy), best, storage_root=storage_root, video_id=vid)
-        cover = write_cover(events, storage_root=storage_root, video_id=vid)
-        timings["snapshots_ms"] = (time.perf_counter() - mark) * 1000
+    events, cover = _events(tracks, best, votes, config, timings, recorded_at=recorded_at, info=info,
+                            storage_root=storage_root, video_id=vid)
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     document = build_analytic(
         video_id=vid, source=str(video), source_hash=source_hash, recorded_at=recorded_at,
         camera=camera_of(video, storage_root),
         video={"duration_s": info.duration_s, "fps": info.fps, "width": info.width, "height": info.height,
                "codec": info.codec, "size_bytes": info.size_bytes},
-        model={"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
-               "backend": engine.detector.backend, "input_size": engine.detector.input_size,
-               "confidence_threshold": config.confidence,
-               **({"vehicles": {"name": engine.vehicle_model.name, "version": engine.vehicle_model.version,
-                                "sha256": engine.vehicle_model.sha256}} if engine.vehicle_model else {})},
+        model=_model_block(engine, config),
         faces={"engine": engine.faces.engine, "degraded": engine.faces.degraded,
                **({"known_faces": len(engine.known_faces)} if engine.known_faces else {})},
-        sampling={"interval_s": config.interval_s, "method": counters.pop("method"),
-                  "motion_gating": config.motion_gating,
-                  "min_inference_interval_s": config.min_inference_interval_s,
-                  "keyframe_snap_s": config.keyframe_snap_s, "frame_tolerance_s": config.frame_tolerance_s,
-                  **counters},
+        sampling=_sampling_block(config, counters),
         timings=timings, detections=detections, events=events,
         tracking=_tracking_block(config, tracks), cover=cover,
     )
@@ -226,6 +196,56 @@ def scan_many(videos: Sequence[str | Path], output_dir: str | Path | None = None
                 future.cancel()
 
 
+def _events(tracks: list[Track], best: BestFrames, votes: dict[int, list[str | None]], config: ScanConfig,
+            timings: dict[str, float], *, recorded_at: str | None, info: Any, storage_root: Path,
+            video_id: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The confirmed tracks as events, with identities and (when on) snapshots; and the cover image."""
+    mark = time.perf_counter()
+    policy = config.event_policy()
+    events = build_events(tracks, policy, recorded_at=recorded_at, width=info.width, height=info.height)
+    timings["tracking_ms"] += (time.perf_counter() - mark) * 1000
+    attach_identities(events, confirmed_tracks(tracks, policy), votes)
+    cover = None
+    if config.snapshots:
+        mark = time.perf_counter()
+        attach_snapshots(events, confirmed_tracks(tracks, policy), best, storage_root=storage_root,
+                         video_id=video_id)
+        cover = write_cover(events, storage_root=storage_root, video_id=video_id)
+        timings["snapshots_ms"] = (time.perf_counter() - mark) * 1000
+    return events, cover
+
+
+def _engine_loading(engine: "ScanEngine | Future[ScanEngine] | None",
+                    config: ScanConfig) -> "tuple[Future[ScanEngine], ThreadPoolExecutor | None]":
+    """The engine as a future, and the loader thread to shut down when this scan loaded it itself.
+
+    The models load on another thread while this one probes and the decoder starts: on a static
+    scene, loading and decoding are most of the work, and they need different cores."""
+    if isinstance(engine, ScanEngine):
+        ready: Future[ScanEngine] = Future()
+        ready.set_result(engine)
+        return ready, None
+    if engine is None:
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load")
+        return loader.submit(ScanEngine.load, config), loader
+    return engine, None
+
+
+def _model_block(engine: "ScanEngine", config: ScanConfig) -> dict[str, Any]:
+    vehicles = engine.vehicle_model
+    return {"name": engine.model.name, "version": engine.model.version, "sha256": engine.model.sha256,
+            "backend": engine.detector.backend, "input_size": engine.detector.input_size,
+            "confidence_threshold": config.confidence,
+            **({"vehicles": {"name": vehicles.name, "version": vehicles.version, "sha256": vehicles.sha256}}
+               if vehicles else {})}
+
+
+def _sampling_block(config: ScanConfig, counters: dict[str, Any]) -> dict[str, Any]:
+    return {"interval_s": config.interval_s, "method": counters.pop("method"), "motion_gating": config.motion_gating,
+            "min_inference_interval_s": config.min_inference_interval_s, "keyframe_snap_s": config.keyframe_snap_s,
+            "frame_tolerance_s": config.frame_tolerance_s, **counters}
+
+
 def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
     """How detections became events (the analytic records the rule that made its events)."""
     return {"tracker": "bytetrack", "tracks": len(tracks), "min_score": config.min_score,
@@ -234,131 +254,6 @@ def _tracking_block(config: ScanConfig, tracks: list[Track]) -> dict[str, Any]:
             "max_gap_s": config.track_max_gap_s,
             "fall": {"labels": sorted(config.fall_labels), "min_s": config.fall_min_s,
                      "min_fraction": config.fall_min_fraction, "min_aspect": config.fall_min_aspect}}
-
-
-def _run_frames(video: Path, info: Any, config: ScanConfig, loading: "Future[ScanEngine]",
-                ) -> tuple[list[tuple], list[Track], BestFrames, dict[int, list[str | None]], dict[str, Any],
-                           dict[str, float], ScanEngine]:
-    # The decoder thread indexes the keyframes (packets only), plans the samples and runs the motion
-    # gate; it starts before the models are ready and only frames that need the detector reach us.
-    gate = MotionGate(enabled=config.motion_gating, width=config.motion_width,
-                      pixel_delta=config.motion_pixel_delta, threshold=config.motion_threshold,
-                      min_interval_s=config.min_inference_interval_s)
-    sampler = FrameSampler(info, interval_s=config.interval_s, snap_s=config.keyframe_snap_s,
-                           tolerance_s=config.frame_tolerance_s, decode_timeout_s=config.decode_timeout_s,
-                           gate=gate, active_interval_s=config.active_interval_s, active_hold_s=config.active_hold_s,
-                           activity=ActivityMeter(width=config.motion_width, pixel_delta=config.motion_pixel_delta,
-                                                  threshold=config.motion_threshold))
-    found: list[tuple] = []
-    linker = config.track_linker()
-    best = BestFrames()  # each track's best frame so far, for its snapshot
-    previous: dict[float, Any] = {}  # the last inferred frame, by time
-    votes: dict[int, list[str | None]] = {}  # id(track) → the names its face crops matched (None: unknown)
-    sampled = inferred = skipped = 0
-    spent = {"decode_ms": 0.0, "wait_ms": 0.0, "motion_ms": 0.0, "inference_ms": 0.0, "faces_ms": 0.0,
-             "lock_wait_ms": 0.0, "tracking_ms": 0.0, "vehicles_ms": 0.0}
-    sampler.start()
-    reporting = progress(f"scan {video.name}", total=info.duration_s or None, unit="s")
-    task = reporting.__enter__()   # closed in the finally below, with the sampler
-    try:
-        mark = time.perf_counter()
-        engine = loading.result()
-        spent["model_wait_ms"] = (time.perf_counter() - mark) * 1000
-        face_budget = FaceBudget(config.face_matches_per_track, enabled=engine.faces.engine != "disabled")
-        mark = time.perf_counter()
-        for frame in sampler:
-            task.update(frame.time_s)
-            now = time.perf_counter()
-            spent["wait_ms"] += (now - mark) * 1000
-            spent["decode_ms"] += frame.decode_ms
-            spent["motion_ms"] += frame.motion_ms
-            sampled += 1
-            if not frame.infer or (frame.decision is not None and frame.decision.reason == "min_interval"
-                                   and linker.idle):
-                # Unchanged since the last inference; the minimum rate re-checks objects standing still,
-                # and with nothing in view at that inference there is nothing to re-check.
-                skipped += 1
-                hold_started = time.perf_counter()
-                linker.hold(frame.time_s)  # unchanged since the last inference: its objects are still there
-                spent["tracking_ms"] += (time.perf_counter() - hold_started) * 1000
-                mark = time.perf_counter()
-                continue
-            inferred += 1
-            time_s = frame.time_s
-            height, width = frame.shape
-            image = frame.image  # BGR, converted only for the frames that reach the detector
-            kept = []
-            with engine.lock:
-                before_detect = time.perf_counter()
-                spent["lock_wait_ms"] += (before_detect - now) * 1000
-                detections = engine.detector.detect(image)
-                if engine.vehicles is not None:  # same frame, same pass: boxes only
-                    before_vehicles = time.perf_counter()
-                    detections = detections + engine.vehicles.detect(image)
-                    spent["vehicles_ms"] += (time.perf_counter() - before_vehicles) * 1000
-                after_detect = time.perf_counter()
-                for det in detections:
-                    label = config.label_for(det.class_name)
-                    if label is None:
-                        continue
-                    found.append((time_s, "object", label, det.confidence, det.box, width, height))
-                    kept.append(FrameDetection(label, det.confidence, det.box))
-            mark = time.perf_counter()
-            spent["inference_ms"] += (after_detect - before_detect) * 1000
-            updated = linker.add(time_s, kept)
-            for track in updated:
-                if config.snapshots:
-                    # A new track may start with the previous inferred frame's detection (see tracking).
-                    for seen in track.observations[-2:]:
-                        frame_image = image if seen.time_s == time_s else previous.get(seen.time_s)
-                        if frame_image is not None and not seen.held:
-                            best.offer(track, seen.time_s, seen.confidence, seen.box, frame_image)
-            previous = {time_s: image}
-            before_faces = time.perf_counter()
-            spent["tracking_ms"] += (before_faces - mark) * 1000
-            searched = face_budget.choose(updated)
-            if searched:
-                with engine.lock:
-                    faces = engine.faces.find(image, [t.observations[-1].box for t in searched])
-                    face_budget.record(faces, searched, updated)
-                    if engine.encoder is not None and faces:
-                        identify_faces(engine, config, image, faces, updated, votes, searched)
-                for face in faces:
-                    found.append((time_s, "face", "face", face.confidence, face.box, width, height))
-            mark = time.perf_counter()
-            spent["faces_ms"] += (mark - before_faces) * 1000
-    finally:
-        sampler.close()
-        reporting.__exit__(None, None, None)
-    if sampled == 0:
-        raise BadVideoError(f"{video.name}: no frame could be decoded")
-    stats = sampler.stats
-    counters = {"method": "keyframe_seek" if sampler.keyframes else "sequential_grab", "frames_sampled": sampled,
-                "frames_inferred": inferred, "frames_skipped_motion": skipped,
-                "frames_decoded": stats.frames_decoded, "seeks": stats.seeks,
-                "active_interval_s": round(config.active_interval_s, 6), "frames_active": stats.active_samples}
-    spent["decode_ms_per_sample"] = spent["decode_ms"] / sampled
-    if inferred:
-        spent["inference_ms_per_frame"] = spent["inference_ms"] / inferred
-    return found, linker.tracks, best, votes, counters, spent, engine
-
-
-def identify_faces(engine: ScanEngine, config: ScanConfig, image: Any, faces: list[Any], tracks: list[Track],
-                   votes: dict[int, list[str | None]], searched: list[Track]) -> None:
-    """Match the faces found for the ``searched`` person tracks against the known faces, a few per track.
-
-    A face belongs to the tightest person box of the frame around it (``tracks``: every track the
-    frame updated), so a face found in a searched box that overlaps another person is not counted twice
-    or put on the wrong track."""
-    wanted = {id(t) for t in searched}
-    for face in faces:
-        owner = face_owner(face, tracks)
-        if owner is None or id(owner) not in wanted:
-            continue
-        tally = votes.setdefault(id(owner), [])
-        if len(tally) < config.face_matches_per_track:
-            tally.append(best_match(engine.encoder.encode(image, face.box), engine.known_faces,
-                                    config.face_tolerance))
 
 
 def attach_identities(events: list[dict[str, Any]], tracks: list[Track], votes: dict[int, list[str | None]]) -> None:
