@@ -11,7 +11,8 @@ from vv_core.settings import CoreSettings, domain_settings_classes
 
 DOMAINS = domain_settings_classes()
 STAGE_PREFIXES = ("scan_", "tv_api_", "dvr_default", "dvr_segment", "stage_", "container_", "backup_",
-                  "self_monitor_", "cleanup_", "schedule_", "witness_", "llm_", "ingest_", "orchestrator_", "queue_", "diagnose_")
+                  "self_monitor_", "cleanup_", "schedule_", "witness_", "llm_", "ingest_", "orchestrator_",
+                  "queue_", "diagnose_")
 
 
 def own_fields(cls: type[CoreSettings]) -> set[str]:
