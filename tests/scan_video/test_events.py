@@ -77,7 +77,7 @@ def default_engine(session_settings) -> ScanEngine:
 def test_the_default_detector_alerts_on_the_fall_not_on_the_cartoon(tmp_path, name, labels, empty_clips, lying_clip,
                                                                    session_settings, default_engine):
     """On the cartoon the default detector's fall class holds one track for 2.5 s (3 samples, median
-    0.56, every frame's best 0.44-0.66): below the fall label's threshold, so neither an alert nor a
+    0.56, single frames up to 0.64): below the fall label's threshold, so neither an alert nor a
     person. The lying person's track (median 0.72) stays a fall."""
     clip = lying_clip if name == "lying" else empty_clips[name]
     analytic = scan(clip, tmp_path, session_settings, engine=default_engine).analytic
