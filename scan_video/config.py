@@ -68,6 +68,7 @@ class ScanConfig(BaseModel):
     fall_min_s: float = _scan_field("fall_min_s")
     fall_min_fraction: float = _scan_field("fall_min_fraction")
     fall_min_aspect: float = _scan_field("fall_min_aspect")
+    fall_threshold: float = _scan_field("fall_threshold")
     snapshots: bool = _scan_field("snapshots")
     face_library: Path | None = Field(None, description="Known faces (state/faces/library.json); None: none.")
     face_tolerance: float = _scan_field("face_tolerance")
@@ -101,7 +102,7 @@ class ScanConfig(BaseModel):
         return EventPolicy(threshold=self.track_threshold, thresholds=dict(self.track_threshold_labels),
                            min_samples=self.track_min_samples, fall_labels=self.fall_labels,
                            fall_min_s=self.fall_min_s, fall_min_fraction=self.fall_min_fraction,
-                           fall_min_aspect=self.fall_min_aspect)
+                           fall_min_aspect=self.fall_min_aspect, fall_threshold=self.fall_threshold)
 
     def track_linker(self) -> "TrackLinker":
         from scan_video.tracking import TrackLinker

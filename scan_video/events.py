@@ -6,6 +6,10 @@ frame is not an object). A person track is a **fall** only when the fall class p
 fall samples (fall class, box wider than tall) span at least ``fall_min_s`` seconds and are at least
 ``fall_min_fraction`` of the track's samples. Otherwise the track is a person, whatever class the
 detector gave its frames: the default detector's ``Normal`` and ``Fall`` are both people.
+
+The threshold a track must reach is the one of the label it would be reported as: a track that
+would be a fall needs ``fall_threshold`` (an alert is signed and put on a TV), and one below it is
+no event at all, as in Frigate, where an object of a label is judged by that label's threshold.
 """
 
 import statistics
@@ -27,9 +31,10 @@ class EventPolicy:
     fall_min_s: float = 2.0
     fall_min_fraction: float = 0.5
     fall_min_aspect: float = 1.0
+    fall_threshold: float = 0.65
 
     def threshold_for(self, label: str) -> float:
-        return self.thresholds.get(label, self.threshold)
+        return self.thresholds.get(label, self.fall_threshold if label == FALL_LABEL else self.threshold)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def track_score(track: Track) -> float:
 def is_confirmed(track: Track, policy: EventPolicy) -> bool:
     if len(track.observations) < policy.min_samples or not track.detected:
         return False
-    return track_score(track) >= policy.threshold_for(track.group)
+    return track_score(track) >= policy.threshold_for(event_label(track, policy))
 
 
 def confirmed_tracks(tracks: list[Track], policy: EventPolicy) -> list[Track]:

@@ -139,6 +139,11 @@ class ScanSettings(CoreSettings):
         1.0, ge=0,
         description="A fall sample's box must be at least this much wider than tall (width/height).",
     )
+    scan_fall_threshold: float = Field(
+        0.65, ge=0, le=1,
+        description="A fall (an alert) is an event only when its track's median score reaches this; a track "
+        "below it is no event. Overridden by 'fall=' in SCAN_TRACK_THRESHOLD_LABELS.",
+    )
     scan_snapshots: bool = Field(
         True,
         description="Write every event's best frame (box drawn) and a crop as JPEG under snapshots/<video id>/.",

@@ -6,6 +6,7 @@ import pytest
 
 from scan_video.config import ScanConfig
 from scan_video.scanner import ScanEngine, scan
+from tests.scan_video import media
 from vv_core.schema import validate_schema
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,26 @@ def test_nothing_there_gives_no_event(tmp_path, name, empty_clips, session_setti
     assert analytic["events"] == []
     if name == "testsrc":  # the detector does see a "person" in the pattern on every frame (0.42-0.44)
         assert sum(d["label"] == "person" for d in analytic["detections"]) >= 5
+
+
+@pytest.fixture(scope="module")
+def default_engine(session_settings) -> ScanEngine:
+    """The detector a box runs by default (the manifest's int8 file, a fixed 640×640 input)."""
+    return ScanEngine.load(ScanConfig.from_settings(session_settings, detector_model=media.PYPI_PERSON_INT8))
+
+
+@pytest.mark.parametrize(("name", "labels"), [("bigbuckbunny", []), ("lying", ["fall"])])
+def test_the_default_detector_alerts_on_the_fall_not_on_the_cartoon(tmp_path, name, labels, empty_clips, lying_clip,
+                                                                   session_settings, default_engine):
+    """On the cartoon the default detector's fall class holds one track for 2.5 s (3 samples, median
+    0.56, single frames up to 0.64): below the fall label's threshold, so neither an alert nor a
+    person. The lying person's track (median 0.72) stays a fall."""
+    clip = lying_clip if name == "lying" else empty_clips[name]
+    analytic = scan(clip, tmp_path, session_settings, engine=default_engine).analytic
+    assert analytic["model"]["name"] == media.PYPI_PERSON_INT8
+    assert labels_of(analytic) == labels
+    if name == "bigbuckbunny":  # the detector does see the fall class on the cartoon, per frame
+        assert sum(d["label"] == "person_fallen" for d in analytic["detections"]) >= 3
 
 
 def test_cyclists_are_people_never_a_fall(tmp_path, bikes_clip, session_settings, onnx_engine):

@@ -109,6 +109,22 @@ def test_fall_needs_persistence_share_and_geometry():
     assert event_label(Track(2, "car", lying.observations), policy) == "car"
 
 
+def test_a_fall_is_judged_by_the_fall_threshold_and_below_it_is_no_event():
+    """The default detector on the cartoon (bench_accuracy): 3 fall samples over 2.5 s, median 0.56."""
+    cartoon = track_of((1.0, "person_fallen", 0.56, 1.07), (2.5, "person_fallen", 0.61, 1.27),
+                       (3.5, "person_fallen", 0.55, 1.15))
+    lying = track_of(*[(t, "person_fallen", 0.72, 1.6) for t in range(10)])
+    policy = EventPolicy()
+    assert event_label(cartoon, policy) == "fall" and event_label(lying, policy) == "fall"
+    assert not is_confirmed(cartoon, policy)  # not an alert, and not a person either
+    assert is_confirmed(lying, policy)
+    assert build_events([cartoon], policy, recorded_at=None, width=W, height=H) == []
+    assert is_confirmed(cartoon, EventPolicy(fall_threshold=0.5))
+    assert is_confirmed(cartoon, EventPolicy(thresholds={"fall": 0.55}))  # SCAN_TRACK_THRESHOLD_LABELS wins
+    walking = track_of((1.0, "person", 0.56, 0.4), (2.5, "person_fallen", 0.61, 1.27), (3.5, "person", 0.55, 0.4))
+    assert is_confirmed(walking, policy)  # a person track keeps the person threshold (0.5)
+
+
 def test_events_carry_times_scores_and_the_best_frame():
     track = track_of((2.0, "person", 0.6, 0.4), (3.0, "person", 0.8, 0.4), (4.0, "person", 0.7, 0.4))
     (event,) = build_events([track], EventPolicy(), recorded_at=None, width=600, height=600)
@@ -125,11 +141,13 @@ def test_scan_config_reads_the_event_settings():
     from vv_cli.settings import Settings
 
     settings = Settings(_env_file=None, scan_min_score_labels="car=0.6", scan_track_threshold_labels="person=0.55",
-                        scan_fall_labels="Fall,person_fallen", scan_track_max_gap_s=2.0, scan_interval_s=0.5)
+                        scan_fall_labels="Fall,person_fallen", scan_track_max_gap_s=2.0, scan_interval_s=0.5,
+                        scan_fall_threshold=0.8)
     config = ScanConfig.from_settings(settings)
     policy = config.event_policy()
     assert policy.threshold_for("person") == 0.55 and policy.threshold_for("car") == 0.5
     assert policy.fall_labels == {"Fall", "person_fallen"}
+    assert policy.threshold_for("fall") == 0.8
     built = config.track_linker()
     assert built.threshold_for("car") == 0.6 and built.threshold_for("person") == 0.5
     assert built.max_gap_samples == 4
