@@ -42,7 +42,7 @@ SOURCES = [  # (option, default, figure, where it comes from: docs/performance.m
     ("scan_busy_s", 15.0, "scan, 60 s 720p people", "#17 whole process, int8, 12.1-17.7 s (load 5-6)"),
     ("scan_quiet_s", 1.5, "scan, 60 s 720p quiet", "#17 whole process, lazy faces, 1.33-1.60 s"),
     ("llm_s", 2.5, "summary with the LLM", "summarize_scene idle: 1.5 s in-process, 2.6 s cold CLI"),
-    ("template_s", 0.1, "template summary", "bench_capacity, template rows (no model)"),
+    ("template_s", 0.1, "template summary", "no model loaded; an estimate, not timed alone"),
     ("logline_run_s", 1.32, "`vv logline` run start-up", "logline phase: 1,360 ms for 1, 8×202 ms for 8"),
     ("logline_per_s", 0.035, "per LogLine append", "chain+tree run of 8: 33.8 ms (tree 1.14 ms)"),
     ("playlist_s", 0.023, "playlist rebuild per run", "bench_schedule incremental, 100k: 23.1 ms"),
