@@ -101,9 +101,12 @@ def judge_state(state: dict[str, Any], *, running_s: float) -> tuple[bool | None
     described = f"{state.get('Status')}, health {health or 'none'}, {state['RestartCount']} restarts"
     if health == "healthy":
         return True, described
-    # A container that keeps dying is a crash loop whatever its last probe said: name that first.
-    if state["RestartCount"] >= CRASH_RESTARTS or state.get("Status") == "dead":
-        return False, f"crash loop ({state['RestartCount']} restarts, exit code {state.get('ExitCode')})"
+    # A container whose process exits is crashing, whatever its last probe said (Docker marks a
+    # container that exits "unhealthy" at once, before any restart): name that first.
+    exited = state.get("Status") in ("restarting", "exited", "dead")
+    if exited or state["RestartCount"] >= CRASH_RESTARTS or (health == "unhealthy" and state["RestartCount"]):
+        return False, (f"crash loop ({state.get('Status')}, {state['RestartCount']} restarts, "
+                       f"exit code {state.get('ExitCode')})")
     if health == "unhealthy":
         log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
         return False, f"unhealthy: {log[-300:]}" if log else "unhealthy"

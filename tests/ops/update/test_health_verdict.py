@@ -21,6 +21,15 @@ def test_a_crash_loop_is_named_even_when_the_last_probe_failed():
     assert verdict is False and why.startswith("crash loop") and "exit code 1" in why
 
 
+def test_a_container_that_exited_once_is_a_crash_even_before_a_restart():
+    # What Docker 20.10 reports right after the process exits: health already "unhealthy", no restart yet.
+    verdict, why = judge_state(state(status="restarting", health="unhealthy", restarts=0, exit_code=1),
+                               running_s=2)
+    assert verdict is False and why.startswith("crash loop")
+    verdict, why = judge_state(state(status="running", health="unhealthy", restarts=1), running_s=3)
+    assert verdict is False and why.startswith("crash loop")
+
+
 def test_an_unhealthy_container_that_runs_is_unhealthy_with_its_probe_output():
     verdict, why = judge_state(state(health="unhealthy", probe_output="HTTP 500"), running_s=40)
     assert verdict is False and why == "unhealthy: HTTP 500"
