@@ -91,7 +91,7 @@ def run_queue(base: Path, segments, llm: bool, scan_workers: int) -> float:
 
     redis = RedisServer(base / "redis")
     box = fresh_box(base, llm)
-    box.env.update(ORCHESTRATOR_RUNNER="queue", QUEUE_REDIS_URL=redis.url, ORCHESTRATOR_SCAN_BATCH="64")
+    box.env.update(ORCHESTRATOR_RUNNER="queue", QUEUE_REDIS_URL=redis.url)  # QUEUE_WINDOW: its default
     worker_env = dict(box.env, **({"SCAN_THREADS": "1"} if scan_workers > 1 else {}))
     workers = [start_worker(worker_env, "scan", base / f"scan{i}.log") for i in range(scan_workers)]
     workers.append(start_worker(worker_env, "summarize", base / "summarize.log"))

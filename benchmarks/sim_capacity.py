@@ -9,14 +9,18 @@ logged. Each job (scan, summarize) passes once through Redis (one server, the me
 overhead per job, the whole round trip, as its service time: Redis's own CPU is far less, so this is
 a pessimistic ceiling). Jobs run on the fleet's cores: N boxes × ``--cores``, one job per core at a
 time, FIFO, scan and summarize workers sharing the cores (a worker waiting for a job uses no CPU).
-LogLines have a single writer (the orchestrator's `vv logline`): a run takes up to ``--batch`` ready
-segments and costs a fixed start-up + playlist rebuild plus a per-LogLine append.
+LogLines have a single writer (the orchestrator's `vv logline`): a run costs a fixed start-up +
+playlist rebuild plus a per-LogLine append.
 
-Two orchestrator loops are simulated. ``batch`` is today's code (orchestrator/engine.py run_batch
-with the queue runner): take ``--batch`` due segments, put their jobs on the queue, wait for all
-their summaries, write their LogLines, then the next batch; so at most ``--batch`` jobs are in
-flight and the workers wait while the writer writes. ``pipelined`` is what the queue allows: the
-writer logs whatever is summarized while the workers go on with the next segments.
+Two orchestrator loops are simulated. ``batch`` is the loop the queue runner had before
+orchestrator/queue_pipeline.py (and the local and docker runners still have): take ``--batch`` due
+segments, put their jobs on the queue, wait for all their summaries, write their LogLines in one
+run, then the next batch; so at most ``--batch`` segments are in flight and the workers wait while
+the writer writes. ``pipelined`` is orchestrator/queue_pipeline.py: up to ``--window``
+(QUEUE_WINDOW) segments in flight, the next due one enqueued as soon as one is logged; a scan's
+summary is enqueued when the scan ends (also while the writer writes); the writer, whenever it is
+free, writes in one run the longest run of summarized segments at the window's head, in arrival
+(video) order: a segment still being scanned or summarized holds back every later one.
 
 A row keeps up with C cameras when every resource's utilisation is < 1 (analytic, from the mean
 costs) and the backlog (arrived, not yet logged), sampled each minute of a simulated hour, is on
@@ -63,17 +67,19 @@ class Costs:
     busy: float
     cores: int
     batch: int
+    window: int
 
     def summary_s(self, busy: bool, template: bool) -> float:
         return self.llm_s if busy or not template else self.template_s
 
-    def utilisation(self, cameras: int, boxes: int, template: bool) -> dict[str, float]:
-        """Each resource's busy fraction at C cameras (pipelined writer, full batches)."""
+    def utilisation(self, cameras: int, boxes: int, template: bool, group: int) -> dict[str, float]:
+        """Each resource's busy fraction at C cameras, the writer writing ``group`` LogLines a run (its
+        largest: a batch, or the window; a writer that falls behind has that many ready at once)."""
         per_min = cameras / 60.0
         summary = self.busy * self.llm_s + (1 - self.busy) * self.summary_s(False, template)
         scan = self.busy * self.scan_busy_s + (1 - self.busy) * self.scan_quiet_s
         cores = boxes * self.cores
-        writer = self.logline_per_s + (self.logline_run_s + self.playlist_s) / self.batch
+        writer = self.logline_per_s + (self.logline_run_s + self.playlist_s) / group
         return {"scan cores": per_min * scan / cores, "summarize cores": per_min * summary / cores,
                 "LogLine writer": per_min * writer, "Redis": per_min * 2 * self.redis_s}
 
@@ -105,6 +111,7 @@ def backlog_grows(costs: Costs, cameras: int, boxes: int, template: bool, pipeli
     free_cores, core_queue = boxes * costs.cores, deque[tuple[str, int]]()
     redis_free_at, writer_busy, ready = 0.0, False, deque[int]()
     due, in_batch = deque[int](), 0
+    window, summarized, in_flight = deque[int](), set[int](), 0  # pipelined: the window (arrival order)
     arrived = logged = 0
     backlog_each_minute: list[int] = []
 
@@ -124,11 +131,28 @@ def backlog_grows(costs: Costs, cameras: int, boxes: int, template: bool, pipeli
 
     def start_writer(now: float) -> None:
         nonlocal writer_busy, in_batch
-        if writer_busy or not ready or (not pipelined and in_batch):
+        if writer_busy:
             return
-        run = [ready.popleft() for _ in range(min(costs.batch, len(ready)))]
-        writer_busy = True
-        at(now + costs.logline_run_s + costs.playlist_s + costs.logline_per_s * len(run), "logged", len(run))
+        if pipelined:  # the summarized head of the window, in order
+            run = []
+            while window and window[0] in summarized:
+                summarized.discard(window[0])
+                run.append(window.popleft())
+        elif ready and not in_batch:
+            run = [ready.popleft() for _ in range(min(costs.batch, len(ready)))]
+        else:
+            return
+        if run:
+            writer_busy = True
+            at(now + costs.logline_run_s + costs.playlist_s + costs.logline_per_s * len(run), "logged", len(run))
+
+    def fill_window(now: float) -> None:
+        nonlocal in_flight
+        while due and in_flight < costs.window:  # admitted, not yet logged (the writer's run included)
+            in_flight += 1
+            seg = due.popleft()
+            window.append(seg)
+            submit(now, "scan", seg)
 
     def start_batch(now: float) -> None:
         nonlocal in_batch
@@ -149,10 +173,10 @@ def backlog_grows(costs: Costs, cameras: int, boxes: int, template: bool, pipeli
             break
         if kind == "arrive":
             arrived += 1
+            due.append(seg)
             if pipelined:
-                submit(now, "scan", seg)
+                fill_window(now)
             else:
-                due.append(seg)
                 start_batch(now)
         elif kind.endswith("-queued"):
             core_queue.append((kind.removesuffix("-queued"), seg))
@@ -161,13 +185,19 @@ def backlog_grows(costs: Costs, cameras: int, boxes: int, template: bool, pipeli
             free_cores += 1
             if kind == "scan-done":
                 submit(now, "summarize", seg)
+            elif pipelined:
+                summarized.add(seg)
+                start_writer(now)
             else:
                 ready.append(seg)
-                in_batch -= 0 if pipelined else 1
+                in_batch -= 1
                 start_writer(now)
             start_jobs(now)
         elif kind == "logged":
             writer_busy, logged = False, logged + seg
+            if pipelined:
+                in_flight -= seg
+                fill_window(now)
             start_writer(now)
             start_batch(now)
     quarter = len(backlog_each_minute) // 4
@@ -179,12 +209,14 @@ def backlog_grows(costs: Costs, cameras: int, boxes: int, template: bool, pipeli
 
 def cameras_kept_up(costs: Costs, boxes: int, template: bool, pipelined: bool) -> tuple[int, str]:
     """The most cameras the row keeps up with, and what limits it."""
+    group = costs.window if pipelined else costs.batch
+
     def fits(cameras: int) -> bool:
-        return max(costs.utilisation(cameras, boxes, template).values()) < 1 and \
+        return max(costs.utilisation(cameras, boxes, template, group).values()) < 1 and \
             not backlog_grows(costs, cameras, boxes, template, pipelined)
 
     high = 1
-    while max(costs.utilisation(high, boxes, template).values()) < 1:
+    while max(costs.utilisation(high, boxes, template, group).values()) < 1:
         high += 1
     low = high - 1
     if not fits(low):  # else (usually so when pipelined) one simulation was enough
@@ -195,10 +227,10 @@ def cameras_kept_up(costs: Costs, boxes: int, template: bool, pipelined: bool) -
     while high - low > 1:  # fits(low), not fits(high)
         middle = (low + high) // 2
         low, high = (middle, high) if fits(middle) else (low, middle)
-    use = costs.utilisation(high, boxes, template)
+    use = costs.utilisation(high, boxes, template, group)
     limit = max(use, key=lambda name: use[name])
-    if use[limit] < 1 and not pipelined:
-        limit = f"batch loop ({costs.batch} in flight)"
+    if max(use["scan cores"] + use["summarize cores"], use[limit]) < 1:  # no resource full: the loop's bound
+        limit = f"window ({costs.window} in flight)" if pipelined else f"batch loop ({costs.batch} in flight)"
     return low, limit
 
 
@@ -208,17 +240,19 @@ def main() -> None:
         parser.add_argument("--" + option.replace("_", "-"), type=float, default=default, help=figure)
     parser.add_argument("--busy", type=float, default=0.5, help="fraction of segments with people")
     parser.add_argument("--cores", type=int, default=2, help="cores per box")
-    parser.add_argument("--batch", type=int, default=8, help="ORCHESTRATOR_SCAN_BATCH")
+    parser.add_argument("--batch", type=int, default=8, help="ORCHESTRATOR_SCAN_BATCH (the batch loop)")
+    parser.add_argument("--window", type=int, default=64, help="QUEUE_WINDOW (the pipelined queue runner)")
     parser.add_argument("--boxes", default="1,2,4,8,16", help="comma-separated box counts")
     args = parser.parse_args()
     costs = Costs(**{option: getattr(args, option) for option, *_ in SOURCES},
-                  busy=args.busy, cores=args.cores, batch=args.batch)
+                  busy=args.busy, cores=args.cores, batch=args.batch, window=args.window)
     print("Inputs (docs/performance.md; each is an option):\n")
     print("| option | value | figure | measured |\n| --- | ---: | --- | --- |")
     for option, _, figure, source in SOURCES:
         print(f"| --{option.replace('_', '-')} | {getattr(costs, option):g} | {figure} | {source} |")
-    print(f"\n{costs.busy:.0%} busy segments, {costs.cores} cores a box, batch {costs.batch}.\n")
-    print("| boxes | summaries | cameras, batch loop (today) | limit | cameras, pipelined writer | limit |")
+    print(f"\n{costs.busy:.0%} busy segments, {costs.cores} cores a box, batch {costs.batch}, "
+          f"window {costs.window}.\n")
+    print("| boxes | summaries | cameras, batch loop | limit | cameras, pipelined (queue runner) | limit |")
     print("| ---: | --- | ---: | --- | ---: | --- |")
     for boxes in (int(n) for n in args.boxes.split(",")):
         for template, name in ((False, "LLM on every segment"), (True, "template for empty scenes")):
@@ -227,7 +261,7 @@ def main() -> None:
             print(f"| {boxes} | {name} | {batch_c} | {batch_limit} | {piped_c} | {piped_limit} |")
     print()
     for template, name in ((False, "LLM on every segment"), (True, "template for empty scenes")):
-        one_box = costs.utilisation(1, 1, template)
+        one_box = costs.utilisation(1, 1, template, costs.window)
         per_box = 1 / (one_box["scan cores"] + one_box["summarize cores"])  # cameras a box's cores hold
         for resource in ("LogLine writer", "Redis"):
             ceiling = 1 / one_box[resource]

@@ -16,22 +16,15 @@ existing ``<id>.logline.json`` for the same video, and the engine adopts an exis
 
 import logging
 import sqlite3
-from pathlib import Path
-from typing import Protocol
 
-from orchestrator import batch_scan
+from orchestrator.protocol import Engine
+from orchestrator.runners import StageResult
 from orchestrator.stages import LOGLINE
 
 logger = logging.getLogger("vv.orchestrator")
 
 
-class Orchestrator(batch_scan.Orchestrator, Protocol):
-    """What a batch of LogLines needs of the engine (orchestrator.engine.Orchestrator is one)."""
-
-    def note_logline(self, stage: str, path: Path) -> None: ...
-
-
-def needs_logline(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
+def needs_logline(orchestrator: Engine, row: sqlite3.Row) -> bool:
     """A video whose logline run would run now (summary present, no LogLine to adopt) and has not
     failed before: a video whose logline failed once is retried alone, never again in a batch."""
     if row["outcome"] is not None or row["state"] != LOGLINE.state_before or row["attempts"] > 0:
@@ -43,19 +36,30 @@ def needs_logline(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
     return orchestrator.valid_output(expected, str(LOGLINE.schema), row) is not None
 
 
-def log_ahead(orchestrator: "Orchestrator", rows: list[sqlite3.Row]) -> list[str]:
+def log_ahead(orchestrator: Engine, rows: list[sqlite3.Row]) -> list[str]:
     """Write the LogLines of the videos among ``rows`` that need one in one run, in ``rows``'
     order; return the ids logged."""
     fresh = [orchestrator.store.get(row["sha256"]) for row in rows]  # each has moved on since `rows`
     todo = [row for row in fresh if row is not None and needs_logline(orchestrator, row)]
     if len(todo) < 2:
         return []  # one video: the normal single run is the same work
-    settings, root = orchestrator.settings, orchestrator.root
-    args = [str(root / row[str(LOGLINE.input_column)]) for row in todo]
-    args += ["--output-dir", str(root / str(LOGLINE.output_dir)), *LOGLINE.extra_args(settings)]
     started = orchestrator.clock()
-    result = orchestrator.runner.run(LOGLINE.command, args, LOGLINE.timeout_s(settings) * len(todo))
-    finished = orchestrator.clock()
+    result = orchestrator.runner.run(LOGLINE.command, *logline_run(orchestrator, todo))
+    return record_logged(orchestrator, todo, result, started, orchestrator.clock())
+
+
+def logline_run(orchestrator: Engine, todo: list[sqlite3.Row]) -> tuple[list[str], float]:
+    """The arguments and timeout of one `vv logline` run writing ``todo``'s LogLines in that order."""
+    root = orchestrator.root
+    args = [str(root / row[str(LOGLINE.input_column)]) for row in todo]
+    args += ["--output-dir", str(root / str(LOGLINE.output_dir)), *LOGLINE.extra_args(orchestrator.settings)]
+    return args, LOGLINE.timeout_s(orchestrator.settings) * len(todo)
+
+
+def record_logged(orchestrator: Engine, todo: list[sqlite3.Row], result: StageResult, started: float,
+                  finished: float) -> list[str]:
+    """Record each LogLine the run wrote, checked as a single run's would be; return the ids logged
+    (the others stay ``summarized``: the engine logs them alone)."""
     share = (finished - started) / len(todo)  # each video's part of the run (the stage_runs durations)
     logged = []
     for row in todo:
@@ -66,7 +70,7 @@ def log_ahead(orchestrator: "Orchestrator", rows: list[sqlite3.Row]) -> list[str
                                             started_at=finished - share, finished_at=finished,
                                             exit_code=0, outcome="ok", error=None)
         orchestrator.store.update(row["sha256"], state=LOGLINE.state_after, attempts=0, last_error=None,
-                                  **{str(LOGLINE.output_column): expected.relative_to(root).as_posix()})
+                                  **{str(LOGLINE.output_column): expected.relative_to(orchestrator.root).as_posix()})
         orchestrator.note_logline(LOGLINE.command, expected)
         logged.append(row["video_id"])
     logger.info("logline: %d of %d logged in one run (%.2f s)", len(logged), len(todo), finished - started)

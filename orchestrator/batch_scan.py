@@ -12,27 +12,10 @@ once a video has failed a scan it is only ever retried alone.
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
-from orchestrator.runners import Runner
-from orchestrator.stages import SCAN, StageSpec
-from orchestrator.state import StateStore
-
-
-class Orchestrator(Protocol):
-    """What a batch needs of the engine (orchestrator.engine.Orchestrator is one)."""
-
-    root: Path
-    settings: Any
-    runner: Runner
-    store: StateStore
-    clock: Callable[[], float]
-
-    def expected_output(self, spec: StageSpec, row: sqlite3.Row) -> Path: ...
-
-    def valid_output(self, path: Path | None, schema: str, row: sqlite3.Row) -> str | None: ...
+from orchestrator.protocol import Engine
+from orchestrator.stages import SCAN
 
 logger = logging.getLogger("vv.orchestrator")
 
@@ -41,7 +24,7 @@ def batches(rows: list[sqlite3.Row], size: int) -> list[list[sqlite3.Row]]:
     return [rows[i:i + size] for i in range(0, len(rows), max(1, size))]
 
 
-def needs_scan(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
+def needs_scan(orchestrator: Engine, row: sqlite3.Row) -> bool:
     """A claimed video whose scan would run now (not adoptable, input present) and has not failed
     before: a video that crashed or hung a scan once is retried alone, never again inside a batch."""
     if row["outcome"] is not None or row["state"] != SCAN.state_before or row["current_path"] is None:
@@ -53,7 +36,7 @@ def needs_scan(orchestrator: "Orchestrator", row: sqlite3.Row) -> bool:
     return orchestrator.valid_output(orchestrator.expected_output(SCAN, row), str(SCAN.schema), row) is not None
 
 
-def scan_ahead(orchestrator: "Orchestrator", rows: list[sqlite3.Row]) -> list[str]:
+def scan_ahead(orchestrator: Engine, rows: list[sqlite3.Row]) -> list[str]:
     """Scan the videos among ``rows`` that need it in one process; return the ids scanned."""
     todo = [row for row in rows if needs_scan(orchestrator, row)]
     if len(todo) < 2:

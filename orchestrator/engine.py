@@ -44,7 +44,8 @@ from orchestrator.moves import (
     write_error_record,
 )
 from orchestrator.names import printable
-from orchestrator.queue_runner import QUEUED, QueueRunner, queue_ahead
+from orchestrator.queue_pipeline import run_pipelined
+from orchestrator.queue_runner import QUEUED, QueueRunner
 from orchestrator.runners import Runner, StageResult
 from orchestrator.settings import PipelineSettings
 from orchestrator.stages import DUE_IN_STATE, LOGLINE, PIPELINE, SCAN, StageSpec
@@ -122,8 +123,11 @@ class Orchestrator:
         report.seen = len(stable)
         due = list(self.store.due_videos(self.clock()))
         with progress("orchestrate", total=len(due) or None, unit="videos") as task:
-            for batch in batches(due, self.settings.orchestrator_scan_batch):
-                self.run_batch(batch, report, task.advance)
+            if isinstance(self.runner, QueueRunner):  # a window in flight on the workers, no batch barrier
+                run_pipelined(self, due, report, task.advance)
+            else:
+                for batch in batches(due, self.settings.orchestrator_scan_batch):
+                    self.run_batch(batch, report, task.advance)
         check_processing_time(self.store, self.settings, self.clock())
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = trigger_schedule(self.runner, self.store, self.settings)
@@ -136,17 +140,11 @@ class Orchestrator:
         """Scan the batch in one process (models load once), take each video alone as far as its
         LogLine (a summary does not wait for the backlog), write the LogLines in one run (one
         checkpoint, in the batch's order), then finish each video. Every video's state moves on
-        its own: one bad video stops none of the others."""
-        settled: set[str] = set()   # failed on the queue: retried (or quarantined) as usual, not re-run here
-        if isinstance(self.runner, QueueRunner):  # the batch's scans and summaries by the workers
-            settled = self.ahead(lambda orchestrator, rows: queue_ahead(orchestrator, rows, report), batch)
-        else:
-            self.ahead(scan_ahead, batch)
+        its own: one bad video stops none of the others. (The queue runner: :mod:`.queue_pipeline`.)"""
+        self.ahead(scan_ahead, batch)
         to_log = []
         for row in batch:
-            if row["sha256"] in settled:
-                advance()
-            elif self.process_guarded(row, report, until=LOGLINE):
+            if self.process_guarded(row, report, until=LOGLINE):
                 to_log.append(row)
             else:
                 advance()
@@ -155,17 +153,14 @@ class Orchestrator:
             self.process_guarded(row, report)
             advance()
 
-    def ahead(self, batch_stage: Callable[[Any, list[sqlite3.Row]], Any], rows: list[sqlite3.Row]) -> set[str]:
-        """A batch run (scan_ahead, log_ahead, queue_ahead); its failure only means each video runs
-        alone. Returns the videos it settled for good (queue_ahead), else an empty set."""
+    def ahead(self, batch_stage: Callable[[Any, list[sqlite3.Row]], Any], rows: list[sqlite3.Row]) -> None:
+        """A batch run (scan_ahead, log_ahead); its failure only means each video runs alone."""
         try:
-            result = batch_stage(self, rows)
+            batch_stage(self, rows)
         except sqlite3.Error:
             raise
         except Exception:
             logger.exception("batch %s failed", getattr(batch_stage, "__name__", "run"))
-            return set()
-        return result if isinstance(result, set) else set()
 
     def process_guarded(self, row: sqlite3.Row, report: RunReport, *, until: StageSpec | None = None) -> bool:
         """:meth:`process`, with an unexpected error counted against this video only."""

@@ -7,21 +7,18 @@ files, the same states in SQLite, the same failure classification (a job's resul
 stage's exit code and one-line error), and the LogLine stage runs here, one `vv logline` at a time
 in video order, so the chain has a single writer.
 
-:func:`queue_ahead` keeps the workers busy: it enqueues the batch's due jobs at once and, as each
-result comes in, records it (as :meth:`Orchestrator.settle` does for any runner) and enqueues the
-video's next stage, so scans and summaries of different videos overlap.
+:mod:`.queue_pipeline` keeps the workers busy: it keeps up to ``QUEUE_WINDOW`` videos in flight,
+records each result as it comes in (as :meth:`Orchestrator.settle` does for any runner), enqueues the
+video's next stage, and has the LogLines written in video order while the workers go on.
 """
 
 import logging
 import sqlite3
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
 
+from orchestrator.protocol import Engine
 from orchestrator.runners import LocalRunner, StageResult
 from orchestrator.settings import PipelineSettings
 from orchestrator.stages import DUE_IN_STATE, SCAN, SUMMARIZE, StageSpec
-from orchestrator.state import StateStore
 from vv_core.workqueue import Job, JobResult, WorkQueue, connect
 
 QUEUED: tuple[StageSpec, ...] = (SCAN, SUMMARIZE)  # the stages the workers do
@@ -52,7 +49,7 @@ class QueueRunner:
         return self.queue.submit(job)
 
     def run_job(self, job: Job, timeout_s: float) -> StageResult:
-        """One job, waited for (a retry outside :func:`queue_ahead`)."""
+        """One job, waited for (the engine's own handling, outside :mod:`.queue_pipeline`)."""
         self.submit(job)
         found = self.queue.wait_any([job.job_id], min(timeout_s, self.wait_s))
         if found is None:
@@ -75,25 +72,7 @@ def waited_in_vain(stage: str, waited_s: float) -> StageResult:
                        infrastructure_error=f"no {stage} worker finished the job within {waited_s:.0f} s")
 
 
-class Orchestrator(Protocol):
-    """What queue_ahead needs of the engine (orchestrator.engine.Orchestrator is one)."""
-
-    root: Path
-    runner: Any
-    store: StateStore
-    clock: Callable[[], float]
-
-    def expected_output(self, spec: StageSpec, row: sqlite3.Row) -> Path: ...
-
-    def valid_output(self, path: Path | None, schema: str, row: sqlite3.Row) -> str | None: ...
-
-    def job_for(self, spec: StageSpec, row: sqlite3.Row) -> Job: ...
-
-    def settle(self, row: sqlite3.Row, spec: StageSpec, result: StageResult, started: float, finished: float,
-               report: Any) -> bool: ...
-
-
-def due_on_queue(orchestrator: Orchestrator, row: sqlite3.Row) -> StageSpec | None:
+def due_on_queue(orchestrator: Engine, row: sqlite3.Row) -> StageSpec | None:
     """The queued stage this video needs now; None when it needs none, or the engine's own handling
     (an output to adopt, a missing input to re-derive or quarantine)."""
     if row["outcome"] is not None:
@@ -107,46 +86,3 @@ def due_on_queue(orchestrator: Orchestrator, row: sqlite3.Row) -> StageSpec | No
         return None
     expected = orchestrator.expected_output(spec, row)
     return spec if orchestrator.valid_output(expected, str(spec.schema), row) is not None else None
-
-
-def queue_ahead(orchestrator: Orchestrator, rows: list[sqlite3.Row], report: Any) -> set[str]:
-    """Run the queued stages of ``rows`` on the workers; return the videos whose job failed (their
-    retry or quarantine is recorded: the engine leaves them for this run)."""
-    runner: QueueRunner = orchestrator.runner
-    pending: dict[str, tuple[StageSpec, str, float]] = {}   # job id → (stage, video sha256, enqueued at)
-    failed: set[str] = set()
-
-    def enqueue_next(sha256: str) -> None:
-        row = orchestrator.store.get(sha256)
-        spec = due_on_queue(orchestrator, row) if row is not None else None
-        if row is None or spec is None:
-            return
-        job = orchestrator.job_for(spec, row)
-        runner.submit(job)
-        pending[job.job_id] = (spec, sha256, orchestrator.clock())
-
-    for row in rows:
-        enqueue_next(row["sha256"])
-    while pending:
-        found = runner.queue.wait_any(list(pending), runner.wait_s)
-        if found is None:  # nothing finished for wait_s: every job still out counts as a failed attempt
-            for job_id, (spec, sha256, started) in pending.items():
-                row = orchestrator.store.get(sha256)
-                assert row is not None
-                orchestrator.settle(row, spec, waited_in_vain(spec.command, runner.wait_s), started,
-                                    orchestrator.clock(), report)
-                failed.add(sha256)
-                logger.warning("job %s still queued after %.0f s", job_id, runner.wait_s)
-            break
-        spec, sha256, started = pending.pop(found.job_id)
-        row = orchestrator.store.get(sha256)
-        assert row is not None
-        finished = orchestrator.clock()  # the stage run's own time, not its wait in the queue:
-        moved = orchestrator.settle(row, spec, as_stage_result(spec.command, found),
-                                    max(started, finished - found.duration_s), finished, report)
-        runner.queue.collect(found.job_id)  # recorded in SQLite first: a crash here only leaves a stale key
-        if moved:
-            enqueue_next(sha256)
-        else:
-            failed.add(sha256)
-    return failed

@@ -36,6 +36,12 @@ class PipelineSettings(CoreSettings):
         900.0, gt=0, description="The orchestrator counts the jobs still out as a failed attempt when no "
         "worker has finished any job for this long (workers down or swamped)."
     )
+    queue_window: int = Field(
+        64, ge=1, le=4096, description="Videos the queue runner keeps in flight at once (enqueued, on the "
+        "workers, or waiting for their LogLine); the next due video goes in as soon as one is logged. It bounds "
+        "the fleet's pace at about window / (a segment's time from enqueue to LogLine, ~20 s): 64 keeps up with "
+        "~200 one-minute cameras (benchmarks/sim_capacity.py)."
+    )
     orchestrator_vv_command: str = Field(
         "",
         description="Stage CLI command line for the local runner (empty: this Python's `-m vv_cli.main`).",
@@ -69,7 +75,8 @@ class PipelineSettings(CoreSettings):
     orchestrator_scan_batch: int = Field(
         8, ge=1, le=256, description="Videos scanned by one `vv scan` process (models load once per batch; "
         "a video the batch could not scan is scanned alone), and whose LogLines one `vv logline` run writes "
-        "(one checkpoint per batch); 1: one process per video."
+        "(one checkpoint per batch); 1: one process per video. Local and docker runners (the queue runner: "
+        "QUEUE_WINDOW)."
     )
     orchestrator_trigger_schedule: bool = Field(
         True, description="Run `vv schedule --once` after a run that finished videos (else: the watcher)."

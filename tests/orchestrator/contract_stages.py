@@ -11,8 +11,10 @@ are tested against it; the end-to-end tests use the real stages.
 own error line, the others are written, exit 1 if any failed; ``logline A B …`` writes each in order.
 Failure injection: ``CONTRACT_CONTROL=<json file>`` ``{"<stage>": {"mode": M, "times": N}}`` makes
 the next N runs of that stage fail with mode M (exit1, exit2, sleep, kill9, invalid, wrong_hash,
-missing_model, no_path, outside_root: a summary whose video lies outside the storage root), after
-``"skip": K`` runs that pass; the counters are kept in the same file.
+missing_model, no_path, outside_root: a summary whose video lies outside the storage root,
+sleep_after: write every output, then hang for a minute), after ``"skip": K`` runs that pass; the
+counters are kept in the same file. ``CONTRACT_LOG=<file>``: each LogLine written appends a line
+"<time> <video id>" (the order and count of the writes, which the files alone do not show).
 """
 
 import json
@@ -85,6 +87,8 @@ def main(argv: list[str]) -> None:
         return
     for source in sources:  # `logline A B …` writes each, in order
         write_output(stage, source, out_dir, mode)
+    if mode == "sleep_after":
+        time.sleep(60)
 
 
 def scan(source: Path, video_id: str, out_dir: Path, mode: str | None) -> bool:
@@ -106,6 +110,9 @@ def write_output(stage: str, source: Path, out_dir: Path, mode: str | None) -> N
     suffix = ".summary.json" if stage == "summarize" else ".logline.json"
     document["source_hash"] = upstream["source_hash"]
     finish(document, video_id, out_dir / f"{video_id}{suffix}", mode)
+    if stage == "logline" and os.environ.get("CONTRACT_LOG"):
+        with open(os.environ["CONTRACT_LOG"], "a", encoding="utf-8") as log:
+            log.write(f"{time.time()!r} {video_id}\n")
 
 
 def finish(document: dict, video_id: str, out: Path, mode: str | None) -> None:

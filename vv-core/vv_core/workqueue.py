@@ -62,7 +62,11 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return f"{self.stage}:{self.sha256}"
+        return job_id_of(self.stage, self.sha256)
+
+
+def job_id_of(stage: str, sha256: str) -> str:
+    return f"{stage}:{sha256}"
 
 
 @dataclass(frozen=True)

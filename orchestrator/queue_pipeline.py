@@ -1,0 +1,225 @@
+"""The queue runner's run: a window of videos in flight, LogLines written in video order behind it.
+
+The batch loop of the other runners takes N due videos, waits for all their summaries, writes their
+LogLines, then takes the next N: with workers on other boxes, they would wait at every batch's end.
+Here the orchestrator keeps up to ``QUEUE_WINDOW`` due videos in flight: a video enters the window
+(oldest first), its scan and then its summary go on the queue, and it leaves once its LogLine is
+recorded (or it failed); the next due video enters at once.
+
+The LogLine stage stays a single writer, in video order: the writer takes the longest run of videos
+at the window's head that are ready (summarized) or settled (failed, quarantined, retrying later),
+and writes the ready ones' LogLines in one `vv logline` run (one checkpoint per group, as a batch's).
+A video still being scanned or summarized holds back every later one: a later video never gets its
+LogLine before an earlier one in flight. While the run writes (a worker thread that only waits for
+the subprocess), this loop goes on recording results and enqueuing jobs; everything touching SQLite
+stays on this thread. Groups form by themselves: what became ready while one run wrote is the next.
+
+Crash safety is the engine's: every state is committed after its file exists, a job enqueued again
+is the same job (its result, if any, is found), and a LogLine written but not recorded is adopted.
+"""
+
+import logging
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from orchestrator.batch_logline import logline_run, needs_logline, record_logged
+from orchestrator.protocol import Engine
+from orchestrator.queue_runner import QUEUED, QueueRunner, as_stage_result, due_on_queue, waited_in_vain
+from orchestrator.runners import StageResult
+from orchestrator.stages import DUE_IN_STATE, LOGLINE, StageSpec
+from vv_core.workqueue import JobResult, job_id_of
+
+logger = logging.getLogger("vv.orchestrator")
+
+QUEUED_JOB, READY, SETTLED = "queued", "ready", "settled"   # a video's place in the window
+POLL_WHILE_WRITING_S = 0.1   # how often the loop looks at the writer while it also waits for results
+
+
+class QueuePipeline:
+    def __init__(self, engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object]) -> None:
+        self.engine = engine
+        self.runner: QueueRunner = engine.runner  # type: ignore[assignment]
+        self.report, self.advance = report, advance
+        self.window = engine.settings.queue_window
+        self.waiting = deque(row["sha256"] for row in due)   # due, not yet in the window (oldest first)
+        self.order: deque[str] = deque()                     # the window, in video order
+        self.status: dict[str, str] = {}
+        self.pending: dict[str, tuple[StageSpec, str, float]] = {}  # job id → (stage, video, enqueued at)
+        self.writing: Future | None = None
+        self.group: list[sqlite3.Row] = []                   # what the writer is writing
+        self.quiet_since = time.monotonic()                  # the last time a worker finished a job
+
+    def run(self) -> None:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vv-logline") as writer:
+            while True:
+                self.fill()
+                self.start_writing(writer)
+                if self.writing is None and not self.pending:
+                    if not self.order and not self.waiting:
+                        return
+                    continue  # the head moved on: take more videos in
+                self.wait()
+
+    # --- the window ---------------------------------------------------------------------------------
+    def fill(self) -> None:
+        """Take due videos into the window while it has room."""
+        while self.waiting and len(self.order) < self.window:
+            sha = self.waiting.popleft()
+            self.order.append(sha)
+            self.status[sha] = self.guarded(sha, lambda sha=sha: self.step(sha))
+
+    def step(self, sha: str) -> str:
+        """Take the video on: enqueue its next job, or let the engine do what needs no worker (adopt
+        an output, re-derive a missing input, quarantine), until it waits for a job or its LogLine."""
+        for _ in range(10):  # bounded like Orchestrator.process: each pass moves the state on
+            row = self.engine.store.get(sha)
+            assert row is not None
+            spec = due_on_queue(self.engine, row)
+            if spec is not None:
+                job = self.engine.job_for(spec, row)
+                if not self.pending:
+                    self.quiet_since = time.monotonic()
+                self.runner.submit(job)
+                self.pending[job.job_id] = (spec, sha, self.engine.clock())
+                return QUEUED_JOB
+            due = DUE_IN_STATE.get(row["state"]) if row["outcome"] is None else None
+            if due in QUEUED:  # due_on_queue said no job: an output to adopt or an input missing (no run)
+                moved = self.engine.advance(row, due, self.report)
+                # A run killed after a worker's result but before recording it left the result: adopted now.
+                self.runner.queue.collect(job_id_of(due.command, sha))
+                if not moved:
+                    return SETTLED
+                continue
+            return READY if self.engine.process_guarded(row, self.report, until=LOGLINE) else SETTLED
+        logger.error("video did not settle within one run", extra={"video_id": row["video_id"]})
+        return SETTLED
+
+    def guarded(self, sha: str, action: Callable[[], str]) -> str:
+        """An unexpected error counts against this video only (retried with backoff, as the engine does)."""
+        try:
+            return action()
+        except sqlite3.Error:
+            raise
+        except Exception as exc:
+            self.engine.internal_failure(sha, exc, self.report)
+            return SETTLED
+
+    # --- results -----------------------------------------------------------------------------------
+    def wait(self) -> None:
+        """Wait for a job's result or the writer, whichever comes first, and record it."""
+        if self.pending:
+            timeout = POLL_WHILE_WRITING_S if self.writing is not None else \
+                max(0.0, self.runner.wait_s - (time.monotonic() - self.quiet_since))
+            found = self.runner.queue.wait_any(list(self.pending), timeout)
+            if found is not None:
+                self.quiet_since = time.monotonic()
+                self.record(found)
+            elif time.monotonic() - self.quiet_since >= self.runner.wait_s:
+                self.give_up_waiting()
+        if self.writing is not None and (self.writing.done() or not self.pending):
+            self.finish_writing()
+
+    def record(self, found: JobResult) -> None:
+        spec, sha, started = self.pending.pop(found.job_id)
+        row = self.engine.store.get(sha)
+        assert row is not None
+        finished = self.engine.clock()  # the stage run's own time, not its wait in the queue:
+
+        def settle() -> str:
+            moved = self.engine.settle(row, spec, as_stage_result(spec.command, found),
+                                       max(started, finished - found.duration_s), finished, self.report)
+            return self.step(sha) if moved else SETTLED
+        self.status[sha] = self.guarded(sha, settle)
+        self.runner.queue.collect(found.job_id)  # recorded in SQLite first: a crash here only leaves a stale key
+
+    def give_up_waiting(self) -> None:
+        """No worker finished anything for QUEUE_WAIT_S: every job still out is a failed attempt
+        (transient: retried later, the job stays queued); the run goes on with the window's rest."""
+        for job_id, (spec, sha, started) in list(self.pending.items()):
+            def count_failed(spec: StageSpec = spec, sha: str = sha, started: float = started) -> str:
+                row = self.engine.store.get(sha)
+                assert row is not None
+                self.engine.settle(row, spec, waited_in_vain(spec.command, self.runner.wait_s), started,
+                                   self.engine.clock(), self.report)
+                return SETTLED
+            self.status[sha] = self.guarded(sha, count_failed)
+            logger.warning("job %s still queued after %.0f s", job_id, self.runner.wait_s)
+        self.pending.clear()
+
+    # --- the single LogLine writer -------------------------------------------------------------------
+    def start_writing(self, writer: ThreadPoolExecutor) -> None:
+        """When the writer is free: drop the settled head of the window, then write the LogLines of the
+        ready videos that follow, up to the first one still in flight."""
+        if self.writing is not None:
+            return
+        while self.order and self.status[self.order[0]] != QUEUED_JOB:
+            head = self.order[0]
+            if self.status[head] == SETTLED:
+                self.leave()
+                continue
+            group = self.ready_run()
+            if not group:  # the head needs more than one batch run (a retry alone, a missing summary)
+                self.status[head] = self.guarded(head, lambda head=head: self.finish(head))
+                continue
+            self.group = group
+            self.writing = writer.submit(write_loglines, self.runner, self.engine.clock,
+                                         *logline_run(self.engine, group))
+            return
+
+    def ready_run(self) -> list[sqlite3.Row]:
+        """The ready videos from the window's head on, up to the first that is in flight or cannot go
+        in a batch run (its LogLine would then come after later ones')."""
+        group = []
+        for sha in self.order:
+            if self.status[sha] == SETTLED:
+                continue
+            row = self.engine.store.get(sha) if self.status[sha] == READY else None
+            if row is None or not needs_logline(self.engine, row):
+                break
+            group.append(row)
+        return group
+
+    def finish_writing(self) -> None:
+        assert self.writing is not None
+        try:
+            started, result, finished = self.writing.result()
+        except Exception as exc:  # the run could not even be waited for: each video is logged alone
+            logger.exception("logline run failed")
+            started = finished = self.engine.clock()
+            result = StageResult(LOGLINE.command, None, "", "", 0.0, infrastructure_error=str(exc))
+        group, self.writing, self.group = self.group, None, []
+        try:
+            record_logged(self.engine, group, result, started, finished)
+        except sqlite3.Error:
+            raise
+        except Exception:  # as a failed batch: each video below adopts its LogLine or is logged alone
+            logger.exception("recording the logline run failed")
+        for row in group:  # adopt the LogLines; a video the run did not log is logged alone, in order
+            self.status[row["sha256"]] = self.guarded(row["sha256"], lambda sha=row["sha256"]: self.finish(sha))
+
+    def finish(self, sha: str) -> str:
+        row = self.engine.store.get(sha)
+        assert row is not None
+        self.engine.process_guarded(row, self.report)
+        return SETTLED
+
+    def leave(self) -> None:
+        sha = self.order.popleft()
+        del self.status[sha]
+        self.advance()
+
+
+def write_loglines(runner: QueueRunner, clock: Callable[[], float], args: list[str],
+                   timeout_s: float) -> tuple[float, StageResult, float]:
+    """The writer thread's part: one `vv logline` run, timed (no SQLite here: its connection is the loop's)."""
+    started = clock()
+    return started, runner.run(LOGLINE.command, args, timeout_s), clock()
+
+
+def run_pipelined(engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object]) -> None:
+    """Take ``due`` (oldest first) through the queue runner with ``QUEUE_WINDOW`` videos in flight."""
+    QueuePipeline(engine, due, report, advance).run()

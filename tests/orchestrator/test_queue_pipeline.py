@@ -1,0 +1,199 @@
+"""The queue runner's window (orchestrator/queue_pipeline.py) with a real redis-server: worker threads
+doing the contract double's scan and summary (vv_core.queue_worker.Worker), the contract double's
+`vv logline` as the single writer (CONTRACT_LOG records each LogLine it writes, in order).
+
+- the window is no batch barrier: segment 9+ is on the queue before any LogLine of 1-8 is written;
+- LogLines come out in video order behind a slow earlier video (a quarantined one does not hold
+  the rest back);
+- a SIGKILL of `vv orchestrate` while its writer has written LogLines it has not recorded yet, with
+  later jobs on the workers: the next run logs every video exactly once.
+"""
+
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orchestrator.engine import Orchestrator
+from orchestrator.queue_runner import QueueRunner
+from orchestrator.state import StateStore
+from tests.orchestrator import contract_stages
+from tests.orchestrator.conftest import Box, contract_command
+from tests.redis_server import REDIS_SERVER, RedisServer
+from vv_core.errors import VVError
+from vv_core.queue_worker import Worker
+from vv_core.workqueue import Job, WorkQueue, connect
+
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (requirements/apt.txt)")
+VIDEOS = 12   # more than the other runners' batch of 8
+
+
+class Workers:
+    """Scan and summarize workers on threads; ``hooks[(stage, video_id)]`` runs before that job's work."""
+
+    def __init__(self, url: str, *, scans: int = 2, summaries: int = 1) -> None:
+        self.taken: list[tuple[str, str, float]] = []      # (stage, video id, time.time()) as taken
+        self.done: list[tuple[str, str]] = []
+        self.hooks: dict[tuple[str, str], Callable[[], None]] = {}
+        self.workers = [Worker(connect(url), stage, self.handler, claim_idle_s=5, block_s=0.05, name=f"t-{stage}-{i}")
+                        for stage, count in (("scan", scans), ("summarize", summaries)) for i in range(count)]
+        self.threads = [threading.Thread(target=worker.run, daemon=True) for worker in self.workers]
+        for thread in self.threads:
+            thread.start()
+
+    def handler(self, job: Job) -> str:
+        self.taken.append((job.stage, job.video_id, time.time()))
+        self.hooks.get((job.stage, job.video_id), lambda: None)()
+        out_dir = Path(job.output_dir)
+        if job.stage == "scan":
+            if contract_stages.scan(Path(job.input), job.video_id, out_dir, None):
+                raise VVError(f"not a video: {Path(job.input).name}")
+            path = out_dir / f"{job.video_id}.analytic.json"
+        else:
+            contract_stages.write_output("summarize", Path(job.input), out_dir, None)
+            path = out_dir / f"{job.video_id}.summary.json"
+        self.done.append((job.stage, job.video_id))
+        return str(path)
+
+    def taken_of(self, stage: str) -> list[str]:
+        return [video for kind, video, _ in self.taken if kind == stage]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop.set()
+        for thread in self.threads:
+            thread.join(10)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+def queue_box(storage_root: Path, tmp_path: Path, redis: RedisServer) -> Box:
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    return box
+
+
+def drop_segments(box: Box) -> list[str]:
+    """VIDEOS segments of one camera; their ids in video order (discovery sorts by path)."""
+    for i in range(VIDEOS):
+        box.drop(f"cam1/seg{i:02d}.mp4")
+    return [f"cam1_seg{i:02d}" for i in range(VIDEOS)]
+
+
+def loglines_written(box: Box) -> list[tuple[float, str]]:
+    log = Path(box.env["CONTRACT_LOG"])
+    lines = log.read_text().splitlines() if log.is_file() else []
+    return [(float(at), video) for at, video in (line.split() for line in lines)]
+
+
+def run_queue(box: Box, redis: RedisServer):
+    orchestrator = Orchestrator(box.settings, QueueRunner(WorkQueue(connect(redis.url)), box.runner(), wait_s=30))
+    try:
+        return orchestrator.run_once()
+    finally:
+        orchestrator.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_window_is_no_batch_barrier(storage_root, tmp_path, redis):
+    box = queue_box(storage_root, tmp_path, redis)
+    ids = drop_segments(box)
+    workers = Workers(redis.url)
+    first_summary = threading.Event()
+
+    def hold_the_first_summary() -> None:  # until every scan is on a worker (5 s at most)
+        if not first_summary.is_set():
+            first_summary.set()
+            wait_until(lambda: len(workers.taken_of("scan")) == VIDEOS, 5)
+    for video in ids:
+        workers.hooks[("summarize", video)] = hold_the_first_summary
+    try:
+        report = run_queue(box, redis)
+    finally:
+        workers.stop()
+
+    assert sorted(report.done) == ids
+    first_logline = min(at for at, _ in loglines_written(box))
+    scanned_before = [video for kind, video, at in workers.taken if kind == "scan" and at < first_logline]
+    assert sorted(scanned_before) == ids   # the old batch loop: only segments 1-8 before their LogLines
+
+
+def test_loglines_come_out_in_video_order_behind_a_slow_earlier_video(storage_root, tmp_path, redis):
+    box = queue_box(storage_root, tmp_path, redis)
+    ids = drop_segments(box)
+    box.drop("cam1/seg02.mp4", b"not a video")  # an earlier video that is quarantined
+    good = [video for video in ids if video != "cam1_seg02"]
+    workers = Workers(redis.url, summaries=2)
+    waited = []
+
+    def slow_first_summary() -> None:  # every later summary is done before the first one is
+        waited.append(wait_until(lambda: sum(stage == "summarize" for stage, _ in workers.done) == len(good) - 1, 5))
+    workers.hooks[("summarize", good[0])] = slow_first_summary
+    try:
+        report = run_queue(box, redis)
+    finally:
+        workers.stop()
+
+    assert waited == [True]   # the old batch loop: segments 9+ wait for the LogLines of 1-8
+    assert [video for _, video in loglines_written(box)] == good   # in video order, each once
+    assert sorted(report.done) == good and report.failed == ["cam1_seg02"]
+    assert box.files("corrupted") == ["cam1/seg02.mp4", "cam1/seg02.mp4.error.json"]
+
+
+def test_a_kill_mid_window_resumes_exactly_once(storage_root, tmp_path, redis):
+    box = queue_box(storage_root, tmp_path, redis)
+    ids = drop_segments(box)
+    box.inject("logline", "sleep_after")   # the first `vv logline` run writes, then hangs: killed there
+    env = {**box.env, "ORCHESTRATOR_VV_COMMAND": shlex.join(contract_command()), "STABLE_WAIT_S": "0",
+           "RETRY_BACKOFF_S": "0", "KEY_STORE_PATH": str(tmp_path / "secrets/keys.json"),
+           "ORCHESTRATOR_RUNNER": "queue", "QUEUE_REDIS_URL": redis.url, "QUEUE_WAIT_S": "30"}
+    workers = Workers(redis.url)
+    release = threading.Event()
+    workers.hooks[("scan", ids[-1])] = lambda: release.wait(30)   # the last scan is on a worker at the kill
+    orchestrate = [sys.executable, "-m", "vv_cli.main", "orchestrate", "--once"]
+    first = subprocess.Popen(orchestrate, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        killed_mid_window = wait_until(lambda: bool(loglines_written(box))
+                                       and len(workers.taken_of("scan")) == VIDEOS, 20)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert killed_mid_window   # the old batch loop: no scan of 9+ while the first LogLines are written
+        written_at_kill = [video for _, video in loglines_written(box)]
+        store = StateStore(box.settings.storage.orchestrator_db)
+        recorded = [row["video_id"] for row in store.all_videos() if row["logline_path"]]
+        store.close()
+        assert written_at_kill and not set(written_at_kill) & set(recorded)   # written, not recorded
+        release.set()
+        second = subprocess.run(orchestrate, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert second.returncode == 0, second.stderr[-2000:]
+    finally:
+        release.set()
+        if first.poll() is None:
+            first.kill()
+        workers.stop()
+
+    assert [video for _, video in loglines_written(box)] == ids   # each once, in video order
+    assert box.files("processed") == [f"cam1/seg{i:02d}.mp4" for i in range(VIDEOS)]
+    assert box.files("loglines") == [f"{video}.logline.json" for video in ids]
+    client = connect(redis.url)
+    assert client.xlen("vv:jobs:scan") == 0 and client.xlen("vv:jobs:summarize") == 0
+    assert client.keys("vv:result:*") == []
