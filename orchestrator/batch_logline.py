@@ -12,6 +12,9 @@ process) stays in ``summarized`` and the engine logs it alone right after, with 
 classification, retries and quarantine. A LogLine is never written twice: the writer returns the
 existing ``<id>.logline.json`` for the same video, and the engine adopts an existing valid one
 (after a crash between the writes and their recording) instead of running the stage again.
+
+The queue runner's window (:mod:`.queue_pipeline`) uses the same pieces (:func:`needs_logline`,
+:func:`logline_run`, :func:`record_logged`) for its groups of ready summaries.
 """
 
 import logging

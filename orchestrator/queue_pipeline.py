@@ -43,7 +43,7 @@ class QueuePipeline:
     def __init__(self, engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object]) -> None:
         self.engine = engine
         self.runner: QueueRunner = engine.runner  # type: ignore[assignment]
-        self.report, self.advance = report, advance
+        self.report, self.progressed = report, advance
         self.window = engine.settings.queue_window
         self.waiting = deque(row["sha256"] for row in due)   # due, not yet in the window (oldest first)
         self.order: deque[str] = deque()                     # the window, in video order
@@ -152,15 +152,14 @@ class QueuePipeline:
 
     # --- the single LogLine writer -------------------------------------------------------------------
     def start_writing(self, writer: ThreadPoolExecutor) -> None:
-        """When the writer is free: drop the settled head of the window, then write the LogLines of the
-        ready videos that follow, up to the first one still in flight."""
-        if self.writing is not None:
-            return
-        while self.order and self.status[self.order[0]] != QUEUED_JOB:
-            head = self.order[0]
-            if self.status[head] == SETTLED:
+        """Drop the settled head of the window (making room); then, when the writer is free, write the
+        LogLines of the ready videos at the head, up to the first one still in flight."""
+        while True:
+            while self.order and self.status[self.order[0]] == SETTLED:
                 self.leave()
-                continue
+            if self.writing is not None or not self.order or self.status[self.order[0]] != READY:
+                return
+            head = self.order[0]
             group = self.ready_run()
             if not group:  # the head needs more than one batch run (a retry alone, a missing summary)
                 self.status[head] = self.guarded(head, lambda head=head: self.finish(head))
@@ -210,7 +209,7 @@ class QueuePipeline:
     def leave(self) -> None:
         sha = self.order.popleft()
         del self.status[sha]
-        self.advance()
+        self.progressed()
 
 
 def write_loglines(runner: QueueRunner, clock: Callable[[], float], args: list[str],
