@@ -2,7 +2,8 @@
 doing the contract double's scan and summary (vv_core.queue_worker.Worker), the contract double's
 `vv logline` as the single writer (CONTRACT_LOG records each LogLine it writes, in order).
 
-- the window is no batch barrier: segment 9+ is on the queue before any LogLine of 1-8 is written;
+- the window is no batch barrier: segment 9+ is on the queue before any LogLine of 1-8 is written,
+  and QUEUE_WINDOW bounds it (a video enters once the one QUEUE_WINDOW places before it is logged);
 - LogLines come out in video order behind a slow earlier video (a quarantined one does not hold
   the rest back);
 - a SIGKILL of `vv orchestrate` while its writer has written LogLines it has not recorded yet, with
@@ -197,3 +198,24 @@ def test_a_kill_mid_window_resumes_exactly_once(storage_root, tmp_path, redis):
     client = connect(redis.url)
     assert client.xlen("vv:jobs:scan") == 0 and client.xlen("vv:jobs:summarize") == 0
     assert client.keys("vv:result:*") == []
+
+
+def test_queue_window_bounds_the_videos_in_flight(storage_root, tmp_path, redis):
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url, queue_window=3)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    ids = drop_segments(box)
+    workers = Workers(redis.url)
+    entered: list[tuple[int, int]] = []   # (video's place, LogLines written) as its scan is taken
+
+    def note(place: int) -> Callable[[], None]:
+        return lambda: entered.append((place, len(loglines_written(box))))
+    for place, video in enumerate(ids):
+        workers.hooks[("scan", video)] = note(place)
+    try:
+        report = run_queue(box, redis)
+    finally:
+        workers.stop()
+
+    assert sorted(report.done) == ids
+    assert all(place < written + 3 for place, written in entered), entered   # a video leaves once logged
+    assert [video for _, video in loglines_written(box)] == ids
