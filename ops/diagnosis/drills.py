@@ -89,7 +89,7 @@ def run_drill(name: str, limits: Thresholds, *, llm_models_dir: Path | None = No
             evidence = gather(probe, clock=sandbox.clock)
             return diagnose(evidence, sandbox.limits, models_dir=llm_models_dir, use_llm=use_llm)
 
-        def heal(diagnosis: Diagnosis, box: Callable[[Sandbox], None]) -> tuple[list[ActionResult], bool]:
+        def heal(diagnosis: Diagnosis, box: Callable[[Sandbox], None]) -> tuple[list[ActionResult], Diagnosis]:
             """`vv diagnose --fix --apply` round after round, as its timer runs it."""
             done: list[ActionResult] = []
             for _ in range(MAX_ROUNDS):
@@ -100,7 +100,7 @@ def run_drill(name: str, limits: Thresholds, *, llm_models_dir: Path | None = No
                 box(sandbox)
                 box = nothing   # the box's ordinary work happens once, after the first round
                 diagnosis = look()
-            return done, diagnosis.top is None
+            return done, diagnosis
 
         baseline = look()
         if baseline.top is not None:
@@ -110,13 +110,14 @@ def run_drill(name: str, limits: Thresholds, *, llm_models_dir: Path | None = No
         drill.inject(sandbox)
         found = look(use_llm=llm_models_dir is not None)
         ranked = [c.fault for c in found.causes]
-        actions, healthy = heal(found, drill.box)
-        healed_by = ("fix" if any(a.outcome == "applied" for a in actions) else "pipeline") if healthy else "-"
+        actions, left = heal(found, drill.box)
+        healthy, hint = left.top is None, ""
+        healed_by = "fix" if any(a.outcome == "applied" for a in actions) else "pipeline"
         if not healthy:
+            hint, healed_by = BY_ID[left.top].operator_hint, "operator/time"   # what the box could not end
             drill.undo(sandbox)
-            more, healthy = heal(look(), nothing)
-            actions += more
-            healed_by = "operator/time"
+            more, left = heal(look(), nothing)
+            actions, healthy = actions + more, left.top is None
         elapsed = time.monotonic() - started
         after = media_hashes(sandbox.root)
         freed = {h for a in actions if a.action == "free_space" for h, p in before.items() if p in a.changed}
@@ -129,7 +130,7 @@ def run_drill(name: str, limits: Thresholds, *, llm_models_dir: Path | None = No
     return DrillResult(name, root_cause, found.top, ranked.index(root_cause) + 1 if root_cause in ranked else None,
                        found.path, [f"{a.action}: {a.outcome}" for a in actions], healed_by, healthy,
                        round(elapsed, 3), "; ".join([f"diagnosis: {top_alert}", *alerts]), lost, harmful,
-                       found.explanation, BY_ID[root_cause].operator_hint if healed_by == "operator/time" else "")
+                       found.explanation, hint)
 
 
 def confusion_table(results: list[DrillResult]) -> str:

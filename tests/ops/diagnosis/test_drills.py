@@ -4,7 +4,7 @@ action outside the fault's whitelist runs."""
 
 import pytest
 
-from ops.diagnosis.catalogue import Thresholds
+from ops.diagnosis.catalogue import BY_ID, Thresholds
 from ops.diagnosis.drills import DrillResult, confusion_table, run_drill, time_to_healthy
 from ops.diagnosis.faults import COMBOS, DRILLS
 from vv_cli.diagnosis import COMBO_NAMES, DRILL_NAMES
@@ -57,6 +57,9 @@ def test_two_faults_at_once_name_the_one_that_explains_the_other(combo, tmp_path
     result = run_drill(combo, LIMITS, base=tmp_path)
     assert result.root_cause == COMBOS[combo][0] and result.diagnosed == result.root_cause and result.rank == 1
     assert result.healthy_after and result.media_lost == 0 and result.harmful_actions == 0 and result.passed
+    if combo == "sqlite_locked+stage_hung":   # the lock was waited out: what a person must still do is the hung run
+        assert result.actions[0] == "wait_for_db: applied"
+        assert result.operator_hint == BY_ID["stage_hung"].operator_hint
 
 
 def test_transient_quarantine_waits_for_its_cause_before_it_is_requeued(tmp_path):
