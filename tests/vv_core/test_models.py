@@ -209,5 +209,5 @@ def test_open_llm_refuses_a_file_llama_cpp_cannot_load_with_one_clear_error(tmp_
 
     junk = tmp_path / "not-a-model.gguf"
     junk.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(ModelLoadError, match="llama.cpp could not load .*not-a-model.gguf"):
+    with pytest.raises(ModelLoadError, match=r"llama\.cpp could not load .*not-a-model\.gguf"):
         open_llm(junk, n_ctx=256, n_threads=1)
