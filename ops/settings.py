@@ -114,6 +114,12 @@ class DiagnosisSettings(CoreSettings):
     diagnose_fix_requeue_transient: bool = Field(
         False, description="`vv diagnose --fix` may move files quarantined by a transient fault back to input/."
     )
+    diagnose_fix_resume_ingestion: bool = Field(
+        False, description="`vv diagnose --fix` may resume an ingestion it paused once no fault matches any more."
+    )
+    diagnose_fix_wait_for_db: bool = Field(
+        False, description="`vv diagnose --fix` may wait (with backoff, up to 30 s) for a locked state DB to free."
+    )
     diagnose_action_budget: int = Field(
         3, ge=0, description="Remediation actions `vv diagnose --fix` may apply per budget window."
     )

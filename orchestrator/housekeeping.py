@@ -2,7 +2,6 @@
 killed stages left (before), the over-time alert and the playlist rebuild (after)."""
 
 import logging
-import shutil
 from pathlib import Path
 
 from orchestrator.runners import Runner
@@ -11,7 +10,7 @@ from orchestrator.stages import DUE_IN_STATE, SCHEDULE
 from orchestrator.state import StateStore
 from vv_core import alert_triggers
 from vv_core.atomic import remove_orphan_temp
-from vv_core.storage import StorageLayout
+from vv_core.storage import StorageLayout, disk_space
 
 SCHEDULE_PENDING = "schedule_pending"   # state flag: a LogLine was written since the last playlist build
 logger = logging.getLogger("vv.orchestrator")
@@ -61,8 +60,7 @@ def sweep_stale_temp_files(layout: StorageLayout) -> list[Path]:
 def check_disk(settings: PipelineSettings) -> float:
     """Free space of the storage root in percent; alerts below DISK_MIN_FREE_PERCENT."""
     root = settings.storage.root
-    usage = shutil.disk_usage(root)
-    free_percent = 100.0 * usage.free / usage.total if usage.total else 100.0
+    free_percent = disk_space(root).free_percent
     if free_percent < settings.disk_min_free_percent:
         alert_triggers.disk_low(settings, str(root), free_percent, settings.disk_min_free_percent)
     return free_percent

@@ -20,15 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from vv_core.errors import VVError
+from vv_core.models import open_llm
 
 
 class GenerationTimeout(Exception):
     """Generation ran past its wall-clock budget; the stage writes nothing."""
-
-
-class ModelLoadError(VVError):
-    """llama.cpp could not load a (verified) model file."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +74,6 @@ def _route_llama_logs() -> None:
 
     _log_callback = route  # keep a reference: llama.cpp holds only the C pointer
     llama_cpp.llama_log_set(route, ctypes.c_void_p(0))
-
-
-def gpu_layers() -> int:
-    """Offload every layer when this llama.cpp build can use a GPU, none otherwise."""
-    import llama_cpp
-
-    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
 def _key(path: Path, sha256: str, n_threads: int, n_ctx: int) -> tuple[str, str, int, int]:
@@ -150,19 +139,11 @@ def _load(path: Path, sha256: str, n_threads: int, n_ctx: int, verify: Callable[
     # the load and a cold process has two cores. No weight is read before verify passes.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify") as pool:
         verified = pool.submit(verify)
-        import llama_cpp
-
-        _route_llama_logs()
+        _route_llama_logs()   # imports llama_cpp
         verified.result()
 
     loading = time.perf_counter()
-    try:
-        llm = llama_cpp.Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-            n_gpu_layers=gpu_layers(), seed=0, verbose=False,
-        )
-    except (ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None
+    llm = open_llm(path, n_ctx=n_ctx, n_threads=n_threads)
     done = time.perf_counter()
     return LoadedModel(llm, path, sha256, load_ms=(done - loading) * 1000, setup_ms=(done - started) * 1000)
 

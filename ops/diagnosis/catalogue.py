@@ -76,6 +76,9 @@ def bad_file_burst(evidence: Evidence, limits: Thresholds) -> list[str]:
     bad = [q for q in evidence.quarantined if q.kind == "permanent"]
     if len(bad) < limits.bad_file_burst:
         return []
+    newest_bad_at = evidence.now - min(q.age_s for q in bad)
+    if evidence.last_finished_at is not None and evidence.last_finished_at > newest_bad_at:
+        return []   # a good file went through after the burst: quarantined, and the pipeline goes on
     reasons: dict[str, int] = {}
     for item in bad:
         reasons[item.reason] = reasons.get(item.reason, 0) + 1
@@ -108,22 +111,33 @@ def stage_hung(evidence: Evidence, limits: Thresholds) -> list[str]:
             f"{limits.stage_hung_s:.0f} s)", f"queue: {evidence.queue}"]
 
 
+def ingestion_paused(evidence: Evidence, _: Thresholds) -> list[str]:
+    if not evidence.ingestion_paused:
+        return []
+    record = evidence.pause_record
+    return [f"ingestion paused since {record.get('paused_at', '?')} by {record.get('by', '?')} "
+            f"(for {record.get('fault', '?')})"]
+
+
 def transient_quarantine(evidence: Evidence, _: Thresholds) -> list[str]:
     return [f"quarantine (transient): {q.path}: {q.stage}: {q.reason}" for q in evidence.quarantined
             if q.kind == "transient"][:10]
 
 
 FAULTS: tuple[Fault, ...] = (
-    Fault("clock_jump", "The system clock jumped back: records are newer than 'now'.", clock_jump, 95, (),
-          "CRITICAL", "clock jumped back",
+    # Pausing is all that is safe to do: the box cannot set its clock, but it can stop writing
+    # LogLines with a wrong time until NTP brings the clock back (then ingestion_paused resumes).
+    Fault("clock_jump", "The system clock jumped back: records are newer than 'now'.", clock_jump, 95,
+          ("pause_ingestion",), "CRITICAL", "clock jumped back",
           "Check NTP (timedatectl); LogLines written meanwhile carry the wrong time."),
-    Fault("disk_full", "The storage root is (nearly) full.", disk_full, 90, ("free_space", "pause_ingestion"),
+    # Pause first so nothing new lands while the cleanup policy frees space; resumed once it is back.
+    Fault("disk_full", "The storage root is (nearly) full.", disk_full, 90, ("pause_ingestion", "free_space"),
           "CRITICAL", "disk full", "Free space (vv cleanup --disk-pressure) or add storage."),
     Fault("key_store_unreadable", "The HMAC key store cannot be read: no LogLine can be signed.",
           key_store_unreadable, 85, (), "CRITICAL", "key store unreadable",
           "Restore the key store from the backup (vv restore) and chmod 600 it."),
     Fault("sqlite_locked", "The orchestrator's SQLite state is locked by a stuck writer.", sqlite_locked, 85,
-          ("restart_stage:orchestrate",), "CRITICAL", "state database locked",
+          ("wait_for_db", "restart_stage:orchestrate"), "CRITICAL", "state database locked",
           "Find the process holding state/orchestrator.sqlite3 (fuser) and stop it."),
     Fault("detector_model_missing", "The detector model selected for scan_video is missing.", detector_missing,
           80, ("rollback_model:detector", "requeue_transient"), "CRITICAL", "detector model missing",
@@ -144,5 +158,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("transient_quarantine", "Files were quarantined by a transient fault that may be gone now.",
           transient_quarantine, 30, ("requeue_transient",), "INFO", "files quarantined by a transient fault",
           "Re-queue them once the fault is fixed (console: retry)."),
+    # Lowest: it is resumed only when nothing else matches, i.e. the fault that paused it is gone.
+    Fault("ingestion_paused", "Ingestion is paused (no new input is claimed) and no fault matches any more.",
+          ingestion_paused, 20, ("resume_ingestion",), "INFO", "ingestion paused",
+          "Resume it: vv diagnose --resume."),
 )
 BY_ID: dict[str, Fault] = {fault.id: fault for fault in FAULTS}

@@ -8,7 +8,6 @@ cannot look records *why* as evidence, because "cannot read X" is often the faul
 import contextlib
 import json
 import os
-import shutil
 import sqlite3
 import time
 import urllib.error
@@ -23,7 +22,7 @@ from vv_core.errors import VVError
 from vv_core.hashing import compute_sha256
 from vv_core.keystore import load_key_store
 from vv_core.models import POINTER_FILES, ModelIntegrityError, current_model
-from vv_core.storage import StorageLayout
+from vv_core.storage import DiskSpace, StorageLayout, disk_space
 
 LOG_TAIL_BYTES = 256 * 1024
 STATUS_TIMEOUT_S = 2.0
@@ -41,6 +40,7 @@ class Probe:
     key_store_path: Path
     status_url: str
     window_s: float
+    disk: Callable[[Path], DiskSpace] = disk_space   # the drills' sandbox passes a quota of its own
 
 
 @dataclass
@@ -79,6 +79,8 @@ class Evidence:
     newest_record: str = ""
     open_outages: list[str] = field(default_factory=list)
     ingestion_paused: bool = False
+    pause_record: dict[str, Any] = field(default_factory=dict)
+    last_finished_at: float | None = None   # when the newest video finished its pipeline
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +135,7 @@ def orchestrator_state(layout: StorageLayout, evidence: Evidence, window_s: floa
                 "SELECT last_error_stage, last_failure_kind, last_error FROM videos WHERE last_error IS NOT NULL"
                 " AND updated_at >= ? ORDER BY updated_at DESC LIMIT 10", (evidence.now - window_s,))
             evidence.recent_failures = [f"{stage}: {kind}: {error}"[:300] for stage, kind, error in rows]
+            evidence.last_finished_at = conn.execute("SELECT MAX(finished_at) FROM videos").fetchone()[0]
             started = conn.execute("SELECT MAX(started_at) FROM runs WHERE finished_at IS NULL").fetchone()[0]
             if started is not None:
                 evidence.unfinished_run_age_s = evidence.now - started
@@ -236,9 +239,9 @@ def gather(probe: Probe, *, clock: Callable[[], float] = time.time) -> Evidence:
     orchestrator_state(layout, evidence, probe.window_s)
     evidence.quarantined = quarantine(layout.corrupted, evidence.now, probe.window_s)
     with contextlib.suppress(OSError):
-        usage = shutil.disk_usage(layout.root)
-        evidence.disk_used_percent = round(100.0 * (usage.total - usage.free) / usage.total, 2)
-        evidence.disk_free_bytes = usage.free
+        space = probe.disk(layout.root)
+        evidence.disk_used_percent = round(space.used_percent, 2)
+        evidence.disk_free_bytes = space.free
     evidence.models = check_models(probe.models_dir)
     try:
         load_key_store(probe.key_store_path)
@@ -247,6 +250,10 @@ def gather(probe: Probe, *, clock: Callable[[], float] = time.time) -> Evidence:
     newest_logline(layout.loglines, evidence)
     evidence.open_outages = open_outages(layout.state)
     evidence.ingestion_paused = layout.ingestion_paused.exists()
+    if evidence.ingestion_paused:
+        with contextlib.suppress(OSError, ValueError):
+            record = json.loads(layout.ingestion_paused.read_text(encoding="utf-8"))
+            evidence.pause_record = record if isinstance(record, dict) else {}
     if not os.access(layout.root, os.W_OK):
         evidence.log_errors.append(f"storage root {layout.root} is not writable")
     return evidence

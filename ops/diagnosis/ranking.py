@@ -6,9 +6,8 @@ catalogue id, does not parse or takes too long is dropped and the rule-based ran
 diagnosis says which path produced it.
 
 The model is the one `vv model use` selected, verified against its pinned sha256 before llama.cpp
-reads it (vv_core.models.current_model_path). Operator tools do not import a stage's code (import
-contract), so the few lines that open it with llama.cpp live here, with the summarizer's settings:
-seed 0, greedy decoding.
+reads it (vv_core.models.current_model_path) and opened as the summarizer opens it
+(vv_core.models.open_llm: seed 0); decoding is greedy.
 """
 
 import json
@@ -21,7 +20,7 @@ from typing import Any, Literal
 from ops.diagnosis.catalogue import BY_ID, FAULTS, Thresholds
 from ops.diagnosis.evidence import Evidence
 from vv_core.errors import VVError
-from vv_core.models import current_model_path
+from vv_core.models import current_model_path, open_llm
 
 logger = logging.getLogger("vv.diagnose")
 LLM_CONTEXT = 2048
@@ -108,8 +107,7 @@ def ask_llm(models_dir: Path, causes: list[Cause], *, threads: int = 1) -> str:
     schema = answer_schema(causes)
     grammar = llama_cpp.LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema), list(schema["properties"])),
                                                  verbose=False)
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=LLM_CONTEXT, n_threads=threads, n_threads_batch=threads,
-                          seed=0, verbose=False)
+    llm = open_llm(path, n_ctx=LLM_CONTEXT, n_threads=threads)
     try:
         deadline = time.monotonic() + LLM_DEADLINE_S
         stop_late = llama_cpp.StoppingCriteriaList([lambda _t, _l: time.monotonic() > deadline])

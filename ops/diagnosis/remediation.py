@@ -9,9 +9,10 @@ Space is freed only by the cleanup policy's own plan (ops.upkeep.cleanup: playli
 alert footage within its retention are never candidates); this module deletes nothing itself.
 """
 
+import contextlib
 import json
 import logging
-import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,11 +27,15 @@ from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
 from vv_core.models import ModelIntegrityError, rollback_model
-from vv_core.storage import StorageLayout
+from vv_core.storage import DiskSpace, StorageLayout, disk_space
 
 logger = logging.getLogger("vv.diagnose")
 BUDGET_STATE = "diagnose_actions.json"
 DAY_S = 86400.0
+PAUSED_BY = "vv diagnose --fix"
+DB_WAIT_S = 30.0
+DB_FIRST_RETRY_S = 0.1
+DB_MAX_RETRY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,15 @@ class FixPolicy:
     cleanup_dirs: tuple[str, ...]
     alert_retention_s: float
     min_free_percent: float
+    disk: Callable[[Path], DiskSpace] = disk_space   # the drills' sandbox passes a quota of its own
+    db_wait_s: float = DB_WAIT_S
 
 
 @dataclass
 class ActionResult:
     action: str
-    outcome: str      # applied | would apply | nothing to do | disabled | over budget | unavailable | failed
+    outcome: str      # applied | would apply | nothing to do | not needed | disabled | over budget | unavailable
+                      # | failed
     detail: str
     changed: list[str] = field(default_factory=list)
 
@@ -85,8 +93,8 @@ def free_space(root: Path, policy: FixPolicy, now: float, apply: bool) -> Action
         return ActionResult("free_space", "failed", str(exc))
     plan = plan_cleanup(root, [d for d in dirs if d.is_dir()], older_than_s=None, now=now,
                         alert_retention_s=policy.alert_retention_s)
-    usage = shutil.disk_usage(root)
-    plan = limit_to_disk_pressure(plan, usage.free, usage.total, policy.min_free_percent)
+    space = policy.disk(root)
+    plan = limit_to_disk_pressure(plan, space.free, space.total, policy.min_free_percent)
     names = [c.path.relative_to(root).as_posix() for c in plan.delete]
     kept = f"; kept {len(plan.protected)} (playlist or alert footage)" if plan.protected else ""
     if not names:
@@ -103,10 +111,61 @@ def pause_ingestion(layout: StorageLayout, fault: str, apply: bool) -> ActionRes
     if not apply:
         return ActionResult("pause_ingestion", "would apply", f"write {layout.ingestion_paused} (the orchestrator "
                             "then claims no new input)")
-    atomic_write_json(layout.ingestion_paused, {"paused_at": utc_timestamp(), "by": "vv diagnose --fix",
-                                                "fault": fault})
-    return ActionResult("pause_ingestion", "applied", f"ingestion paused: remove {layout.ingestion_paused} to "
-                        "resume", [layout.ingestion_paused.name])
+    if layout.ingestion_paused.exists():
+        return ActionResult("pause_ingestion", "nothing to do", "ingestion is already paused")
+    atomic_write_json(layout.ingestion_paused, {"paused_at": utc_timestamp(), "by": PAUSED_BY, "fault": fault})
+    return ActionResult("pause_ingestion", "applied", "ingestion paused: resumed by itself once no fault matches "
+                        "(DIAGNOSE_FIX_RESUME_INGESTION) or by vv diagnose --resume", [layout.ingestion_paused.name])
+
+
+def resume_ingestion(layout: StorageLayout, apply: bool, *, only_ours: bool = True) -> ActionResult:
+    """Remove the pause. Automatically (``only_ours``) only a pause `vv diagnose --fix` wrote: one an
+    operator wrote by hand is theirs to lift (`vv diagnose --resume` lifts any)."""
+    try:
+        record = json.loads(layout.ingestion_paused.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ActionResult("resume_ingestion", "nothing to do", "ingestion is not paused")
+    except (OSError, ValueError):
+        record = {}
+    by = record.get("by") if isinstance(record, dict) else None
+    if only_ours and by != PAUSED_BY:
+        return ActionResult("resume_ingestion", "nothing to do", f"paused by {by or 'someone else'}, not by "
+                            "vv diagnose: lift it with vv diagnose --resume")
+    if not apply:
+        return ActionResult("resume_ingestion", "would apply", f"remove {layout.ingestion_paused}")
+    with contextlib.suppress(FileNotFoundError):
+        layout.ingestion_paused.unlink()
+    return ActionResult("resume_ingestion", "applied", "ingestion resumed: the orchestrator claims new input again",
+                        [layout.ingestion_paused.name])
+
+
+def wait_for_db(db: Path, wait_s: float, apply: bool, sleep: Callable[[float], None] = time.sleep) -> ActionResult:
+    """Retry the state DB's write lock with exponential backoff for up to ``wait_s``: a writer holding
+    a long transaction ends by itself; one that never lets go is a process for a person to stop."""
+    if not apply:
+        return ActionResult("wait_for_db", "would apply", f"retry the write lock of {db.name} with backoff for up "
+                            f"to {wait_s:.0f} s")
+    if not db.is_file():
+        return ActionResult("wait_for_db", "failed", f"{db} is missing")
+    started, delay, tries = time.monotonic(), DB_FIRST_RETRY_S, 0
+    while True:
+        tries += 1
+        try:
+            with contextlib.closing(sqlite3.connect(db, timeout=0, isolation_level=None)) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            waited = time.monotonic() - started
+            return ActionResult("wait_for_db", "applied", f"the write lock of {db.name} came free after "
+                                f"{waited:.1f} s ({tries} tries)")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                return ActionResult("wait_for_db", "failed", f"{db.name}: {exc}")
+        waited = time.monotonic() - started
+        if waited + delay > wait_s:
+            return ActionResult("wait_for_db", "failed", f"{db.name} still locked after {waited:.1f} s ({tries} "
+                                "tries): find the process holding it (fuser) and stop it")
+        sleep(delay)
+        delay = min(delay * 2, DB_MAX_RETRY_S)
 
 
 def requeue_transient(root: Path, apply: bool) -> ActionResult:
@@ -137,6 +196,10 @@ def run_action(remedy: str, fault: str, *, root: Path, models_dir: Path, policy:
         return pause_ingestion(StorageLayout(root), fault, apply)
     if name == "requeue_transient":
         return requeue_transient(root, apply)
+    if name == "resume_ingestion":
+        return resume_ingestion(StorageLayout(root), apply)
+    if name == "wait_for_db":
+        return wait_for_db(StorageLayout(root).orchestrator_db, policy.db_wait_s, apply)
     if name == "restart_stage":
         # The local runner starts a fresh process per video: there is no long-lived stage to restart.
         # Under the docker runner, `vv self-monitor` restarts failing containers within its own budget.
@@ -162,6 +225,10 @@ def remediate(diagnosis: Diagnosis, *, root: Path, models_dir: Path, policy: Fix
         if action_name(remedy) not in policy.enabled:
             results.append(ActionResult(remedy, "disabled",
                                         f"set DIAGNOSE_FIX_{action_name(remedy).upper()}=true to allow it"))
+            continue
+        if action_name(remedy) == "restart_stage" and any(r.outcome == "applied" for r in results):
+            # A restart is the escalation: not when an earlier, gentler action of this fault just worked.
+            results.append(ActionResult(remedy, "not needed", f"{results[-1].action} was applied"))
             continue
         if apply and len(used) >= policy.budget:
             results.append(ActionResult(remedy, "over budget", f"{len(used)} actions in the last "

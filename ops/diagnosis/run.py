@@ -7,6 +7,7 @@ and scripts can act on the code alone.
 
 import io
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -17,9 +18,11 @@ from typing import Any
 from ops.diagnosis.catalogue import BY_ID, Thresholds
 from ops.diagnosis.evidence import Probe, gather
 from ops.diagnosis.ranking import Diagnosis, diagnose
-from ops.diagnosis.remediation import ActionResult, FixPolicy, remediate
+from ops.diagnosis.remediation import ActionResult, FixPolicy, remediate, resume_ingestion
 
-ACTIONS = ("restart_stage", "rollback_model", "free_space", "pause_ingestion", "requeue_transient")
+ACTIONS = ("restart_stage", "rollback_model", "free_space", "pause_ingestion", "requeue_transient",
+           "resume_ingestion", "wait_for_db")
+logger = logging.getLogger("vv.diagnose")
 PIPELINE_TIMEOUTS = ("stage_timeout_scan_s", "stage_timeout_summarize_s", "stage_timeout_logline_s",
                      "stage_timeout_schedule_s")
 
@@ -88,6 +91,23 @@ def alert_sender(settings: Any) -> Callable[[str, str, str, dict[str, Any]], Any
     return send
 
 
+def cli_resume(settings: Any) -> None:
+    """`vv diagnose --resume`: lift an ingestion pause (any, also one written by hand); exit 0."""
+    from vv_core.jsonlog import start_process
+    from vv_core.storage import StorageLayout
+
+    start_process("diagnose", settings, console="stderr")
+    config = config_from_settings(settings)
+    result = resume_ingestion(StorageLayout(config.probe.root), apply=True, only_ours=False)
+    if result.outcome == "applied":
+        logger.warning("ingestion resumed by vv diagnose --resume")
+    still = run_diagnosis(config, use_llm=False)
+    print(f"{result.action}: {result.outcome}: {result.detail}")
+    if still.top is not None:
+        print(f"warning: {still.top} still matches: {BY_ID[still.top].operator_hint}")
+    raise SystemExit(0)
+
+
 def cli_diagnose(settings: Any, *, as_json: bool, fix: bool, apply: bool, llm: bool | None, alert: bool) -> None:
     """``settings``: the whole box's (every domain's class in one: vv_cli.settings.Settings)."""
     from vv_core.jsonlog import start_process
@@ -112,29 +132,32 @@ def cli_diagnose(settings: Any, *, as_json: bool, fix: bool, apply: bool, llm: b
 
 def render_drills(results: list[Any]) -> str:
     """Markdown: one row per drill (the table docs/disaster-recovery.md carries)."""
-    lines = ["| fault | diagnosed first | rank | path | what the box did | healed by | healthy | s to healthy "
+    lines = ["| drill | diagnosed first | rank | path | what the box did | healed by | healthy | s to healthy "
              "| alert | media lost | harmful actions |", "|---" * 11 + "|"]
     for r in results:
-        healthy_in = f"{r.seconds_to_healthy:.2f}" if r.healed_by == "fix" else "operator"
-        lines.append(f"| {r.fault} | {r.diagnosed or '-'} | {r.rank or '-'} | {r.path} | "
-                     f"{'; '.join(r.actions) or 'alert only'} | {r.healed_by} | {'yes' if r.healthy_after else 'NO'} | "
-                     f"{healthy_in} | {r.alert} | {r.media_lost} | {r.harmful_actions} |")
+        healthy_in = f"{r.seconds_to_healthy:.2f}" if r.healed_by in ("fix", "pipeline") else \
+            f"operator: {r.operator_hint}"
+        did = "; ".join(dict.fromkeys(r.actions)) or "alert only"
+        lines.append(f"| {r.fault} | {r.diagnosed or '-'} | {r.rank or '-'} | {r.path} | {did} | {r.healed_by} | "
+                     f"{'yes' if r.healthy_after else 'NO'} | {healthy_in} | {r.alert} | {r.media_lost} | "
+                     f"{r.harmful_actions} |")
     return "\n".join(lines)
 
 
-def cli_drill(settings: Any, faults: list[str], *, llm: bool, as_json: bool, send_alerts: bool,
-              scratch: Path | None) -> None:
-    from ops.diagnosis.drills import confusion_table, run_drill
+def cli_drill(settings: Any, drills: list[str], *, llm: bool, as_json: bool, send_alerts: bool,
+              scratch: Path | None, repeat: int = 1) -> None:
+    from ops.diagnosis.drills import confusion_table, run_drill, time_to_healthy
 
     config = config_from_settings(settings)
     send = alert_sender(settings) if send_alerts else None
-    results = [run_drill(fault, config.limits, llm_models_dir=config.probe.models_dir if llm else None,
-                         base=scratch, alert=send) for fault in faults]
+    results = [run_drill(name, config.limits, llm_models_dir=config.probe.models_dir if llm else None,
+                         base=scratch, alert=send) for name in drills for _ in range(repeat)]
     if as_json:
         print(json.dumps([asdict(r) | {"passed": r.passed} for r in results], sort_keys=True))
     else:
-        print(render_drills(results))
-        if len(results) > 1:
+        print(render_drills(results[::repeat]))
+        print(f"\ntime to healthy ({repeat} run{'s' if repeat > 1 else ''} each):\n\n{time_to_healthy(results)}")
+        if len(drills) > 1:
             first = sum(1 for r in results if r.rank == 1)
-            print(f"\nnamed first: {first}/{len(results)}\n\n{confusion_table(results)}")
+            print(f"\nroot cause named first: {first}/{len(results)}\n\n{confusion_table(results)}")
     raise SystemExit(0 if all(r.passed for r in results) else 1)

