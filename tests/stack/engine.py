@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 CACHE_ROOT = Path(os.environ.get("VV_DOCKER_CACHE", Path.home() / ".cache" / "vv-video-ai" / "docker"))
+# The second swarm node's veth link is a /30 in here (tests/stack/node.py); its registry is plain HTTP.
+NODE_NET = "10.214.0.0/16"
 
 
 class EngineError(RuntimeError):
@@ -30,8 +32,25 @@ def engine_version() -> str:
     return out.split()[2].rstrip(",").split("+")[0]
 
 
+def claim_cache(cached: Path):
+    """Create ``cached`` and lock it for this run (the open lock file, held until closed), or None
+    when another run holds it."""
+    cached.mkdir(parents=True, exist_ok=True)
+    lock = cached.with_name(f"{cached.name}.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
 class PrivateDockerEngine:
-    def __init__(self) -> None:
+    """``netns``: run dockerd in that network namespace (`nsenter --net`: the mount namespace stays
+    the host's, cgroups included); ``cache``: the cached data-root's name (None: a throwaway one)."""
+
+    def __init__(self, netns: str | None = None, cache: str | None = "engine",
+                 address_pool: str = "10.213.0.0/16") -> None:
         if shutil.which("dockerd") is None:
             raise EngineError("dockerd not found (apt-get install docker.io; make setup does it as root)")
         self.run_dir = Path(tempfile.mkdtemp(prefix="vvd.", dir="/tmp"))  # short: unix socket paths
@@ -40,21 +59,15 @@ class PrivateDockerEngine:
         self.log_path = self.run_dir / "dockerd.log"
         self.process: subprocess.Popen | None = None
         self._lock = None
-        self.data_root = self._claim_data_root()
+        self.netns, self.address_pool = netns, address_pool
+        self.data_root = self._claim_data_root(cache) if cache else self.run_dir / "data"
         self.warm = (self.data_root / "image").is_dir()
 
-    def _claim_data_root(self) -> Path:
+    def _claim_data_root(self, cache: str) -> Path:
         """The cached data-root, unless another run holds it: then a throwaway one (cold)."""
-        cached = CACHE_ROOT / f"engine-{engine_version()}"
-        cached.mkdir(parents=True, exist_ok=True)
-        lock = (CACHE_ROOT / f"{cached.name}.lock").open("w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            return self.run_dir / "data"
-        self._lock = lock
-        return cached
+        cached = CACHE_ROOT / f"{cache}-{engine_version()}"
+        self._lock = claim_cache(cached)
+        return cached if self._lock is not None else self.run_dir / "data"
 
     @property
     def host(self) -> str:
@@ -74,10 +87,11 @@ class PrivateDockerEngine:
 
     def start(self, timeout: float = 60) -> "PrivateDockerEngine":
         log = self.log_path.open("w")
+        enter = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
         self.process = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.data_root), "--exec-root", str(self.run_dir / "exec"),
-             "--pidfile", str(self.pidfile), "-H", self.host, "--ip-masq=false",
-             "--bridge=none", "--log-level=warn", "--default-address-pool", "base=10.213.0.0/16,size=24"],
+            [*enter, "dockerd", "--data-root", str(self.data_root), "--exec-root", str(self.run_dir / "exec"),
+             "--pidfile", str(self.pidfile), "-H", self.host, "--ip-masq=false", "--insecure-registry", NODE_NET,
+             "--bridge=none", "--log-level=warn", "--default-address-pool", f"base={self.address_pool},size=24"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
