@@ -7,7 +7,8 @@
 # Installs docker, compose, git, python3, ffmpeg, jq and cron (silently, only what is missing), clones
 # or updates the repository in /opt/vv-video-ai-system, runs `bootstrap.py --skip-existing` (storage
 # tree, key store, .env with fresh secrets, fallback assets, verified models), validates the fallback
-# loop and DVR_IP, builds and starts the compose stack, installs vv-video-ai.service/.timer and the
+# loop and DVR_IP, builds and starts the compose stack, installs vv-video-ai.service/.timer,
+# vv-update.service/.timer (weekly update), vv-diagnose.service/.timer (diagnosis every 5 min) and the
 # cron jobs. Safe to run twice (the second run changes nothing), never prompts, and stops at the
 # first failure with a message naming the step. Where systemd is not PID 1 it still installs the
 # units, starts what it can directly (dockerd, the stack, cron) and says plainly what it could not
@@ -324,7 +325,7 @@ install_file() {  # install_file SRC DEST MODE: copy with the install dir substi
 install_systemd() {
   step "systemd units"
   local unit_dir=$ROOT/etc/systemd/system unit
-  for unit in vv-video-ai.service vv-video-ai.timer vv-update.service vv-update.timer; do
+  for unit in vv-video-ai.service vv-video-ai.timer vv-update.service vv-update.timer vv-diagnose.service vv-diagnose.timer; do
     install_file "$INSTALL_DIR/$unit" "$unit_dir/$unit" 0644
   done
   if systemd_is_pid1; then
@@ -332,8 +333,9 @@ install_systemd() {
     systemctl is-enabled -q vv-video-ai.timer 2>/dev/null || { run systemctl enable --now vv-video-ai.timer; changed "enabled vv-video-ai.timer"; }
     systemctl is-enabled -q vv-video-ai.service 2>/dev/null || { run systemctl enable vv-video-ai.service; changed "enabled vv-video-ai.service"; }
     systemctl is-enabled -q vv-update.timer 2>/dev/null || { run systemctl enable --now vv-update.timer; changed "enabled vv-update.timer (weekly vv update + smoke test)"; }
+    systemctl is-enabled -q vv-diagnose.timer 2>/dev/null || { run systemctl enable --now vv-diagnose.timer; changed "enabled vv-diagnose.timer (vv diagnose --fix --apply every 5 min; each action off until its DIAGNOSE_FIX_* is on)"; }
   else
-    note "systemd is not PID 1 here (PID 1 is $(pid1)): vv-video-ai.service/.timer and vv-update.service/.timer are installed in $unit_dir but NOT enabled; the stack's restart policies keep it up while dockerd runs, and dockerd itself must be started by whatever starts this machine"
+    note "systemd is not PID 1 here (PID 1 is $(pid1)): vv-video-ai.service/.timer, vv-update.service/.timer and vv-diagnose.service/.timer are installed in $unit_dir but NOT enabled (vv diagnose runs from /etc/cron.d/vv-video-ai instead); the stack's restart policies keep it up while dockerd runs, and dockerd itself must be started by whatever starts this machine"
   fi
 }
 
@@ -374,7 +376,7 @@ main() {
   fetch_repo
   if [ "$DRY_RUN" -eq 1 ] && [ ! -d "$INSTALL_DIR/.git" ]; then
     say "dry run: the repository is not cloned yet, so the remaining steps are described, not checked"
-    say "would: create the python environment, run bootstrap.py --skip-existing, validate the fallback loop and DVR_IP, chown data to uid $VV_UID, start dockerd and the stack, install vv-video-ai.service/.timer and /etc/cron.d/vv-video-ai"
+    say "would: create the python environment, run bootstrap.py --skip-existing, validate the fallback loop and DVR_IP, chown data to uid $VV_UID, start dockerd and the stack, install vv-video-ai.service/.timer, vv-update.service/.timer, vv-diagnose.service/.timer and /etc/cron.d/vv-video-ai"
     report
     return 0
   fi

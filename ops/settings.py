@@ -97,7 +97,8 @@ class DiagnosisSettings(CoreSettings):
         300.0, gt=0, description="A record newer than now by more than this means the clock jumped back."
     )
     diagnose_use_llm: bool = Field(
-        True, description="Let the installed LLM re-rank the causes and explain them (catalogue ids only)."
+        True, description="Show the installed LLM's view (its pick among the matched causes, explained) next to "
+        "the rule ranking; advisory: actions follow the rules. Asked only when two or more causes match."
     )
     diagnose_fix_restart_stage: bool = Field(
         False, description="`vv diagnose --fix` may restart a stage's container (docker runner only)."

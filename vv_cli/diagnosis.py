@@ -18,12 +18,13 @@ COMBO_NAMES = ("disk_full+bad_file_burst", "sqlite_locked+stage_hung", "key_stor
 @app.command()
 def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as one JSON object.")] = False,
-    fix: Annotated[bool, typer.Option("--fix", help="Run the top cause's whitelisted actions (dry run unless "
-                                      "--apply; each enabled by DIAGNOSE_FIX_<ACTION>).")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Run the whitelisted actions of the rules' top cause "
+                                      "(dry run unless --apply; each enabled by DIAGNOSE_FIX_<ACTION>).")] = False,
     apply: Annotated[bool, typer.Option("--apply", help="With --fix: really act, within the action budget.")
                      ] = False,
-    llm: Annotated[bool | None, typer.Option("--llm/--no-llm", help="Let the installed LLM re-rank and explain "
-                                             "(default: DIAGNOSE_USE_LLM).", show_default=False)] = None,
+    llm: Annotated[bool | None, typer.Option("--llm/--no-llm", help="Show the installed LLM's view beside the rule "
+                                             "ranking (advisory; default: DIAGNOSE_USE_LLM).", show_default=False)
+               ] = None,
     alert: Annotated[bool, typer.Option("--alert", help="Send the diagnosis as an alert when a fault matches.")
                      ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Lift an ingestion pause now (any, also one written "

@@ -46,6 +46,12 @@ class DrillResult:
     harmful_actions: int
     explanation: str = ""
     operator_hint: str = ""          # what a person does, when the box cannot heal it by itself
+    llm_diagnosed: str | None = None  # the LLM's pick (advisory: the actions follow the rules' ``diagnosed``)
+
+    @property
+    def healed_by_itself(self) -> bool:
+        """Judged on what the box did: healthy again with no person (or time) undoing anything."""
+        return self.healthy_after and self.healed_by in ("fix", "pipeline")
 
     @property
     def passed(self) -> bool:
@@ -130,19 +136,34 @@ def run_drill(name: str, limits: Thresholds, *, llm_models_dir: Path | None = No
     return DrillResult(name, root_cause, found.top, ranked.index(root_cause) + 1 if root_cause in ranked else None,
                        found.path, [f"{a.action}: {a.outcome}" for a in actions], healed_by, healthy,
                        round(elapsed, 3), "; ".join([f"diagnosis: {top_alert}", *alerts]), lost, harmful,
-                       found.explanation, hint)
+                       found.explanation, hint, found.llm_top)
 
 
 def confusion_table(results: list[DrillResult]) -> str:
-    """Markdown: one row per drill (its root cause in brackets for two faults), one column per diagnosed top cause."""
-    columns = sorted({r.diagnosed or "none" for r in results})
-    lines = ["| injected \\ diagnosed | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    """Markdown: per drill, its root cause, what the rules and the LLM named first (the confusion
+    table; "-" = the LLM was not asked or gave no answer, several runs that differ are joined by "/"),
+    and whether the box healed itself, judged on what it did (the rule ranking drives the actions)."""
+    lines = ["| drill | root cause | named first by rules | named first by the LLM | healed by itself |",
+             "|---" * 5 + "|"]
     for fault in dict.fromkeys(r.fault for r in results):
-        counts = [sum(1 for r in results if r.fault == fault and (r.diagnosed or "none") == c) for c in columns]
-        root = next(r.root_cause for r in results if r.fault == fault)
-        label = fault if root == fault else f"{fault} (root: {root})"
-        lines.append(f"| {label} | " + " | ".join(str(n) if n else "" for n in counts) + " |")
+        runs = [r for r in results if r.fault == fault]
+
+        def seen(values: list[str]) -> str:
+            return "/".join(dict.fromkeys(values))
+        healed = sum(r.healed_by_itself for r in runs)
+        lines.append(f"| {fault} | {runs[0].root_cause} | {seen([r.diagnosed or 'none' for r in runs])} | "
+                     f"{seen([r.llm_diagnosed or '-' for r in runs])} | "
+                     f"{'yes' if healed == len(runs) else 'no' if not healed else f'{healed}/{len(runs)}'} |")
     return "\n".join(lines)
+
+
+def drill_summary(results: list[DrillResult]) -> str:
+    """One line: root cause named first by the rules, by the LLM (of the runs it answered), healed by itself."""
+    asked = [r for r in results if r.llm_diagnosed is not None]
+    by_llm = (f"{sum(r.llm_diagnosed == r.root_cause for r in asked)}/{len(asked)}" if asked
+              else "not asked")
+    return (f"root cause named first by rules: {sum(r.diagnosed == r.root_cause for r in results)}/{len(results)}; "
+            f"by the LLM: {by_llm}; healed by itself: {sum(r.healed_by_itself for r in results)}/{len(results)}")
 
 
 def time_to_healthy(results: list[DrillResult]) -> str:

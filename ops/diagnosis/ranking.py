@@ -1,9 +1,12 @@
-"""Name the likely causes: the catalogue's rules always; the local LLM, when installed, may re-rank.
+"""Name the likely causes: the catalogue's rules rank them; the local LLM, when installed, gives its view.
 
-The LLM sees only the faults whose rules matched (ids, descriptions, evidence lines) and answers in
-a grammar that admits only those ids, so it cannot invent a cause. An answer that still names no
-catalogue id, does not parse or takes too long is dropped and the rule-based ranking stands; the
-diagnosis says which path produced it.
+The rule ranking is the diagnosis: it is deterministic, and `vv diagnose --fix` acts on its top
+cause only. The LLM is advisory: it sees only the faults whose rules matched (ids, descriptions,
+evidence lines), answers in a grammar that admits only those ids (so it cannot invent a cause), and
+its pick and explanation are shown next to the rules' (with a line saying so when it disagrees). It
+is asked only when at least two causes match (one cause has nothing to rank; the model takes 6–40 s
+on the box): a periodic `vv diagnose` of a healthy box never loads it. An answer that names no
+catalogue id, does not parse or takes too long is dropped.
 
 The model is the one `vv model use` selected, verified against its pinned sha256 before llama.cpp
 reads it (vv_core.models.current_model_path) and opened as the summarizer opens it
@@ -37,18 +40,34 @@ class Cause:
 
 @dataclass
 class Diagnosis:
-    causes: list[Cause]
-    path: Literal["rules", "llm"] = "rules"
-    explanation: str = ""
-    llm_note: str = ""            # why the LLM was not used or was overruled
+    causes: list[Cause]                  # the rule ranking: what is shown first and what --fix follows
+    path: Literal["rules"] = "rules"     # which ranking ``causes`` is (always the rules': the LLM only advises)
+    explanation: str = ""                # the rules' explanation of the top cause
+    llm_note: str = ""                   # why the LLM was not asked, or how its view compares
     evidence: dict[str, Any] = field(default_factory=dict)
+    llm_top: str | None = None           # the LLM's pick (one of the matched ids), when it answered
+    llm_explanation: str = ""
 
     @property
     def top(self) -> str | None:
         return self.causes[0].fault if self.causes else None
 
+    @property
+    def llm_disagrees(self) -> bool:
+        return self.llm_top is not None and self.llm_top != self.top
+
+    def llm_view(self) -> str:
+        """The line an operator reads about the LLM's view ("" when it gave none)."""
+        if self.llm_top is None:
+            return ""
+        if self.llm_disagrees:
+            return (f"the LLM ranks {self.llm_top} first; actions follow the rule ranking ({self.top}). "
+                    f"The LLM's view: {self.llm_explanation}")
+        return f"the LLM agrees ({self.llm_top}): {self.llm_explanation}"
+
     def to_json(self) -> dict[str, Any]:
         return {"top": self.top, "path": self.path, "explanation": self.explanation, "llm_note": self.llm_note,
+                "llm": {"top": self.llm_top, "explanation": self.llm_explanation, "disagrees": self.llm_disagrees},
                 "causes": [{"fault": c.fault, "score": c.score, "description": BY_ID[c.fault].description,
                             "evidence": c.evidence} for c in self.causes]}
 
@@ -125,8 +144,8 @@ def diagnose(evidence: Evidence, limits: Thresholds, *, models_dir: Path | None 
     if not use_llm or models_dir is None:
         diagnosis.llm_note = "LLM not asked"
         return diagnosis
-    if not causes:
-        diagnosis.llm_note = "nothing to rank"
+    if len(causes) < 2:
+        diagnosis.llm_note = "nothing to rank" if not causes else "one cause matches: nothing to rank"
         return diagnosis
     try:
         text = ask_llm(models_dir, causes)
@@ -141,9 +160,9 @@ def diagnose(evidence: Evidence, limits: Thresholds, *, models_dir: Path | None 
         diagnosis.llm_note = "LLM answer named no catalogue cause: ignored"
         logger.warning("LLM answer ignored (no catalogue id)", extra={"llm_answer": text[:300]})
         return diagnosis
-    chosen, explanation = accepted
-    diagnosis.causes = [c for c in causes if c.fault == chosen] + [c for c in causes if c.fault != chosen]
-    diagnosis.path = "llm"
-    diagnosis.explanation = explanation or explain_by_rules(diagnosis.causes)
-    diagnosis.llm_note = "LLM agreed with the rules" if chosen == causes[0].fault else "LLM re-ranked"
+    diagnosis.llm_top, diagnosis.llm_explanation = accepted
+    diagnosis.llm_note = "LLM disagrees (advisory)" if diagnosis.llm_disagrees else "LLM agrees with the rules"
+    if diagnosis.llm_disagrees:
+        logger.warning("the LLM ranks %s first; actions follow the rule ranking (%s)", diagnosis.llm_top,
+                       diagnosis.top, extra={"llm_top": diagnosis.llm_top, "rules_top": diagnosis.top})
     return diagnosis

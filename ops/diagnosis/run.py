@@ -73,7 +73,7 @@ def render_table(diagnosis: Diagnosis, actions: list[ActionResult] | None = None
             table.add_row(str(rank), cause.fault, str(cause.score), "\n".join(cause.evidence[:6]))
         console.print(table)
         console.print(f"[bold]{BY_ID[diagnosis.causes[0].fault].alert_title}[/]: {diagnosis.explanation}")
-        console.print(f"explanation by: {diagnosis.path} ({diagnosis.llm_note})")
+        console.print(f"LLM: {diagnosis.llm_view() or diagnosis.llm_note}")
         console.print(f"what a person does: {BY_ID[diagnosis.causes[0].fault].operator_hint}")
     for action in actions or []:
         console.print(f"fix {action.action}: {action.outcome}: {action.detail}")
@@ -120,7 +120,8 @@ def cli_diagnose(settings: Any, *, as_json: bool, fix: bool, apply: bool, llm: b
                          policy=config.policy, apply=apply, alert=send) if fix else [])
     if alert and diagnosis.top is not None:
         top = BY_ID[diagnosis.top]
-        send(f"diagnosis: {top.alert_title}", diagnosis.explanation, top.severity,
+        message = "\n".join(filter(None, [diagnosis.explanation, diagnosis.llm_view()]))
+        send(f"diagnosis: {top.alert_title}", message, top.severity,
              {"fault": top.id, "evidence": diagnosis.causes[0].evidence})
     if as_json:
         document = diagnosis.to_json() | {"actions": [asdict(a) for a in actions], "evidence": diagnosis.evidence}
@@ -132,21 +133,21 @@ def cli_diagnose(settings: Any, *, as_json: bool, fix: bool, apply: bool, llm: b
 
 def render_drills(results: list[Any]) -> str:
     """Markdown: one row per drill (the table docs/disaster-recovery.md carries)."""
-    lines = ["| drill | diagnosed first | rank | path | what the box did | healed by | healthy | s to healthy "
-             "| alert | media lost | harmful actions |", "|---" * 11 + "|"]
+    lines = ["| drill | named first by rules | rank | named first by the LLM | what the box did | healed by | healthy "
+             "| s to healthy | alert | media lost | harmful actions |", "|---" * 11 + "|"]
     for r in results:
         healthy_in = f"{r.seconds_to_healthy:.2f}" if r.healed_by in ("fix", "pipeline") else \
             f"operator: {r.operator_hint}"
         did = "; ".join(dict.fromkeys(r.actions)) or "alert only"
-        lines.append(f"| {r.fault} | {r.diagnosed or '-'} | {r.rank or '-'} | {r.path} | {did} | {r.healed_by} | "
-                     f"{'yes' if r.healthy_after else 'NO'} | {healthy_in} | {r.alert} | {r.media_lost} | "
-                     f"{r.harmful_actions} |")
+        lines.append(f"| {r.fault} | {r.diagnosed or '-'} | {r.rank or '-'} | {r.llm_diagnosed or '-'} | {did} | "
+                     f"{r.healed_by} | {'yes' if r.healthy_after else 'NO'} | {healthy_in} | {r.alert} | "
+                     f"{r.media_lost} | {r.harmful_actions} |")
     return "\n".join(lines)
 
 
 def cli_drill(settings: Any, drills: list[str], *, llm: bool, as_json: bool, send_alerts: bool,
               scratch: Path | None, repeat: int = 1) -> None:
-    from ops.diagnosis.drills import confusion_table, run_drill, time_to_healthy
+    from ops.diagnosis.drills import confusion_table, drill_summary, run_drill, time_to_healthy
 
     config = config_from_settings(settings)
     send = alert_sender(settings) if send_alerts else None
@@ -158,6 +159,5 @@ def cli_drill(settings: Any, drills: list[str], *, llm: bool, as_json: bool, sen
         print(render_drills(results[::repeat]))
         print(f"\ntime to healthy ({repeat} run{'s' if repeat > 1 else ''} each):\n\n{time_to_healthy(results)}")
         if len(drills) > 1:
-            first = sum(1 for r in results if r.rank == 1)
-            print(f"\nroot cause named first: {first}/{len(results)}\n\n{confusion_table(results)}")
+            print(f"\n{drill_summary(results)}\n\n{confusion_table(results)}")
     raise SystemExit(0 if all(r.passed for r in results) else 1)

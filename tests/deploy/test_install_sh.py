@@ -72,6 +72,9 @@ def test_dry_run_on_a_fresh_root_changes_nothing(tmp_path, source):
     assert result.returncode == 0, result.stderr
     assert f"would run: git clone -q {source}" in result.stdout
     assert "dry run: nothing was changed" in result.stdout
+    would = next(line for line in result.stdout.splitlines() if "would: " in line)
+    assert all(unit in would for unit in ("vv-video-ai.service/.timer", "vv-update.service/.timer",
+                                          "vv-diagnose.service/.timer", "/etc/cron.d/vv-video-ai")), would
     assert list(tmp_path.iterdir()) == []
 
 
@@ -89,11 +92,17 @@ def test_first_run_installs_everything(installed):
     update = (root / "etc/systemd/system/vv-update.service").read_text()  # the weekly vv update + smoke
     assert f"--project-dir {box}" in update and f"{box}/scripts/run_tests.sh" in update
     assert "OnCalendar=" in (root / "etc/systemd/system/vv-update.timer").read_text()
+    diagnose = (root / "etc/systemd/system/vv-diagnose.service").read_text()   # diagnosis every 5 minutes
+    assert f"WorkingDirectory={box}" in diagnose and "ExecStart=/usr/bin/env vv diagnose --fix --apply" in diagnose
+    assert "OnUnitActiveSec=5min" in (root / "etc/systemd/system/vv-diagnose.timer").read_text()
     cron = (root / "etc/cron.d/vv-video-ai").read_text()
     assert "vv orchestrate --once" in cron and f"cd {box} && " in cron and "cleanup --apply" in cron
+    assert "vv diagnose --fix --apply" in cron   # the timer's fallback where systemd is not PID 1
     assert "fallback loop ok" in first.stdout and "DVR_IP ok" in first.stdout
     if not os.path.isdir("/run/systemd/system"):
         assert "NOT enabled" in first.stdout  # says plainly what it could not enable
+        assert "vv-diagnose.service/.timer are installed" in first.stdout
+        assert "vv diagnose runs from /etc/cron.d/vv-video-ai instead" in first.stdout
 
 
 def test_second_run_changes_nothing(installed, source):

@@ -7,7 +7,8 @@ import pytest
 from tests.deploy.tools import compose_env, tool, tracked
 from tests.helpers import REPO_ROOT
 
-UNITS = ["vv-video-ai.service", "vv-video-ai.timer", "vv-update.service", "vv-update.timer"]
+UNITS = ["vv-video-ai.service", "vv-video-ai.timer", "vv-update.service", "vv-update.timer", "vv-diagnose.service",
+         "vv-diagnose.timer"]
 
 
 def shell_scripts() -> list:

@@ -85,10 +85,12 @@ def test_confusion_table_and_time_to_healthy_count_each_drill():
                _result("transient_quarantine", "transient_quarantine", "fix", 0.10),
                _result("disk_full+bad_file_burst", "disk_full", "fix", 0.4)]
     table = confusion_table(results).splitlines()
-    assert table[0] == "| injected \\ diagnosed | clock_jump | disk_full | transient_quarantine | tv_api_down |"
-    assert table[2:] == ["| clock_jump | 1 |  |  |  |", "| key_store_unreadable |  |  |  | 1 |",
-                         "| transient_quarantine |  |  | 3 |  |",
-                         "| disk_full+bad_file_burst (root: disk_full) |  | 1 |  |  |"]
+    assert table[0] == ("| drill | root cause | named first by rules | named first by the LLM | "
+                        "healed by itself |")
+    assert table[2:] == ["| clock_jump | clock_jump | clock_jump | - | no |",
+                         "| key_store_unreadable | key_store_unreadable | tv_api_down | - | no |",
+                         "| transient_quarantine | transient_quarantine | transient_quarantine | - | yes |",
+                         "| disk_full+bad_file_burst | disk_full | disk_full | - | yes |"]
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in time_to_healthy(results).splitlines()[2:]}
     assert rows["transient_quarantine"][1:6] == ["fix", "3", "3", "0.10", "0.05–0.30 |"]
     assert rows["clock_jump"][4] == "operator"
