@@ -10,6 +10,8 @@ After SELF_MONITOR_ERROR_THRESHOLD consecutive failures the container is restart
   once per window — no restart loops;
 * it is within its backoff (SELF_MONITOR_BACKOFF_S, doubling with each restart in the window).
 
+Each restart is also a WARNING alert (the box healed, a person should still know it hung or died).
+
 State (per-container counters and restart history) is a JSON file under state/, written
 atomically, so separate cron invocations behave like one long-running loop.
 """
@@ -174,6 +176,11 @@ class SelfMonitor:
         report.restarted.append(name)
         logger.warning("restarted %s (was %s); %d/%d restarts in window", name, observation.status,
                        len(record.restarts), budget, extra={"container": name})
+        # Healed, but a person should know a container hung or died (a WARNING, once per restart).
+        alert_triggers.container_restarted(
+            self.settings, name, f"{name} was {observation.status} for {self.settings.self_monitor_error_threshold} "
+            f"checks; restarted ({len(record.restarts)}/{budget} restarts in the window)",
+            health=observation.health_log)
 
     @staticmethod
     def log_tail(container: Any) -> str:
