@@ -120,6 +120,10 @@ def read_status(url: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:  # noqa: S310 (operator's URL)
             return json.loads(response.read()), None
+    except urllib.error.HTTPError as exc:
+        # /status wants an admin token: 401/403 is tv_api answering (up, its report not readable);
+        # a 5xx (nginx's 502 for a tv_api behind it that is gone) is down.
+        return None, (f"{url}: HTTP {exc.code}" if exc.code >= 500 else None)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return None, f"{url}: {getattr(exc, 'reason', exc)}"
 

@@ -22,10 +22,9 @@ from typing import Any
 from ops.update import stack
 from ops.update.inputs import image_inputs
 from ops.update.stack import Project, Service, StackError
+from ops.upkeep.container_verdict import judge
 
 logger = logging.getLogger("vv.update")
-CRASH_RESTARTS = 2       # restarts since the recreate that count as a crash loop
-NO_HEALTHCHECK_RUN_S = 10.0  # a container without a healthcheck must stay up this long
 
 
 @dataclass
@@ -96,23 +95,11 @@ def observe(project: Project, services: dict[str, Service]) -> tuple[dict[str, s
 
 
 def judge_state(state: dict[str, Any], *, running_s: float) -> tuple[bool | None, str]:
-    """One `docker inspect` State → (True healthy | False failed | None undecided, why)."""
-    health = (state.get("Health") or {}).get("Status")
-    described = f"{state.get('Status')}, health {health or 'none'}, {state['RestartCount']} restarts"
-    if health == "healthy":
-        return True, described
-    # A container whose process exits is crashing, whatever its last probe said (Docker marks a
-    # container that exits "unhealthy" at once, before any restart): name that first.
-    exited = state.get("Status") in ("restarting", "exited", "dead")
-    if exited or state["RestartCount"] >= CRASH_RESTARTS or (health == "unhealthy" and state["RestartCount"]):
-        return False, (f"crash loop ({state.get('Status')}, {state['RestartCount']} restarts, "
-                       f"exit code {state.get('ExitCode')})")
-    if health == "unhealthy":
-        log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
-        return False, f"unhealthy: {log[-300:]}" if log else "unhealthy"
-    if health is None and state.get("Status") == "running" and running_s >= NO_HEALTHCHECK_RUN_S:
-        return True, described
-    return None, described
+    """A container just recreated, from `docker inspect` (State + RestartCount) → (True healthy |
+    False failed | None undecided, why). Any exit is a crash here (no start-period forgiveness)."""
+    verdict = judge(state, restart_count=int(state.get("RestartCount", 0)), running_s=running_s,
+                    forgive_start=False)
+    return verdict.healthy, verdict.reason
 
 
 def wait_healthy(project: Project, service: str, timeout_s: float, *, clock: Callable[[], float] = time.monotonic,

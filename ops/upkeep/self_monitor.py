@@ -10,6 +10,8 @@ After SELF_MONITOR_ERROR_THRESHOLD consecutive failures the container is restart
   once per window — no restart loops;
 * it is within its backoff (SELF_MONITOR_BACKOFF_S, doubling with each restart in the window).
 
+Each restart is also a WARNING alert (the box healed, a person should still know it hung or died).
+
 State (per-container counters and restart history) is a JSON file under state/, written
 atomically, so separate cron invocations behave like one long-running loop.
 """
@@ -28,6 +30,7 @@ from typing import Annotated, Any
 import typer
 
 from ops.settings import SelfMonitorSettings
+from ops.upkeep.container_verdict import judge
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_command
@@ -77,22 +80,16 @@ def _parse_docker_time(value: str | None) -> float | None:
 
 
 def observe(container: Any, now: float, start_period_s: float) -> Observation:
-    """Judge one container from its inspect data (``container.attrs``)."""
+    """Judge one container from its inspect data (``container.attrs``): the self-monitor forgives a
+    restarting or unhealthy container inside its start period (ops.upkeep.container_verdict)."""
     state = container.attrs.get("State", {})
-    status = state.get("Status", container.status)
-    health = state.get("Health") or {}
-    health_status = health.get("Status")
-    health_log = "\n".join(str(entry.get("Output", "")).strip() for entry in (health.get("Log") or [])[-3:])
     started = _parse_docker_time(state.get("StartedAt"))
-    in_start_period = start_period_s > 0 and started is not None and now - started < start_period_s
-    if status != "running":
-        label = f"{status} ({state.get('ExitCode')})" if status == "exited" else status
-        restarting = in_start_period and status == "restarting"
-        return Observation(container.name, False, label, restarting, health_log)
-    if health_status == "unhealthy":
-        return Observation(container.name, False, "running/unhealthy", in_start_period, health_log)
-    label = f"running/{health_status or 'no-healthcheck'}"
-    return Observation(container.name, True, label, False, health_log)
+    verdict = judge({"Status": container.status, **state}, restart_count=int(container.attrs.get("RestartCount", 0)),
+                    running_s=None if started is None else now - started, start_period_s=start_period_s,
+                    forgive_start=True)
+    # Starting (undecided, not a failure) counts as healthy; a forgiven failure neither counts nor resets.
+    healthy = verdict.healthy is True or (verdict.healthy is None and not verdict.forgiven)
+    return Observation(container.name, healthy, verdict.status, verdict.forgiven, verdict.health_log)
 
 
 class SelfMonitor:
@@ -179,6 +176,11 @@ class SelfMonitor:
         report.restarted.append(name)
         logger.warning("restarted %s (was %s); %d/%d restarts in window", name, observation.status,
                        len(record.restarts), budget, extra={"container": name})
+        # Healed, but a person should know a container hung or died (a WARNING, once per restart).
+        alert_triggers.container_restarted(
+            self.settings, name, f"{name} was {observation.status} for {self.settings.self_monitor_error_threshold} "
+            f"checks; restarted ({len(record.restarts)}/{budget} restarts in the window)",
+            health=observation.health_log)
 
     @staticmethod
     def log_tail(container: Any) -> str:

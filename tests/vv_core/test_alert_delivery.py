@@ -112,6 +112,8 @@ def test_send_alert_never_raises(settings, caplog):
 @pytest.mark.parametrize(("trigger", "kwargs", "title", "key", "value"), [
     (alert_triggers.container_failure, {"container": "tv_api", "message": "m", "log": "a\nb", "health": "h"},
      "container tv_api keeps failing", "container", "tv_api"),
+    (alert_triggers.container_restarted, {"container": "scene_scanner", "message": "m", "health": "h"},
+     "container scene_scanner restarted", "health_output", "h"),
     (alert_triggers.schema_validation_error, {"file": "analytic/x.json", "error": "field 'id'"},
      "schema validation error", "file", "analytic/x.json"),
     (alert_triggers.disk_low, {"path": "/data", "free_percent": 3.2, "threshold_percent": 10},

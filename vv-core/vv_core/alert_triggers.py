@@ -43,6 +43,14 @@ def container_failure(settings: Any, container: str, message: str, *, log: str |
     return send_alert(alert, settings)
 
 
+def container_restarted(settings: Any, container: str, message: str, *, health: str | None = None,
+                        source: str = "self_monitor") -> DeliveryResult:
+    """A failing container was restarted (it healed, or will be alerted again when it does not)."""
+    alert = build_alert("WARNING", f"container {container} restarted", message, source,
+                        container=container, health_output=log_excerpt(health))
+    return send_alert(alert, settings)
+
+
 def schema_validation_error(settings: Any, file: str, error: str, *, stage: str | None = None,
                             source: str = "orchestrator", log: str | None = None) -> DeliveryResult:
     alert = build_alert("WARNING", "schema validation error", error, source, file=file,

@@ -138,3 +138,32 @@ def test_vv_diagnose_end_to_end_names_a_missing_key_store(cli_env, storage_root)
                            timeout=60)
     operations = helps.stdout[helps.stdout.index("Operations"):]
     assert "diagnose" in operations and "drill" in operations
+
+
+def test_tv_api_that_answers_401_is_up_and_a_502_is_down():
+    """/status wants an admin token, which `vv diagnose` does not have: on the real stack tv_api answers
+    401, and that is an answer (it was read as 'tv_api down' on every healthy box)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ops.diagnosis.evidence import read_status
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(int(self.path.strip("/")))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        assert read_status(f"{base}/401") == (None, None)
+        assert read_status(f"{base}/403") == (None, None)
+        assert read_status(f"{base}/502") == (None, f"{base}/502: HTTP 502")
+    finally:
+        server.shutdown()
+        server.server_close()

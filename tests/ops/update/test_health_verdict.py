@@ -1,7 +1,8 @@
 """How `vv update` reads a recreated container's `docker inspect` State (issue 22): a container that
 keeps dying is named a crash loop even when its last health probe also failed."""
 
-from ops.update.update import CRASH_RESTARTS, NO_HEALTHCHECK_RUN_S, judge_state
+from ops.update.update import judge_state
+from ops.upkeep.container_verdict import CRASH_RESTARTS, NO_HEALTHCHECK_RUN_S
 
 
 def state(status="running", health=None, restarts=0, exit_code=0, probe_output=""):

@@ -74,8 +74,12 @@ def test_restart_after_three_consecutive_errors_then_budget_alert(settings, engi
     for _ in range(3):
         report = check(settings, engine)
     assert report.alerted == [] and len(restarts(engine)) == 2   # alerted once per window
-    assert len(hook.received) == 1
-    alert = hook.bodies()[0]
+    # A restart is a WARNING (the box healed itself, a person should still know; the second is the same
+    # problem within the dedup window), then one CRITICAL when the budget is spent.
+    assert [(b["severity"], b["title"]) for b in hook.bodies()] == [
+        ("WARNING", "container scene_scanner restarted"), ("CRITICAL", "container scene_scanner keeps failing")]
+    assert "restarted (1/2 restarts in the window)" in hook.bodies()[0]["message"]
+    alert = hook.bodies()[-1]
     assert alert["severity"] == "CRITICAL" and alert["context"]["container"] == "scene_scanner"
     assert "out of memory" in alert["context"]["log_excerpt"]
     assert "Failed to connect" in alert["context"]["health_output"]
@@ -129,8 +133,10 @@ def test_exited_container_is_restarted_and_missing_one_alerts(settings, engine, 
     assert report.restarted == ["scene_scanner"] and report.alerted == ["logline_writer"]
     state = json.loads((settings.storage.state / STATE_NAME).read_text())
     assert state["containers"]["logline_writer"]["last_status"] == "missing"
-    assert hook.bodies()[0]["context"]["container"] == "logline_writer"
-    assert "missing" in hook.bodies()[0]["message"]
+    critical = [b for b in hook.bodies() if b["severity"] == "CRITICAL"]
+    assert [b["title"] for b in hook.bodies() if b["severity"] == "WARNING"] == ["container scene_scanner restarted"]
+    assert critical[0]["context"]["container"] == "logline_writer"
+    assert "missing" in critical[0]["message"]
 
 
 def test_main_once_prints_the_report(settings, engine, hook, capsys):

@@ -1,0 +1,75 @@
+"""Is this container failing? One reading of `docker inspect`'s State for `vv self-monitor` and `vv update`.
+
+Both callers ask the same question of the same data (status, health, the last probe's output, the
+restart count); they differ on purpose in one point, ``forgive_start``:
+
+* the self-monitor (``forgive_start=True``) watches containers that have run for weeks: a container
+  restarting, or unhealthy, inside its start period is forgiven (its restart policy is at work), and
+  the lifetime restart count says nothing about now;
+* `vv update` (``forgive_start=False``) judges a container it has just recreated: any exit, and any
+  restart since the recreate, is a crash (a broken release must be rolled back, not waited for).
+
+A paused container is failing for both: its processes are frozen, so it does no work whatever its
+last health probe said (Docker runs no probe in a paused container).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+CRASH_RESTARTS = 2           # restarts since a recreate that count as a crash loop (forgive_start=False)
+NO_HEALTHCHECK_RUN_S = 10.0  # a container without a healthcheck must stay up this long
+EXITED = ("restarting", "exited", "dead")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    healthy: bool | None     # True healthy, False failing, None not decided yet (starting, or forgiven)
+    status: str              # "running/healthy", "exited (1)", "paused", "missing", …
+    reason: str              # why it fails (or how it stands when it does not)
+    health_log: str = ""     # the last probes' output (context for an alert)
+    forgiven: bool = False   # failing, but inside its start period (forgive_start only)
+
+
+def _health_log(health: dict[str, Any], entries: int) -> str:
+    return "\n".join(str(entry.get("Output", "")).strip() for entry in (health.get("Log") or [])[-entries:])
+
+
+def judge(state: dict[str, Any], *, restart_count: int, running_s: float | None, start_period_s: float = 0.0,
+          forgive_start: bool = False) -> Verdict:
+    """One `docker inspect` State → a :class:`Verdict`.
+
+    ``running_s``: seconds since the container started (None: unknown); ``restart_count``: Docker's
+    RestartCount (top-level in inspect, not in State).
+    """
+    status = str(state.get("Status", ""))
+    health = state.get("Health") or {}
+    health_status = health.get("Status")
+    health_log = _health_log(health, 3)
+    in_start = running_s is not None and start_period_s > 0 and running_s < start_period_s
+    exit_code = state.get("ExitCode")
+    label = f"exited ({exit_code})" if status == "exited" else (
+        f"running/{health_status or 'no-healthcheck'}" if status == "running" else status)
+    described = f"{status}, health {health_status or 'none'}, {restart_count} restarts"
+
+    if status == "paused":
+        return Verdict(False, label, "paused: its processes are frozen (hung)", health_log)
+    crash = (f"crash loop ({status}, {restart_count} restarts, exit code {exit_code})", health_log)
+    if status in EXITED:
+        # Docker marks a container whose process exits "unhealthy" at once, before any restart: the
+        # exit is what to name. The self-monitor lets the restart policy work inside the start period.
+        forgiven = forgive_start and in_start and status == "restarting"
+        return Verdict(None if forgiven else False, label, *crash, forgiven=forgiven)
+    if status != "running":  # created, removing: on its way, or never started
+        return Verdict(None if in_start else False, label, described, health_log)
+    if health_status == "healthy":
+        return Verdict(True, label, described, health_log)
+    if not forgive_start and (restart_count >= CRASH_RESTARTS or (health_status == "unhealthy" and restart_count)):
+        return Verdict(False, label, *crash)
+    if health_status == "unhealthy":
+        last = _health_log(health, 1)
+        reason = f"unhealthy: {last[-300:]}" if last else "unhealthy"
+        forgiven = forgive_start and in_start
+        return Verdict(None if forgiven else False, label, reason, health_log, forgiven=forgiven)
+    if health_status is None and (running_s is None or running_s >= NO_HEALTHCHECK_RUN_S):
+        return Verdict(True, label, described, health_log)
+    return Verdict(None, label, described, health_log)
