@@ -22,7 +22,8 @@ _PEOPLE = r"(?:people|persons|person|men|man|women|woman|individuals?|pedestrian
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBERS)})"
 # "two people", "3 young men"; not the minutes of "14:03 two people" (the count there is "two").
 _COUNTED = re.compile(rf"(?<![:.\d])\b({_NUMBER})\s+(?:(?!{_NUMBER}\b)[a-z]+\s+)?{_PEOPLE}\b", re.IGNORECASE)
-_NOBODY = re.compile(r"\b(?:nobody|no one|no people|no person|nothing (?:was )?(?:detected|seen))\b", re.IGNORECASE)
+_NOBODY = re.compile(r"\b(?:(?:nobody|no one)(?!\s+(?:was|is|could be)\s+recogni[sz]ed)|no people|no person"
+                     r"|nothing (?:was )?(?:detected|seen))\b", re.IGNORECASE)  # "nobody was recognised" is no count
 _FALL = re.compile(r"\b(?:fall|falls|fell|fallen|falling|collapse[sd]?|on the (?:floor|ground))\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.h]([0-5]\d)(?::([0-5]\d))?\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
