@@ -6,6 +6,7 @@ text says against the facts; the pipeline writes the template instead of a model
 any (``fallback_reason`` says which), and ``benchmarks/bench_llm_facts.py`` scores the model with
 the same checks. The template's own text must pass them (tests hold it to that).
 
+An untracked (schema 1.0) analytic's counts are frames, not people, so its counts are not checked.
 The checks are deliberately conservative: they look for what a sentence *states* (a counted noun,
 a clock time, a fall word, a capitalised name), not for what it leaves out, except for two
 omissions the issue asks for: the recognised names and, when there was one, the fall.
@@ -69,37 +70,54 @@ def _names_in(text: str, allowed: set[str]) -> list[str]:
     return found
 
 
-def contradictions(facts: SceneFacts, title: str, summary: str, *, object_words: tuple[str, ...] = ()) -> list[str]:
-    """What ``title`` + ``summary`` state against ``facts`` (empty: it agrees). ``object_words`` are
-    the other words a text may use as ordinary words (the config's labels and objects)."""
-    problems: list[str] = []
+CHECKS = ("counts", "falls", "names present", "no other names", "times")
+
+
+def findings(facts: SceneFacts, title: str, summary: str, *,
+             object_words: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(check, what the text says against the facts) for ``title`` + ``summary``; checks are
+    :data:`CHECKS`. ``object_words`` are more words a text may capitalise that are not names (the
+    config's labels and objects)."""
+    problems: list[tuple[str, str]] = []
     text = f"{title}. {summary}"
     people = people_count(facts)
     falls = sum(f.count for f in facts.labels if f.word == "fall")
     who = identities(facts) or {"known": [], "unrecognised": 0}
     names = set(who["known"])
-    for number in _COUNTED.findall(text):
-        stated = int(number) if number.isdigit() else NUMBERS[number.lower()]
+    # An untracked (schema 1.0) analytic counts frames, not people: no count of it can be checked.
+    counts = [(n, int(n) if n.isdigit() else NUMBERS[n.lower()])
+              for n in (_COUNTED.findall(text) if facts.events is not None else [])]
+    for number, stated in counts:
         if people == 0:
-            problems.append(f"mentions people ({number}) but nobody was detected")
+            problems.append(("counts", f"mentions people ({number}) but nobody was detected"))
         elif stated is not None and stated != people and (stated > people or stated > 1):
-            problems.append(f"says {number} people, the events count {people}")
-    if not facts.empty and _NOBODY.search(text):
-        problems.append(f"says {_NOBODY.search(text).group(0)!r} but {facts.labels[0].word} was detected")
+            problems.append(("counts", f"says {number} people, the events count {people}"))
+    stated_counts = [stated for _n, stated in counts if stated is not None]
+    if people > 1 and stated_counts and max(stated_counts) < people:  # "a person" for three ("one is Maria" is fine)
+        problems.append(("counts", f"speaks of {counts[0][0]} person only, the events count {people}"))
+    nobody = _NOBODY.search(text)
+    if not facts.empty and nobody:
+        problems.append(("counts", f"says {nobody.group(0)!r} but {facts.labels[0].word} was detected"))
     fall_word = _FALL.search(text)
     if fall_word and not falls:
-        problems.append(f"says {fall_word.group(0)!r} but no fall was confirmed")
+        problems.append(("falls", f"says {fall_word.group(0)!r} but no fall was confirmed"))
     if falls and not fall_word:
-        problems.append("does not say that a person fell")
+        problems.append(("falls", "does not say that a person fell"))
     for name in sorted(names):
         if not re.search(rf"\b{re.escape(name)}\b", text):
-            problems.append(f"does not name {name}, who was recognised")
+            problems.append(("names present", f"does not name {name}, who was recognised"))
     allowed = {n.lower() for n in names} | {w.lower() for w in object_words}
     allowed |= {part.lower() for part in re.split(r"[^A-Za-z]+", facts.camera or "") if part}
     invented = _names_in(text, allowed)
     if invented:
-        problems.append(f"names {', '.join(dict.fromkeys(invented))}, not among the recognised people")
+        problems.append(("no other names", f"names {', '.join(dict.fromkeys(invented))}, not among the recognised "
+                                           "people"))
     for hour, minute, _second in _CLOCK.findall(text):
         if not _time_fits(int(hour), int(minute), facts):
-            problems.append(f"states {hour}:{minute}, outside the recording's local times")
+            problems.append(("times", f"states {hour}:{minute}, outside the recording's local times"))
     return problems
+
+
+def contradictions(facts: SceneFacts, title: str, summary: str, *, object_words: tuple[str, ...] = ()) -> list[str]:
+    """What ``title`` + ``summary`` state against ``facts`` (empty: it agrees)."""
+    return [message for _check, message in findings(facts, title, summary, object_words=object_words)]

@@ -35,7 +35,7 @@ from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
 
 logger = logging.getLogger("vv.summarize_scene")
-TEMPLATE_VERSION = "template/1.0.0"
+TEMPLATE_VERSION = "template/1.1.0"  # 1.1.0: "1 person (fallen)", names with the unrecognised
 
 
 class AnalyticError(VVError):

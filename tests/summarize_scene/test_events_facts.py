@@ -134,7 +134,8 @@ def test_names_of_recognised_people_reach_the_summary(storage_root, settings, em
     stranger["identity"] = {"name": None, "faces": 2, "matched": 0}
     analytic = tracked([known, stranger, event("person", 30, 40)])
     _, summary = template_summary(scene_facts(analytic, CONFIG))
-    assert "Recognised: Maria and 1 unrecognised person." in summary and "person (Maria) 10:15:02 to 10:15:20" in summary
+    assert "Recognised: Maria and 1 unrecognised person." in summary
+    assert "person (Maria) 10:15:02 to 10:15:20" in summary
     document = summarize(write_analytic(storage_root, analytic), settings=settings,
                          models_dir=empty_models_dir).document
     assert document["people"] == {"known": ["Maria"], "unrecognised": 1}
