@@ -8,19 +8,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vv_core.errors import VVError
-from vv_core.words import counted
+from vv_core.words import describe_counts, recognised_phrase
 
 TITLE_MAX, SUMMARY_MAX, THIS_MAX = 200, 4000, 500
 
 
 def describe_labels(labels: dict[str, int] | None) -> str | None:
-    """``{"person": 3, "bicycle": 1}`` → ``"3 people, 1 bicycle"`` (most frequent first; the summaries'
-    plurals, ``vv_core.words``)."""
-    labelled = sorted(((n, label) for label, n in (labels or {}).items() if n > 0),
-                     key=lambda pair: (-pair[0], pair[1]))
-    if not labelled:
+    """``{"person": 3, "bicycle": 1}`` → ``"3 people, 1 bicycle"``, ``{"fall": 1}`` → ``"1 person
+    (fallen)"`` (most frequent first; the summaries' words and plurals, ``vv_core.words``)."""
+    text = describe_counts(labels)
+    if text is None:
         return None
-    text = ", ".join(counted(n, label) for n, label in labelled)
     return text if len(text) <= THIS_MAX else text[: THIS_MAX - 1] + "…"
 
 
@@ -40,10 +38,7 @@ def who_of(summary: dict[str, Any]) -> str:
     people = summary.get("people")
     if not people:
         return camera
-    if people["known"]:
-        return f"{', '.join(people['known'])} at {camera}"
-    count = people["unrecognised"]
-    return f"{count} unrecognised {'person' if count == 1 else 'people'} at {camera}"
+    return f"{recognised_phrase(people)} at {camera}"
 
 
 def relative_to_root(path_text: str, storage_root: Path, what: str) -> str:

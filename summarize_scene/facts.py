@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from summarize_scene.config import ConfigError, DaylightConfig, RuleCondition, Status, SummarizeConfig
+from vv_core.words import describe_counts, recognised_phrase
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,42 @@ def describe_timeline(facts: SceneFacts) -> str:
         else:
             span = f"{event.first_s:.0f}-{event.last_s:.0f} s"
         parts.append(f"{span} {event.word}")
+    return "; ".join(parts)
+
+
+def describe_objects(facts: SceneFacts) -> str:
+    """The prompt's objects: distinct counts in the summaries' words (``2 people (1 fallen), 1 car``);
+    an untracked analytic says in how many frames each label was seen ("person in 4 frames")."""
+    if facts.events is None:  # frames, not people: say so (a count of frames is no count of people)
+        return ", ".join(f"{f.display} in {f.count} frame{'s' if f.count != 1 else ''}" for f in facts.labels) \
+            or "none"
+    counts: dict[str, int] = {}
+    for label in facts.labels:
+        counts[label.word] = counts.get(label.word, 0) + label.count
+    return describe_counts(counts) or "none"
+
+
+def describe_people(facts: SceneFacts) -> str:
+    """Who the faces were: ``Maria and 1 unrecognised person``, ``nobody recognised``, ``not checked``."""
+    who = identities(facts)
+    if who is None:
+        return "not checked"
+    return recognised_phrase(who) if who["known"] else "nobody recognised"
+
+
+def describe_minutes(facts: SceneFacts) -> str:
+    """The prompt's timeline, local HH:MM: ``14:02-14:03 Maria; 14:02-14:03 person; 14:03 fallen person``."""
+    if not facts.events:
+        return "none"
+    parts = []
+    for event in sorted(facts.events, key=lambda e: (e.first_s, e.label)):
+        who = event.name or ("fallen person" if event.word == "fall" else event.word)
+        if event.first_local and event.last_local:
+            first, last = event.first_local[:5], event.last_local[:5]
+            span = first if first == last else f"{first}-{last}"
+        else:
+            span = f"{event.first_s:.0f}-{event.last_s:.0f} s"
+        parts.append(f"{span} {who}")
     return "; ".join(parts)
 
 

@@ -31,7 +31,7 @@ def _build(registry: CollectorRegistry) -> tuple[Counter, Counter]:
 
 
 GENERATION_PATH_TOTAL, FREE_OUTPUT_REJECTED_TOTAL = _build(REGISTRY)
-FALLBACK_REASONS = ("deadline",)
+FALLBACK_REASONS = ("deadline", "contradiction")
 LLM_FALLBACK_TOTAL = Counter(
     "vv_summarize_llm_fallback", "Template summaries written although a model is installed, by reason.",
     ["reason"],

@@ -16,6 +16,7 @@ from typing import Any
 
 from summarize_scene import engine, metrics, prefix_cache
 from summarize_scene.config import SummarizeConfig, load_config
+from summarize_scene.factcheck import contradictions
 from summarize_scene.facts import SceneFacts, decide_status, forbidden_words, identities, scene_facts
 from summarize_scene.llm_model import CurrentLLM, resolve_current_llm
 from summarize_scene.prompt import (
@@ -27,14 +28,14 @@ from summarize_scene.prompt import (
     parse_output,
 )
 from summarize_scene.settings import SummarizeSettings
-from summarize_scene.template import DEADLINE_NOTE, template_summary
+from summarize_scene.template import CONTRADICTION_NOTE, DEADLINE_NOTE, template_summary
 from vv_core.atomic import atomic_write_json
 from vv_core.errors import VVError
 from vv_core.jsonlog import utc_timestamp
 from vv_core.schema import validate_schema
 
 logger = logging.getLogger("vv.summarize_scene")
-TEMPLATE_VERSION = "template/1.0.0"
+TEMPLATE_VERSION = "template/1.1.0"  # 1.1.0: "1 person (fallen)", names with the unrecognised
 
 
 class AnalyticError(VVError):
@@ -140,7 +141,10 @@ def _complete(model: Any, prompt: PromptTemplate, facts: SceneFacts,
     try:
         title, summary = parse_output(prompt.free_prefix.lstrip() + attempts[0].text, required, generation,
                                       forbidden_words(facts, config))
-        return title, summary, "free", None, attempts
+        problems = contradictions(facts, title, summary, object_words=ordinary_words(config))
+        if not problems:
+            return title, summary, "free", None, attempts
+        rejected = f"contradicts the facts: {'; '.join(problems)}"
     except OutputRejected as why:
         rejected = str(why)
     logger.info("free output rejected (%s); retrying with the JSON-schema grammar", rejected)
@@ -159,6 +163,30 @@ def _complete(model: Any, prompt: PromptTemplate, facts: SceneFacts,
             f"model output rejected even with the grammar ({still}); free pass: {rejected}"
         ) from None
     return title, summary, "grammar", rejected, attempts
+
+
+def ordinary_words(config: SummarizeConfig) -> tuple[str, ...]:
+    """Words a summary may capitalise that are not names: the config's label words and objects."""
+    words = [w.word for w in config.labels.values()] + [w.display or "" for w in config.labels.values()]
+    return tuple(part for text in words + list(config.object_words) for part in text.replace("-", " ").split())
+
+
+def checked_text(written: GeneratedText, facts: SceneFacts, config: SummarizeConfig,
+                 log_context: dict[str, Any]) -> GeneratedText:
+    """The model's text if it agrees with the facts, else the template labelled as the fallback
+    (``fallback_reason`` names the first contradiction): a signed summary never says what the
+    analytic does not."""
+    if written.path == "template":
+        return written
+    problems = contradictions(facts, written.title, written.summary, object_words=ordinary_words(config))
+    if not problems:
+        return written
+    reason = f"llm text contradicted the facts ({'; '.join(problems)})"
+    logger.warning("%s: writing a template summary instead", reason, extra=log_context)
+    metrics.record_fallback("contradiction")
+    title, text = template_summary(facts, note=CONTRADICTION_NOTE)
+    return GeneratedText(title, text, "template", written.free_rejected_reason, written.timings,
+                         fallback_reason=reason[:500])
 
 
 def _source_block(analytic: dict[str, Any], analytic_path: Path, storage_root: Path) -> dict[str, Any]:
@@ -182,8 +210,9 @@ def _write_text(current: CurrentLLM | None, prompt: PromptTemplate, facts: Scene
         title, text = template_summary(facts)
         return GeneratedText(title, text, "template", None, {})
     try:
-        return generate_text(current, prompt, facts, config, n_threads=settings.llm_threads, use_cache=use_cache,
-                             prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
+        written = generate_text(current, prompt, facts, config, n_threads=settings.llm_threads, use_cache=use_cache,
+                                prefix_cache_dir=prefix_cache.default_directory(settings.storage.state))
+        return checked_text(written, facts, config, log_context)
     except engine.GenerationTimeout as exc:
         reason = f"llm deadline {config.generation.timeout_s:g} s passed ({current.name} {current.version})"
         logger.warning("%s: writing a template summary instead (%s)", reason, exc, extra=log_context)

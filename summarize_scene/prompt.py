@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from summarize_scene.config import DEFAULT_PROMPT_PATH, ConfigError, GenerationConfig
-from summarize_scene.facts import SceneFacts, describe_detections, describe_time
+from summarize_scene.facts import SceneFacts, describe_minutes, describe_objects, describe_people, describe_time
 
 _SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
 
@@ -34,7 +34,9 @@ class PromptTemplate:
             "camera": facts.camera or "unknown camera",
             "time": describe_time(facts),
             "duration": f"{facts.duration_s:.0f}",
-            "detections": describe_detections(facts),
+            "detections": describe_objects(facts),
+            "people": describe_people(facts),
+            "timeline": describe_minutes(facts),
         }
         try:
             return self.body.substitute(values)

@@ -1,5 +1,6 @@
 """Degraded mode: a deterministic summary written from the facts alone when no model is installed
-(or the installed one missed its generation deadline: the note says which).
+(or the installed one missed its generation deadline, or wrote a text that contradicts the facts:
+the note says which).
 
 It is marked ``engine: "template"`` / ``generation_path: "template"`` / ``model: null`` so nobody
 mistakes it for a model's words, and it still names what was detected so a TV shows something true.
@@ -7,11 +8,13 @@ Title and summary come from the same facts: a title never names what the summary
 """
 
 from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
-from vv_core.words import counted
+from vv_core.words import counted, people_phrase, recognised_phrase
 
 NOTE = "Automatic summary: no language model is installed."
 DEADLINE_NOTE = "Automatic summary: the language model did not answer in time."
+CONTRADICTION_NOTE = "Automatic summary: the language model's text did not agree with the detections."
 SUMMARY_MAX = 600
+FALLEN = "fallen person"  # a fall event is a person who fell (vv_core.words.people_phrase)
 
 
 def _where(facts: SceneFacts) -> str:
@@ -29,7 +32,7 @@ def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
         title = f"{'Person' if people == 1 else f'{people} people'} at {where}"
     else:
         title = f"{counted(others[0].count, others[0].word).capitalize()} at {where}"
-    seen = ([counted(people, "person")] if people else []) + [counted(f.count, f.word) for f in others]
+    seen = ([people_phrase(people, falls)] if people else []) + [counted(f.count, f.word) for f in others]
     sentences = [f"{', '.join(seen).capitalize()} seen at {where} during {facts.duration_s:.0f} s "
                  f"({describe_time(facts)})."]
     if falls:
@@ -39,14 +42,15 @@ def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
                          f"(from {times}).")
     who = identities(facts)
     if who and who["known"]:
-        sentences.append(f"Recognised: {', '.join(who['known'])}.")
+        sentences.append(f"Recognised: {recognised_phrase(who)}.")
     elif who:
         sentences.append("Faces were seen; nobody was recognised.")
     spans = []
     for event in facts.events or ():
         start = event.first_local or f"{event.first_s:.0f} s"
         end = event.last_local or f"{event.last_s:.0f} s"
-        what = f"{event.word} ({event.name})" if event.name else event.word
+        what = FALLEN if event.word == "fall" else event.word
+        what = f"{what} ({event.name})" if event.name else what
         spans.append(f"{what} {start}" if start == end else f"{what} {start} to {end}")
     sentences.append(f"Seen: {'; '.join(spans)}.")
     return title, " ".join(sentences)

@@ -85,7 +85,7 @@ def test_who_names_the_recognised_people_or_says_they_were_not():
 
     assert who_of(summary_doc("a")) == "cam1"  # no face matching: the camera, as before
     two = {**summary_doc("a"), "people": {"known": ["Ana", "Maria"], "unrecognised": 1}}
-    assert who_of(two) == "Ana, Maria at cam1"
+    assert who_of(two) == "Ana, Maria and 1 unrecognised person at cam1"  # the summary counts them too
     assert who_of({**summary_doc("a"), "people": {"known": [], "unrecognised": 1}}) == "1 unrecognised person at cam1"
     assert who_of({**summary_doc("a", camera=None), "people": {"known": [], "unrecognised": 2}}) == \
         "2 unrecognised people at unknown"

@@ -94,7 +94,7 @@ def test_cyclists_are_people_never_a_fall(tmp_path, bikes_clip, session_settings
 
 
 @pytest.mark.parametrize(("clip", "status", "title", "this"), [
-    ("lying", "alerta", "Fall at cam1", "1 fall"),
+    ("lying", "alerta", "Fall at cam1", "1 person (fallen)"),  # a fallen person is a person (summary: "1 person")
     ("testsrc", "experimental", "Nothing detected at cam1", "no detections"),
     # People at night: the rule, not a fall. bikes.mp4 shows a man in a suit, a cyclist and a
     # passer-by in separate shots; 2 samples/s while the scene moves find two of them (1/s found one).

@@ -130,8 +130,10 @@ def test_the_logline_says_who_was_recognised(tmp_path, people_clip, session_sett
     scanned = scan(video, root / "analytic", settings, engine=ScanEngine.load(ScanConfig.from_settings(settings)))
     summary = summarize(scanned.path, settings=settings, models_dir=tmp_path / "no-llm").document
     assert summary["people"]["known"] == ["Carlo"] and summary["people"]["unrecognised"] >= 2
-    assert "Recognised: Carlo." in summary["summary"]
-    assert logline_fields(summary, root / "summaries" / "x.json", root)["who"] == "Carlo at cam1"
+    strangers = summary["people"]["unrecognised"]  # who and the summary both count them beside Carlo
+    assert f"Recognised: Carlo and {strangers} unrecognised people." in summary["summary"]
+    assert logline_fields(summary, root / "summaries" / "x.json", root)["who"] == \
+        f"Carlo and {strangers} unrecognised people at cam1"
 
 
 def test_a_face_the_console_adds_from_a_snapshot_crop_names_that_person_on_the_rescan(tmp_path, people_clip,

@@ -74,9 +74,10 @@ def test_template_title_and_summary_tell_the_same_story_in_local_time():
     assert describe_timeline(facts) == "11:15:02-11:15:40 person; 11:15:12-11:15:30 fall; 11:15:20-11:15:25 person"
     title, summary = template_summary(facts)
     assert title == "Fall at cam1"
-    assert summary.startswith("3 people seen at cam1 during 60 s (daylight (11:15 local)). "
+    assert summary.startswith("3 people (1 fallen) seen at cam1 during 60 s (daylight (11:15 local)). "
                               "A person fell and stayed down (from 11:15:12).")
-    assert "Seen: person 11:15:02 to 11:15:40; fall 11:15:12 to 11:15:30; person 11:15:20 to 11:15:25." in summary
+    assert "Seen: person 11:15:02 to 11:15:40; fallen person 11:15:12 to 11:15:30; person 11:15:20 to 11:15:25." \
+        in summary
     assert "_" not in title + summary
 
 
@@ -133,7 +134,8 @@ def test_names_of_recognised_people_reach_the_summary(storage_root, settings, em
     stranger["identity"] = {"name": None, "faces": 2, "matched": 0}
     analytic = tracked([known, stranger, event("person", 30, 40)])
     _, summary = template_summary(scene_facts(analytic, CONFIG))
-    assert "Recognised: Maria." in summary and "person (Maria) 10:15:02 to 10:15:20" in summary
+    assert "Recognised: Maria and 1 unrecognised person." in summary
+    assert "person (Maria) 10:15:02 to 10:15:20" in summary
     document = summarize(write_analytic(storage_root, analytic), settings=settings,
                          models_dir=empty_models_dir).document
     assert document["people"] == {"known": ["Maria"], "unrecognised": 1}

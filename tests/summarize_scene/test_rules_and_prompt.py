@@ -120,10 +120,11 @@ def test_missing_config_and_prompt_are_named(tmp_path):
 
 def test_prompt_carries_its_version_and_renders_the_facts():
     prompt = load_prompt()
-    assert prompt.version == "scene_summarizer/1.0.0"
+    assert prompt.version == "scene_summarizer/1.1.0"
     text = prompt.render(scene_facts(make_analytic(detections=PEOPLE, camera="gate"), CONFIG))
     assert text.endswith("Camera: gate. Time: daylight (10:15 local). Length: 60 s. "
-                         "Detections: person x4 (max confidence 0.91), visible face x1 (max confidence 0.99).\nReport:")
+                         "Detections: person in 4 frames, visible face in 1 frame. "
+                         "Recognised: not checked. Timeline: none.\nReport:")
 
 
 @pytest.mark.parametrize(

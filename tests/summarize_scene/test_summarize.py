@@ -45,7 +45,7 @@ def test_person_analytic_gets_a_schema_valid_summary_naming_the_person(settings,
     entry = manifest.find(*TEST_MODEL)
     assert document["engine"] == "llama.cpp"
     assert document["model"] == {"id": entry.name, "version": entry.version, "sha256": entry.sha256}
-    assert document["prompt_version"] == "scene_summarizer/1.0.0"
+    assert document["prompt_version"] == "scene_summarizer/1.1.0"
     assert (document["status"], document["labels"]) == ("confirmado", {"person": 4, "face": 1})
     assert document["source"]["analytic"] == "analytic/cam1_20261121T101500Z.analytic.json"
     assert document["source_hash"] == make_analytic()["source_hash"]

@@ -93,11 +93,32 @@ def read_event(root: Path, logline_file: Path) -> EventRecord | None:
         event.labels = sorted(str(label) for label, count in labels.items() if count)
         summary_source = summary.get("source") if isinstance(summary.get("source"), dict) else {}
         event.analytic_path = str(summary_source.get("analytic", ""))
+        if isinstance(summary_source.get("camera"), str) and summary_source["camera"]:
+            event.camera = summary_source["camera"]  # ``who`` may also name people ("Maria at cam1")
     analytic_file = _inside(root, event.analytic_path)
     analytic = _read_json(analytic_file) if analytic_file else None
-    if analytic and isinstance(analytic.get("detections"), list):
+    if analytic and isinstance(analytic.get("events"), list):
+        _add_events(event, analytic["events"])
+    elif analytic and isinstance(analytic.get("detections"), list):
         _add_detections(event, analytic["detections"])
     return event
+
+
+def _add_events(event: EventRecord, events: list[Any]) -> None:
+    """A tracked analytic (1.1): labels, names and times of its confirmed events only, as the summary
+    and the LogLine count them (a frame of the fall class on a cyclist is no "fall"; a fallen
+    person is a person too)."""
+    events = [e for e in events if isinstance(e, dict) and isinstance(e.get("first_seen_s"), (int, float))]
+    labels = {str(e.get("label", "")) for e in events} - {""}
+    if "fall" in labels:
+        labels.add("person")
+    event.labels = sorted(labels)
+    event.persons = sorted({e["identity"]["name"] for e in events if isinstance(e.get("identity"), dict)
+                            and isinstance(e["identity"].get("name"), str)})
+    starts = sorted({float(e["first_seen_s"]) for e in events})
+    if starts:
+        event.start_s = starts[0]
+        event.snapshot_times = starts[:SNAPSHOTS_PER_EVENT]
 
 
 def _add_detections(event: EventRecord, detections: list[Any]) -> None:

@@ -26,3 +26,48 @@ def plural(label: str, count: int) -> str:
 def counted(count: int, label: str) -> str:
     """``2 people``, ``1 car``, ``2 buses``."""
     return f"{count} {plural(label, count)}"
+
+
+# One model of people for every place that counts them (issue 17): a fallen person is a person who
+# fell. The scanner's ``fall`` events are people, so "1 person, 1 fall" (two things) is never
+# written: the lying-person clip is "1 person (fallen)", a scene with a walker and a faller
+# "2 people (1 fallen)". Old per-frame analytics name people ``normal`` / ``person_fallen``.
+PERSON_LABELS = frozenset({"person", "normal", "person_fallen"})
+FALL_LABELS = frozenset({"fall"})
+
+
+def people_phrase(people: int, fallen: int = 0) -> str:
+    """``2 people``, ``1 person (fallen)``, ``3 people (1 fallen)``."""
+    text = counted(people, "person")
+    if fallen:
+        text += " (fallen)" if fallen == people == 1 else f" ({fallen} fallen)"
+    return text
+
+
+def people_counts(labels: dict[str, int]) -> tuple[int, int]:
+    """(people, of whom fallen) in a label → count mapping (a summary's ``labels``)."""
+    fallen = sum(n for label, n in labels.items() if label.lower() in FALL_LABELS)
+    return sum(n for label, n in labels.items() if label.lower() in PERSON_LABELS) + fallen, fallen
+
+
+def describe_counts(labels: dict[str, int] | None) -> str | None:
+    """``{"person": 1, "fall": 1, "bicycle": 1}`` → ``"2 people (1 fallen), 1 bicycle"``: the
+    people as one group beside the other objects, most frequent first (ties by name); None when
+    nothing was counted."""
+    labels = {label: n for label, n in (labels or {}).items() if n > 0}
+    people, fallen = people_counts(labels)
+    parts = [(n, label, counted(n, label)) for label, n in labels.items()
+             if label.lower() not in PERSON_LABELS | FALL_LABELS]
+    if people:
+        parts.append((people, "person", people_phrase(people, fallen)))
+    return ", ".join(text for _n, _label, text in sorted(parts, key=lambda part: (-part[0], part[1]))) or None
+
+
+def recognised_phrase(people: dict) -> str:
+    """``Maria``, ``Maria and 1 unrecognised person``, ``2 unrecognised people``: everyone whose face
+    was matched against the known faces (a summary's ``people``), named or not. The LogLine's
+    ``who`` and the template's "Recognised: …" both say it so."""
+    count = people.get("unrecognised", 0)
+    unknown = [f"{count} unrecognised {'person' if count == 1 else 'people'}"] if count else []
+    names = list(people.get("known", [])) + unknown
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
