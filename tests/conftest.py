@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_storage_root, repo_env
+from tests.parallel import pytest_collection_modifyitems  # noqa: F401 (the hook: slow files first under xdist)
 from vv_cli.settings import Settings
 
 
