@@ -16,3 +16,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if hasattr(config, "workerinput"):  # an xdist worker: the scheduler hands out files in its order
         slow_files = {item.path for item in items if item.get_closest_marker("slow")}
         items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A worker sends each report to the controller as UTF-8: captured output holding a lone surrogate
+    (os.fsdecode of an undecodable name, e.g. a log line about ``bad\\udcff.mp4``) would crash the worker
+    (execnet: "surrogates not allowed"). Such characters travel as ``\\udcff`` escapes instead."""
+    report = yield
+    if hasattr(item.config, "workerinput"):
+        report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                           for title, text in report.sections]
+    return report

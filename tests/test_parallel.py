@@ -63,3 +63,4 @@ def test_files_with_a_slow_test_are_handed_out_first_and_keep_their_order(pytest
     assert [(file, name) for _, file, name in runs] == [
         ("test_z.py", "test_quick"), ("test_z.py", "test_slow"), ("test_a.py", "test_first"),
         ("test_b.py", "test_second"), ("test_b.py", "test_third")]
+
