@@ -31,10 +31,15 @@ demo: setup  ## set up, write .env, install the models, run a sample video, then
 	  DEMO_RAN="bootstrap (.env, storage, keys), the detector and $(DEMO_LLM) $(DEMO_LLM_VERSION), one sample video" \
 	  bash tools/demo_box.sh
 
+# The suite in parallel (pytest-xdist): most tests wait on subprocesses, servers, ffmpeg or a browser,
+# so 3 workers beat the 2 cores. Whole test files go to one worker, files with slow tests first (tests/parallel.py).
+# PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: setup  ## set up and run the whole test suite with coverage, plus lint and the import contract
 	@$(VENV)/bin/ruff check .
 	@$(LINT_IMPORTS)
-	@$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90
+	@$(PY) -m pytest $(PYTEST_PARALLEL) --cov --cov-report=term --cov-fail-under=90
 
 # No test may depend on today's date: the same suite again with the wall clock a year ahead, injected
 # into every Python process of the run (tests/clock_ahead/sitecustomize.py). CI runs it after `make test`.
@@ -42,7 +47,7 @@ CLOCK_AHEAD_S ?= 31536000
 CLOCK_AHEAD_ENV = VV_TEST_CLOCK_AHEAD_S=$(CLOCK_AHEAD_S) PYTHONPATH=$(CURDIR)/tests/clock_ahead$${PYTHONPATH:+:$$PYTHONPATH}
 test-clock-ahead: setup  ## the whole test suite again with the wall clock moved a year ahead
 	@$(CLOCK_AHEAD_ENV) $(PY) -c 'from datetime import UTC, datetime; print(f"clock-ahead run: the suite sees {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")'
-	@$(CLOCK_AHEAD_ENV) $(PY) -m pytest -p no:cacheprovider --no-cov -q -m "not real_clock"
+	@$(CLOCK_AHEAD_ENV) $(PY) -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider --no-cov -q -m "not real_clock"
 
 lint: setup  ## ruff and the import contract (lint-imports)
 	@$(VENV)/bin/ruff check .

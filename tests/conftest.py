@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_storage_root, repo_env
+from tests.parallel import (  # noqa: F401 (the hooks of the parallel run)
+    pytest_collection_modifyitems,
+    pytest_runtest_makereport,
+)
 from vv_cli.settings import Settings
 
 

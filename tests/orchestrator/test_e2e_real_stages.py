@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, repo_env
+from tests.helpers import REPO_ROOT, install_cached, repo_env
 
 STAGES_PRESENT = all(importlib.util.find_spec(m) is not None for m in
                      ("scan_video.scanner", "summarize_scene.pipeline", "logline_generator", "tv_scheduler"))
@@ -69,7 +69,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 def install_models(models_dir: Path, *, with_llm: bool) -> Path:
     """`vv model install` for the default detectors (+ the GGUF, from the machine-wide test cache)."""
-    from vv_core.models import install_model, load_manifest, use_model
+    from vv_core.models import load_manifest, use_model
 
     models_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "models" / "model_manifest.json", models_dir / "model_manifest.json")
@@ -80,17 +80,7 @@ def install_models(models_dir: Path, *, with_llm: bool) -> Path:
     for entry in entries:
         # Machine-wide cache: the default detector is assembled (int8 quantization, ~10 s) and the GGUF
         # is 250 MB; each test box gets a hard link, verified by install_model like any install.
-        from filelock import FileLock
-
-        cache = Path(os.environ.get("VV_TEST_MODEL_CACHE", Path.home() / ".cache/vv-video-ai/models")) / entry.sha256
-        cache.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(cache / ".lock")):
-            cached = install_model(entry, cache)
-        target = entry.install_path(models_dir)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            os.link(cached, target)
-        install_model(entry, models_dir)   # verifies the linked file
+        install_cached(entry, models_dir)
         use_model(models_dir, entry)
     return models_dir
 

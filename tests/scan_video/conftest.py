@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from scan_video.config import ScanConfig
 from scan_video.scanner import ScanEngine
@@ -31,9 +32,11 @@ def bikes_clip() -> Path:
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory, media_cache) -> Path:
+def models_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("scan-models") / "models"
-    media.prepare_models_dir(directory, media_cache)
+    exports = media.export_cache()
+    with FileLock(str(exports / ".lock")):  # parallel workers: one exports, the others wait and reuse it
+        media.prepare_models_dir(directory, exports)
     return directory
 
 

