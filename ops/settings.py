@@ -75,6 +75,14 @@ class CleanupSettings(CoreSettings):
     )
 
 
+class UpdateSettings(CoreSettings):
+    """`vv update` (ops/update): where a stale image comes from."""
+
+    update_registry: str = Field(
+        "", description="Site registry (host:port) `vv update` pulls stale images from instead of building them "
+                        "from the wheelhouse; each must carry this checkout's inputs hash. Empty: build locally.",
+    )
+
 
 class DiagnosisSettings(CoreSettings):
     """`vv diagnose` and `vv drill` (ops/diagnosis): thresholds of the evidence rules, and which

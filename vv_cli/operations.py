@@ -115,10 +115,15 @@ def update(
                                         "not change (e.g. a new base image under the same tag).")] = False,
     alert: Annotated[bool, typer.Option("--alert/--no-alert", help="Send a CRITICAL alert on a rollback.")
                      ] = True,
+    registry: Annotated[str | None, typer.Option(
+        help="Pull stale images from this site registry (host:port) instead of building them; each must "
+             "carry this checkout's inputs hash. Default: UPDATE_REGISTRY; \"\": build here.",
+        show_default=False)] = None,
 ) -> None:
     """Rebuild only the images whose inputs changed, recreate their containers one at a time and roll
     back to the previous image when one does not turn healthy. Exit 0: up to date or updated; 1: rolled back."""
     from ops.update.cli import cli_update
 
     cli_update(Settings(), services=services or [], plan_only=plan, as_json=as_json, project_dir=project_dir,
-               files=file or [], project_name=project_name, grace_s=grace, force=force, alert=alert)
+               files=file or [], project_name=project_name, grace_s=grace, force=force, alert=alert,
+               registry=registry)

@@ -45,12 +45,16 @@ def update_lock(state_dir: Path):
 
 
 def cli_update(settings: Any, *, services: list[str], plan_only: bool, as_json: bool, project_dir: Path,
-               files: list[Path], project_name: str | None, grace_s: float, force: bool, alert: bool) -> None:
-    """Exit 0: up to date or updated; 1: a container was rolled back (or could not be); 2: an error."""
+               files: list[Path], project_name: str | None, grace_s: float, force: bool, alert: bool,
+               registry: str | None = None) -> None:
+    """Exit 0: up to date or updated; 1: a container was rolled back (or could not be); 2: an error
+    (also: the registry is unreachable or holds another version; then nothing was changed).
+    ``registry``: pull stale images from it instead of building (None: UPDATE_REGISTRY; "": build)."""
     from vv_core.jsonlog import start_process
 
     start_process("update", settings, console="stderr")
     project = Project(project_dir.resolve(), [f.resolve() for f in files], project_name)
+    registry = settings.update_registry if registry is None else registry
     try:
         declared = project.services()
         unknown = sorted(set(services) - set(declared))
@@ -64,13 +68,14 @@ def cli_update(settings: Any, *, services: list[str], plan_only: bool, as_json: 
                 raise
             print(f"warning: the images' recorded hashes are unknown (Docker: {exc})", file=sys.stderr)
             current, built = {}, {}
-        rows = plan(declared, new, current, built, only=services or None, force=force)
+        rows = plan(declared, new, current, built, only=services or None, force=force, pull=bool(registry))
         if plan_only:
             outcome = Outcome(rows)
         else:
             lock_dir = settings.storage.state if settings.storage.root.is_dir() else project.directory
             with update_lock(lock_dir):
-                outcome = apply(project, declared, rows, grace_s=grace_s, alert_settings=settings if alert else None)
+                outcome = apply(project, declared, rows, grace_s=grace_s, alert_settings=settings if alert else None,
+                                registry=registry)
     except (StackError, InputsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

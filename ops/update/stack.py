@@ -1,6 +1,7 @@
 """The compose project `vv update` works on, through the `docker compose` and `docker` commands
 (the same ones an operator types; DOCKER_HOST selects the engine)."""
 
+import contextlib
 import json
 import os
 import re
@@ -144,3 +145,22 @@ def container_state(container: str) -> dict:
 
 def tag(source: str, target: str) -> None:
     docker("tag", source, target)
+
+
+def registry_prefix(registry: str) -> str:
+    """``--registry`` as the prefix of image references: "host:port/" from "host:port",
+    "http://host:port/" or "host:port/path" (the same prefix `python -m ops.swarm --registry` takes)."""
+    prefix = re.sub(r"^[a-z]+://", "", registry.strip()).strip("/")
+    if not prefix or any(c.isspace() for c in prefix):
+        raise ValueError(f"not a registry: {registry!r} (expected host:port, e.g. registry.site:5000)")
+    return prefix + "/"
+
+
+def pull(reference: str, timeout: float = 1800) -> None:
+    docker("pull", "-q", reference, timeout=timeout)
+
+
+def untag(reference: str) -> None:
+    """Drop a tag (the image stays while another tag or a container holds it)."""
+    with contextlib.suppress(StackError):
+        docker("image", "rm", reference)

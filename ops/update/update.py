@@ -11,6 +11,11 @@ time, wait for each to be healthy, and roll back to the previous image when one 
 3. A container that is not healthy by then, reports ``unhealthy`` or crash-loops: the tag goes back
    to the previous image, every service recreated so far is recreated on it and waited for, a
    CRITICAL alert is sent and the update stops (the rest stays as it was).
+
+With a site registry (``--registry``, UPDATE_REGISTRY) a stale image is pulled instead of built:
+every one of them is pulled first, and each must carry the inputs hash computed here (a registry
+holding another version than this checkout is refused); only then is anything tagged or recreated,
+so an unreachable registry or a wrong image changes nothing. Step 2 and 3 are the same after that.
 """
 
 import logging
@@ -34,7 +39,7 @@ class Row:
     builder: str                 # the service whose build makes this image
     current: str | None          # inputs hash on the image the container runs (None: unknown)
     new: str
-    action: str = "up-to-date"   # up-to-date | rebuild | recreate
+    action: str = "up-to-date"   # up-to-date | rebuild | pull (from the registry) | recreate
     result: str = ""             # updated | rolled back | failed | skipped
 
 
@@ -56,9 +61,11 @@ def new_hashes(services: dict[str, Service]) -> dict[str, str]:
 
 
 def plan(services: dict[str, Service], new: dict[str, str], current: dict[str, str | None],
-         built: dict[str, str | None], *, only: list[str] | None = None, force: bool = False) -> list[Row]:
+         built: dict[str, str | None], *, only: list[str] | None = None, force: bool = False,
+         pull: bool = False) -> list[Row]:
     """What to do per service. ``current``: hash on the image each container runs; ``built``: hash on
-    the image its tag names now (an image built but never started needs a recreate, not a build)."""
+    the image its tag names now (an image built but never started needs a recreate, not a build).
+    ``pull``: a stale image comes from the registry (action "pull") instead of a build."""
     builder_of = {s.image: name for name, s in services.items() if s.build}
     # A service named alone brings the service that builds its image (the mirror → tv_api).
     selected = set(only or ()) | {builder_of.get(services[n].image, n) for n in only or () if n in services}
@@ -80,6 +87,8 @@ def plan(services: dict[str, Service], new: dict[str, str], current: dict[str, s
     for row in rows:
         if row.builder in rebuilt and row.action == "up-to-date":
             row.action = "recreate"
+        if pull and row.action == "rebuild":
+            row.action = "pull"
     return rows
 
 
@@ -139,17 +148,53 @@ def _event(event: str, **fields: Any) -> None:
     logger.info(event, extra={"event": event, **fields})
 
 
+def pull_verified(services: dict[str, Service], rows: list[Row], registry: str,
+                  clock: Callable[[], float] = time.monotonic, timings_s: dict[str, float] | None = None
+                  ) -> dict[str, str]:
+    """Pull every image the plan takes from the registry, before anything changes; {builder: the
+    pulled reference}. Raises StackError (nothing tagged, nothing recreated) when the registry is
+    unreachable, lacks an image, or holds an image whose inputs hash is not this checkout's."""
+    prefix = stack.registry_prefix(registry)
+    wanted = {row.builder: row.new for row in rows if row.action == "pull"}
+    pulled: dict[str, str] = {}
+    for builder, new in wanted.items():
+        reference = prefix + services[builder].image
+        started = clock()
+        _event("update_pull", service=builder, reference=reference, inputs_sha256=new)
+        try:
+            stack.pull(reference)
+        except StackError as exc:
+            raise StackError(f"registry {prefix.rstrip('/')}: cannot pull {reference}; nothing was changed "
+                             f"({exc})") from None
+        label = stack.image_label(reference)
+        if label != new:
+            stack.untag(reference)
+            raise StackError(f"{reference} carries inputs hash {(label or 'none')[:12]}, this checkout's "
+                             f"{services[builder].image} is {new[:12]}: the registry holds another version; "
+                             f"refused, nothing was changed")
+        pulled[builder] = reference
+        if timings_s is not None:
+            timings_s[f"pull {builder}"] = clock() - started
+        _event("update_pulled", service=builder, reference=reference, image_id=stack.image_id(reference),
+               seconds=round(clock() - started, 1))
+    return pulled
+
+
 def apply(project: Project, services: dict[str, Service], rows: list[Row], *, grace_s: float = 60.0,
-          alert_settings: Any = None, clock: Callable[[], float] = time.monotonic) -> Outcome:
-    """Carry out the plan image by image; stop at the first rollback."""
+          alert_settings: Any = None, clock: Callable[[], float] = time.monotonic, registry: str = "") -> Outcome:
+    """Carry out the plan image by image; stop at the first rollback. Images the plan pulls are all
+    pulled and checked first (:func:`pull_verified`)."""
     outcome = Outcome(rows)
+    pulled = pull_verified(services, rows, registry, clock, outcome.timings_s) if any(
+        row.action == "pull" for row in rows) else {}
     groups: dict[str, list[Row]] = {}
     for row in rows:
         if row.action != "up-to-date":
             groups.setdefault(row.builder, []).append(row)
     for builder, group in groups.items():
         group.sort(key=lambda r: r.service != builder)  # the builder first, then who shares its image
-        if not _update_image(project, services, builder, group, grace_s, alert_settings, clock, outcome):
+        if not _update_image(project, services, builder, group, grace_s, alert_settings, clock, outcome,
+                             pulled.get(builder)):
             outcome.ok = False
             for row in rows:
                 row.result = row.result or ("skipped" if row.action != "up-to-date" else "")
@@ -158,7 +203,8 @@ def apply(project: Project, services: dict[str, Service], rows: list[Row], *, gr
 
 
 def _update_image(project: Project, services: dict[str, Service], builder: str, group: list[Row], grace_s: float,
-                  alert_settings: Any, clock: Callable[[], float], outcome: Outcome) -> bool:
+                  alert_settings: Any, clock: Callable[[], float], outcome: Outcome, pulled: str | None = None
+                  ) -> bool:
     image = services[builder].image
     container = project.container_id(builder)
     previous = stack.container_state(container)["ImageId"] if container else stack.image_id(image)
@@ -166,7 +212,10 @@ def _update_image(project: Project, services: dict[str, Service], builder: str, 
     if previous:
         stack.tag(previous, f"{repository}:previous")
     new = group[0].new
-    if any(row.action == "rebuild" for row in group):
+    if pulled:  # checked by pull_verified: it carries this checkout's hash
+        stack.tag(pulled, image)
+        _event("update_tagged", service=builder, image=image, reference=pulled, previous_image=previous)
+    elif any(row.action == "rebuild" for row in group):
         started = clock()
         _event("update_build", service=builder, image=image, inputs_sha256=new, previous_image=previous)
         project.build(services[builder], new)

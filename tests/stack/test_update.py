@@ -100,3 +100,74 @@ def test_a_broken_image_is_rolled_back_and_the_rest_is_left_alone(stack):
 
 def container_id(stack, name: str) -> str:
     return stack.engine.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
+
+
+# A change of playlist_manager's inputs that needs no build here: one more build arg (args are inputs).
+CHANGED = f"services:\n  {SERVICE}:\n    build:\n      args:\n        VV_STACK_TEST_RELEASE: \"2\"\n"
+# Probe every 2 s, not 30 (engine 20.10 ignores start_interval): healthy in seconds after a recreate.
+# Container config, not an image input: the hash stays the checkout's.
+QUICK_PROBE = f"services:\n  {SERVICE}:\n    healthcheck:\n      interval: 2s\n"
+
+
+def test_vv_update_pulls_from_a_site_registry_and_refuses_another_version(stack, tmp_path):
+    """The registry holds the release built elsewhere: `vv update --registry` pulls it instead of
+    building, and the container runs it; an image whose inputs hash is not this checkout's (the
+    registry is behind) and an unreachable registry are refused with nothing changed (exit 2)."""
+    from tests.stack.conftest import free_port
+    from tests.stack.node import Registry
+
+    changed, quick = tmp_path / "changed.yml", tmp_path / "quick-probe.yml"
+    changed.write_text(CHANGED)
+    quick.write_text(QUICK_PROBE)
+    plan = vv_update(stack, REPO_ROOT, SERVICE, "--plan", "--registry", "127.0.0.1:1", extra_files=(changed,))
+    assert plan.returncode == 0, plan.stderr
+    [row] = json.loads(plan.stdout)["rows"]
+    assert row["action"] == "pull" and row["current"] != row["new"], row
+    image, new_hash = row["image"], row["new"]
+    old_image = stack.engine.docker("inspect", "-f", "{{.Image}}", SERVICE).stdout.strip()
+    before = (container_id(stack, SERVICE), container_state(stack, SERVICE)["StartedAt"])
+    registry = Registry("127.0.0.1", free_port()).start()
+    prefix = f"{registry.prefix}vvupdate/"  # its own path: the swarm test's tags in the cached registry stay
+    release = None
+    try:
+        # Unreachable: nothing listens on the port (the registry's own port + nothing).
+        down = vv_update(stack, REPO_ROOT, SERVICE, "--registry", f"127.0.0.1:{free_port()}", extra_files=(changed,))
+        assert down.returncode == 2 and "cannot pull" in down.stderr and "nothing was changed" in down.stderr, \
+            down.stderr[-2000:]
+        # Behind: the registry holds the image the box runs now (the old inputs hash).
+        stack.engine.docker("tag", old_image, prefix + image)
+        stack.engine.docker("push", "-q", prefix + image, timeout=600)
+        stack.engine.docker("image", "rm", prefix + image)
+        behind = vv_update(stack, REPO_ROOT, SERVICE, "--registry", prefix, extra_files=(changed,))
+        assert behind.returncode == 2 and "the registry holds another version" in behind.stderr, behind.stderr[-2000:]
+        assert (container_id(stack, SERVICE), container_state(stack, SERVICE)["StartedAt"]) == before
+        assert stack.engine.docker("image", "inspect", "-f", "{{.Id}}", image).stdout.strip() == old_image
+
+        # The release: the running image relabelled with the new hash (a build elsewhere, in seconds here).
+        built = subprocess.run(["docker", "build", "-q", "-t", prefix + image, "-"], env=stack.engine.env(),
+                               input=f"FROM {image}\nLABEL org.vv.inputs-sha256={new_hash}\n",
+                               capture_output=True, text=True, timeout=300, check=True)
+        release = built.stdout.strip()
+        stack.engine.docker("push", "-q", prefix + image, timeout=600)
+        stack.engine.docker("image", "rm", prefix + image)  # gone here: `vv update` must pull it
+        assert stack.engine.docker("image", "inspect", release, check=False).returncode != 0
+        started = time.monotonic()
+        result = vv_update(stack, REPO_ROOT, SERVICE, "--registry", prefix, "--grace", "60",
+                           extra_files=(changed, quick))
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        REPORT["timings_s"]["update: pull + recreate + healthy"] = time.monotonic() - started
+        document = json.loads(result.stdout)
+        assert [(r["service"], r["action"], r["result"]) for r in document["rows"]] == [(SERVICE, "pull", "updated")]
+        assert stack.engine.docker("inspect", "-f", "{{.Image}}", SERVICE).stdout.strip() == release
+        assert stack.engine.docker("image", "inspect", "-f", "{{.Id}}", image).stdout.strip() == release
+        assert container_state(stack, SERVICE)["Health"]["Status"] == "healthy"
+    finally:
+        registry.stop()
+        # Back on the stack's own image (the plan of the unchanged checkout must be up to date again).
+        stack.engine.docker("tag", old_image, image)
+        restored = vv_update(stack, REPO_ROOT, SERVICE, extra_files=(quick,))
+        stack.engine.docker("image", "rm", f"{image.rsplit(':', 1)[0]}:previous", prefix + image, check=False)
+        if release:
+            stack.engine.docker("image", "rm", release, check=False)
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    assert stack.engine.docker("inspect", "-f", "{{.Image}}", SERVICE).stdout.strip() == old_image

@@ -12,7 +12,7 @@ from vv_core.settings import CoreSettings, domain_settings_classes
 DOMAINS = domain_settings_classes()
 STAGE_PREFIXES = ("scan_", "tv_api_", "dvr_default", "dvr_segment", "stage_", "container_", "backup_",
                   "self_monitor_", "cleanup_", "schedule_", "witness_", "llm_", "ingest_", "orchestrator_",
-                  "queue_", "diagnose_")
+                  "queue_", "diagnose_", "update_")
 
 
 def own_fields(cls: type[CoreSettings]) -> set[str]:
@@ -20,7 +20,7 @@ def own_fields(cls: type[CoreSettings]) -> set[str]:
 
 
 def test_every_domain_of_the_box_is_listed_and_builds_on_the_kernel():
-    assert len(DOMAINS) == 13
+    assert len(DOMAINS) == 14
     assert all(issubclass(cls, CoreSettings) and own_fields(cls) for cls in DOMAINS)
 
 

@@ -32,6 +32,7 @@ DOMAIN_SETTINGS: tuple[str, ...] = (
     "ops.settings:BackupSettings",
     "ops.settings:SelfMonitorSettings",
     "ops.settings:CleanupSettings",
+    "ops.settings:UpdateSettings",
     "ops.settings:DiagnosisSettings",
 )
 

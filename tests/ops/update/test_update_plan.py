@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ops.update.inputs import image_inputs, instructions
-from ops.update.stack import Project, duration_s
+from ops.update.stack import Project, duration_s, registry_prefix
 from ops.update.update import new_hashes, plan
 from tests.deploy.tools import compose_env, tracked
 from tests.helpers import REPO_ROOT, repo_env
@@ -162,3 +162,28 @@ def test_vv_update_plan_runs_without_an_engine(checkout, tmp_path):
     wrong = subprocess.run([*command, "no_such_service"], capture_output=True, text=True, env=env, timeout=120,
                            check=False)
     assert wrong.returncode == 2 and "no such service: no_such_service" in wrong.stderr
+
+
+def test_the_registry_names_the_same_prefix_swarm_takes():
+    assert registry_prefix("registry.site:5000") == "registry.site:5000/"
+    assert registry_prefix("http://10.0.0.2:5000/") == "10.0.0.2:5000/"
+    assert registry_prefix("registry.site:5000/vv/") == "registry.site:5000/vv/"
+    for bad in ("", " / ", "host :5000"):
+        with pytest.raises(ValueError, match="not a registry"):
+            registry_prefix(bad)
+
+
+def test_with_a_registry_stale_images_are_pulled_and_who_shares_them_recreated(checkout, tmp_path):
+    env = repo_env(DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", VIDEO_STORAGE_ROOT=str(tmp_path / "none"),
+                   UPDATE_REGISTRY="registry.site:5000")
+    command = [sys.executable, "-m", "vv_cli.main", "update", "--plan", "--json", "--project-dir", str(checkout)]
+    result = subprocess.run([*command, "tv_api"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert {(r["service"], r["action"]) for r in json.loads(result.stdout)["rows"]} == {
+        ("tv_api", "pull"), ("mirror", "recreate")}
+    # `--registry ""` overrides the setting: build here, offline.
+    local = subprocess.run([*command, "--registry", "", "tv_api"], capture_output=True, text=True, env=env,
+                           timeout=120, check=False)
+    assert local.returncode == 0, local.stderr
+    assert {(r["service"], r["action"]) for r in json.loads(local.stdout)["rows"]} == {
+        ("tv_api", "rebuild"), ("mirror", "recreate")}
