@@ -51,7 +51,8 @@ class SelfMonitorSettings(CoreSettings):
         3, ge=1, description="Consecutive failed checks before a container is restarted."
     )
     self_monitor_start_period_s: float = Field(
-        120.0, ge=0, description="Grace time after a container starts during which failures don't count."
+        120.0, ge=0, description="Grace time after a container starts during which failures don't count "
+        "(one restart per budget window; a crash loop gets none)."
     )
     self_monitor_restart_budget: int = Field(
         3, ge=0, description="Restarts allowed per container per budget window."

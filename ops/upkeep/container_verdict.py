@@ -5,7 +5,10 @@ restart count); they differ on purpose in one point, ``forgive_start``:
 
 * the self-monitor (``forgive_start=True``) watches containers that have run for weeks: a container
   restarting, or unhealthy, inside its start period is forgiven (its restart policy is at work), and
-  the lifetime restart count says nothing about now;
+  the lifetime restart count says nothing about now. But StartedAt is refreshed on every restart, so
+  a crash loop would look "just started" for ever: the self-monitor passes the restarts it saw within
+  its window (``recent_restarts``), and more than FORGIVEN_RESTARTS of them is a crash loop that no
+  start period forgives (issue 22);
 * `vv update` (``forgive_start=False``) judges a container it has just recreated: any exit, and any
   restart since the recreate, is a crash (a broken release must be rolled back, not waited for).
 
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 CRASH_RESTARTS = 2           # restarts since a recreate that count as a crash loop (forgive_start=False)
+FORGIVEN_RESTARTS = 1       # restarts the self-monitor forgives within its window (forgive_start=True)
 NO_HEALTHCHECK_RUN_S = 10.0  # a container without a healthcheck must stay up this long
 EXITED = ("restarting", "exited", "dead")
 
@@ -35,17 +39,20 @@ def _health_log(health: dict[str, Any], entries: int) -> str:
 
 
 def judge(state: dict[str, Any], *, restart_count: int, running_s: float | None, start_period_s: float = 0.0,
-          forgive_start: bool = False) -> Verdict:
+          forgive_start: bool = False, recent_restarts: int = 0) -> Verdict:
     """One `docker inspect` State → a :class:`Verdict`.
 
     ``running_s``: seconds since the container started (None: unknown); ``restart_count``: Docker's
-    RestartCount (top-level in inspect, not in State).
+    RestartCount (top-level in inspect, not in State); ``recent_restarts`` (forgive_start only): the
+    restarts the caller saw within its window — more than FORGIVEN_RESTARTS is a crash loop, failing
+    unless healthy right now.
     """
     status = str(state.get("Status", ""))
     health = state.get("Health") or {}
     health_status = health.get("Status")
     health_log = _health_log(health, 3)
-    in_start = running_s is not None and start_period_s > 0 and running_s < start_period_s
+    looping = forgive_start and recent_restarts > FORGIVEN_RESTARTS
+    in_start = not looping and running_s is not None and start_period_s > 0 and running_s < start_period_s
     exit_code = state.get("ExitCode")
     label = f"exited ({exit_code})" if status == "exited" else (
         f"running/{health_status or 'no-healthcheck'}" if status == "running" else status)
@@ -53,7 +60,8 @@ def judge(state: dict[str, Any], *, restart_count: int, running_s: float | None,
 
     if status == "paused":
         return Verdict(False, label, "paused: its processes are frozen (hung)", health_log)
-    crash = (f"crash loop ({status}, {restart_count} restarts, exit code {exit_code})", health_log)
+    restarts = f"{recent_restarts} restarts in the window" if looping else f"{restart_count} restarts"
+    crash = (f"crash loop ({status}, {restarts}, exit code {exit_code})", health_log)
     if status in EXITED:
         # Docker marks a container whose process exits "unhealthy" at once, before any restart: the
         # exit is what to name. The self-monitor lets the restart policy work inside the start period.
@@ -63,7 +71,9 @@ def judge(state: dict[str, Any], *, restart_count: int, running_s: float | None,
         return Verdict(None if in_start else False, label, described, health_log)
     if health_status == "healthy":
         return Verdict(True, label, described, health_log)
-    if not forgive_start and (restart_count >= CRASH_RESTARTS or (health_status == "unhealthy" and restart_count)):
+    recreated_loop = not forgive_start and (
+        restart_count >= CRASH_RESTARTS or (health_status == "unhealthy" and restart_count))
+    if looping or recreated_loop:  # starting or unhealthy, but restarting again and again
         return Verdict(False, label, *crash)
     if health_status == "unhealthy":
         last = _health_log(health, 1)

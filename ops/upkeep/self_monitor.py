@@ -2,7 +2,11 @@
 
 Each check inspects every watched container through the Docker SDK. A check *fails* for a
 container that is missing, not running (exited, dead, restarting …) or whose healthcheck says
-``unhealthy``; failures inside the start period (just after the container started) do not count.
+``unhealthy``; failures inside the start period (just after the container started) do not count,
+unless the container is in a crash loop: Docker refreshes StartedAt on every restart, so the monitor
+keeps each container's RestartCount between checks and, once it has seen it grow more than
+FORGIVEN_RESTARTS times within SELF_MONITOR_BUDGET_WINDOW_S, no start period forgives it (a single
+restart still is). A manual or self-monitor restart resets RestartCount to 0: a lower count is all new.
 After SELF_MONITOR_ERROR_THRESHOLD consecutive failures the container is restarted, unless
 
 * its restart budget for the window is spent (SELF_MONITOR_RESTART_BUDGET per
@@ -30,7 +34,7 @@ from typing import Annotated, Any
 import typer
 
 from ops.settings import SelfMonitorSettings
-from ops.upkeep.container_verdict import judge
+from ops.upkeep.container_verdict import FORGIVEN_RESTARTS, judge
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_command
@@ -38,6 +42,7 @@ from vv_core.jsonlog import start_process
 
 STATE_NAME = "self_monitor.json"
 LOG_TAIL_LINES = 30
+SEEN_RESTARTS_KEPT = 100   # enough to tell a crash loop and count it; bounds the state file
 logger = logging.getLogger("vv.self_monitor")
 
 
@@ -48,6 +53,8 @@ class ContainerRecord:
     last_restart_at: float | None = None
     budget_alerted_at: float | None = None
     last_status: str = ""
+    restart_count: int | None = None                          # Docker's RestartCount at the last check
+    seen_restarts: list[float] = field(default_factory=list)  # when it grew (one per restart), in the window
 
 
 @dataclass(frozen=True)
@@ -79,17 +86,40 @@ def _parse_docker_time(value: str | None) -> float | None:
         return None
 
 
-def observe(container: Any, now: float, start_period_s: float) -> Observation:
+def restart_count(container: Any) -> int:
+    return int(container.attrs.get("RestartCount") or 0)
+
+
+def note_restarts(record: ContainerRecord, count: int, now: float, window_s: float) -> int:
+    """Record Docker's RestartCount in ``record``; return how many restarts were seen within the window.
+
+    The first reading is only a baseline (the lifetime count says nothing about now); a lower count
+    means it went back to 0 in between (a manual or self-monitor restart resets it, a recreate starts
+    at 0), so all of it is new.
+    """
+    if record.restart_count is not None and count != record.restart_count:
+        grown = count - record.restart_count if count > record.restart_count else count
+        record.seen_restarts.extend([now] * min(grown, SEEN_RESTARTS_KEPT))
+    record.restart_count = count
+    record.seen_restarts = [t for t in record.seen_restarts if now - t < window_s][-SEEN_RESTARTS_KEPT:]
+    return len(record.seen_restarts)
+
+
+def observe(container: Any, now: float, start_period_s: float, recent_restarts: int = 0) -> Observation:
     """Judge one container from its inspect data (``container.attrs``): the self-monitor forgives a
-    restarting or unhealthy container inside its start period (ops.upkeep.container_verdict)."""
+    restarting or unhealthy container inside its start period, unless ``recent_restarts`` (restarts seen
+    within the window) says it is a crash loop (ops.upkeep.container_verdict)."""
     state = container.attrs.get("State", {})
     started = _parse_docker_time(state.get("StartedAt"))
-    verdict = judge({"Status": container.status, **state}, restart_count=int(container.attrs.get("RestartCount", 0)),
+    verdict = judge({"Status": container.status, **state}, restart_count=restart_count(container),
                     running_s=None if started is None else now - started, start_period_s=start_period_s,
-                    forgive_start=True)
+                    forgive_start=True, recent_restarts=recent_restarts)
     # Starting (undecided, not a failure) counts as healthy; a forgiven failure neither counts nor resets.
     healthy = verdict.healthy is True or (verdict.healthy is None and not verdict.forgiven)
-    return Observation(container.name, healthy, verdict.status, verdict.forgiven, verdict.health_log)
+    status = verdict.status
+    if verdict.healthy is False and recent_restarts > FORGIVEN_RESTARTS:
+        status = f"{status}, crash loop ({recent_restarts} restarts in the window)"
+    return Observation(container.name, healthy, status, verdict.forgiven, verdict.health_log)
 
 
 class SelfMonitor:
@@ -123,7 +153,8 @@ class SelfMonitor:
             container = None
             try:
                 container = self.client.containers.get(name)
-                observation = observe(container, now, self.settings.self_monitor_start_period_s)
+                recent = note_restarts(record, restart_count(container), now, window)
+                observation = observe(container, now, self.settings.self_monitor_start_period_s, recent)
             except docker.errors.NotFound:
                 observation = Observation(name, False, "missing")
             record.last_status = observation.status

@@ -3,7 +3,7 @@ container can be in, judged both ways; the two differ only where ``forgive_start
 
 import pytest
 
-from ops.upkeep.container_verdict import CRASH_RESTARTS, NO_HEALTHCHECK_RUN_S, judge
+from ops.upkeep.container_verdict import CRASH_RESTARTS, FORGIVEN_RESTARTS, NO_HEALTHCHECK_RUN_S, judge
 
 
 def state(status="running", health=None, exit_code=0, probe_output=""):
@@ -60,3 +60,24 @@ def test_reasons_name_the_crash_the_probe_and_the_pause():
     unhealthy = judge(state(health="unhealthy", probe_output="HTTP 500"), restart_count=0, running_s=100)
     assert unhealthy.reason == "unhealthy: HTTP 500"
     assert judge(state("paused"), restart_count=0, running_s=100).reason.startswith("paused")
+
+
+LOOP = [state("restarting", "unhealthy", 1), state(health="unhealthy"), state(health="starting"), state()]
+
+
+@pytest.mark.parametrize("inspect", LOOP, ids=["restarting", "unhealthy", "starting", "no-healthcheck"])
+def test_more_restarts_in_the_window_than_forgiven_is_a_crash_loop_despite_the_start_period(inspect):
+    """Issue 22: StartedAt is fresh after every restart; the restarts the self-monitor saw end the grace."""
+    def verdict(recent, forgive_start=True):
+        return judge(inspect, restart_count=0, running_s=2, start_period_s=START, forgive_start=forgive_start,
+                     recent_restarts=recent)
+
+    assert verdict(FORGIVEN_RESTARTS).healthy is None                  # one restart: still its start period
+    looping = verdict(FORGIVEN_RESTARTS + 1)
+    assert (looping.healthy, looping.forgiven) == (False, False)
+    assert looping.reason.startswith(f"crash loop ({inspect['Status']}, {FORGIVEN_RESTARTS + 1} restarts in the window")
+    healthy = judge(state(health="healthy"), restart_count=0, running_s=2, start_period_s=START,
+                    forgive_start=True, recent_restarts=50)
+    assert healthy.healthy is True                                     # healthy right now is healthy
+    # `vv update` judges by the restarts since its recreate, never by the monitor's window.
+    assert verdict(50, forgive_start=False) == verdict(0, forgive_start=False)

@@ -175,3 +175,61 @@ def test_docker_times_are_parsed():
     assert _parse_docker_time(None) is None
     assert _parse_docker_time("garbage") is None
     assert _parse_docker_time("2026-11-21T10:00:00.123456789Z") == pytest.approx(1795255200.123456)
+
+
+def crash_loop_tick(engine, name, now, status):
+    """What a crash-looping container looks like at a check: Docker restarted it once more since the last
+    check (RestartCount +1) and StartedAt is fresh again. Like Docker, a restart through the API (the
+    self-monitor's) resets RestartCount to 0."""
+    attrs = engine.engine.containers[name]
+    if attrs.setdefault("_api_restarts", len(restarts(engine))) != len(restarts(engine)):
+        attrs["_api_restarts"], attrs["RestartCount"] = len(restarts(engine)), 0
+    attrs["RestartCount"] += 1
+    started = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime(now - 2))
+    attrs["State"].update(Status=status, Running=status == "running", Restarting=status == "restarting",
+                          StartedAt=started)
+    attrs["State"]["Health"]["Status"] = "starting" if status == "running" else "unhealthy"
+
+
+def test_a_crash_loop_is_not_forgiven_by_its_ever_fresh_start_period(settings, engine, hook):
+    """Issue 22: StartedAt is refreshed on every restart, so a crash loop stayed "in its start period" for
+    ever and was never restarted nor alerted; now the second restart seen in the window ends the grace."""
+    settings = monitor_settings(settings, hook, self_monitor_containers="scene_scanner",
+                                self_monitor_start_period_s=3600.0)
+    now = [_parse_docker_time(engine.engine.containers["scene_scanner"]["State"]["StartedAt"]) + 10]
+    reports = []
+    for tick in range(11):  # a check every 30 s; the container is caught restarting or starting
+        now[0] += 30
+        crash_loop_tick(engine, "scene_scanner", now[0], ("restarting", "running")[tick % 2])
+        reports.append(check(settings, engine, clock=lambda: now[0]))
+    assert [r.failing for r in reports[:2]] == [{}, {}]     # a baseline, then a single restart: forgiven
+    assert reports[2].failing == {"scene_scanner": 1}      # the second restart in the window: a crash loop
+    assert [i for i, r in enumerate(reports) if r.restarted] == [4, 7]
+    assert [i for i, r in enumerate(reports) if r.alerted] == [10]
+    assert [(b["severity"], b["title"]) for b in hook.bodies()] == [
+        ("WARNING", "container scene_scanner restarted"), ("CRITICAL", "container scene_scanner keeps failing")]
+    assert "crash loop" in hook.bodies()[0]["message"] and "restart budget spent" in hook.bodies()[1]["message"]
+    state = json.loads((settings.storage.state / STATE_NAME).read_text())["containers"]["scene_scanner"]
+    assert state["restart_count"] == 3 and len(state["seen_restarts"]) == 10
+
+
+def test_a_single_restart_inside_its_start_period_is_still_forgiven(settings, engine, hook):
+    settings = monitor_settings(settings, hook, self_monitor_containers="scene_scanner",
+                                self_monitor_start_period_s=120.0)
+    attrs = engine.engine.containers["scene_scanner"]
+    attrs["RestartCount"] = 7                                # a lifetime count: only a baseline
+    now = [_parse_docker_time(attrs["State"]["StartedAt"]) + 86400]
+    attrs["State"]["Health"]["Status"] = "healthy"
+    assert check(settings, engine, clock=lambda: now[0]).failing == {}
+    now[0] += 30                                             # it died once; Docker restarted it
+    crash_loop_tick(engine, "scene_scanner", now[0], "restarting")
+    for _ in range(5):                                       # unhealthy while it comes up, 100 s
+        report = check(settings, engine, clock=lambda: now[0])
+        assert report.failing == {} and report.restarted == []
+        now[0] += 20
+        attrs["State"].update(Status="running", Running=True, Restarting=False)
+    attrs["State"]["Health"]["Status"] = "healthy"
+    assert check(settings, engine, clock=lambda: now[0]).failing == {}
+    assert restarts(engine) == [] and hook.bodies() == []
+    state = json.loads((settings.storage.state / STATE_NAME).read_text())["containers"]["scene_scanner"]
+    assert state["restart_count"] == 8 and len(state["seen_restarts"]) == 1
