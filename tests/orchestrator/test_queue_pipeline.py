@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.cli import run_loop
 from orchestrator.engine import Orchestrator
 from orchestrator.queue_runner import QueueRunner
 from orchestrator.state import StateStore
@@ -272,3 +273,28 @@ def test_under_steady_input_the_run_stops_taking_videos_in_and_ends(storage_root
     assert logged == sorted(logged) and sorted(report.done) == logged   # in order, each once
     left = [f"cam1_{Path(name).stem}" for name in box.files("input")]
     assert left and not set(left) & set(logged)   # the latest segments wait for the next run
+
+
+def test_the_loop_starts_the_next_run_at_once_after_a_cut_short_one(storage_root, tmp_path, redis):
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url, queue_rescan_s=0.05,
+              queue_run_max_s=0.5, orchestrator_interval=60)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    box.drop("cam1/seg000.mp4")
+    workers = Workers(redis.url)
+    dropped = [0]
+
+    def drop_the_next() -> None:
+        dropped[0] += 1
+        box.drop(f"cam1/seg{dropped[0]:03d}.mp4")
+        time.sleep(0.1)
+    workers.hooks[("scan", "*")] = drop_the_next
+    runner = QueueRunner(WorkQueue(connect(redis.url)), box.runner(), wait_s=30)
+    started = time.monotonic()
+    try:
+        assert run_loop(box.settings, threading.Event(), runner=runner, max_runs=2) == 2
+    finally:
+        workers.stop()
+
+    assert time.monotonic() - started < 30   # not ORCHESTRATOR_INTERVAL (60 s) between the two runs
+    logged = [video for _, video in loglines_written(box)]
+    assert len(logged) >= 2 and logged == sorted(logged) and len(set(logged)) == len(logged)
