@@ -53,17 +53,20 @@ def run_once(settings: PipelineSettings, runner: Runner | None = None) -> RunRep
 
 def run_loop(settings: PipelineSettings, stop: threading.Event, runner: Runner | None = None,
              max_runs: int | None = None) -> int:
-    """Run every ORCHESTRATOR_INTERVAL seconds until ``stop`` is set (SIGTERM/SIGINT)."""
+    """Run every ORCHESTRATOR_INTERVAL seconds until ``stop`` is set (SIGTERM/SIGINT); at once after
+    a queue runner's run that stopped taking videos in at QUEUE_RUN_MAX_S (input kept coming)."""
     runs = 0
     while not stop.is_set():
+        report = None
         try:
-            run_once(settings, runner)
+            report = run_once(settings, runner)
         except Exception:  # keep the loop alive; the next run resumes from the state DB
             logger.exception("orchestrator run failed")
         runs += 1
         if max_runs is not None and runs >= max_runs:
             break
-        stop.wait(settings.orchestrator_interval)
+        if report is None or not report.cut_short:
+            stop.wait(settings.orchestrator_interval)
     return runs
 
 

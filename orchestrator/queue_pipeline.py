@@ -14,6 +14,13 @@ LogLine before an earlier one in flight. While the run writes (a worker thread t
 the subprocess), this loop goes on recording results and enqueuing jobs; everything touching SQLite
 stays on this thread. Groups form by themselves: what became ready while one run wrote is the next.
 
+The window does not wait for the next run to take new videos: while it has room, it looks at
+input/ again every ``QUEUE_RESCAN_S`` (the engine's own look and claim: settled files only, nothing
+while ingestion is paused) and takes in what is due since, behind the videos already in it (their
+LogLines later: video order is the order videos enter the window, by discovery). The run ends when
+the window is empty and a last look finds nothing due; after ``QUEUE_RUN_MAX_S`` it takes nothing
+new and drains (so the run's end, with its playlist and status, still comes under steady input).
+
 Crash safety is the engine's: every state is committed after its file exists, a job enqueued again
 is the same job (its result, if any, is found), and a LogLine written but not recorded is adopted.
 """
@@ -40,12 +47,19 @@ POLL_WHILE_WRITING_S = 0.1   # how often the loop looks at the writer while it a
 
 
 class QueuePipeline:
-    def __init__(self, engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object]) -> None:
+    def __init__(self, engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object],
+                 more: Callable[[], list[sqlite3.Row]] | None = None) -> None:
         self.engine = engine
         self.runner: QueueRunner = engine.runner  # type: ignore[assignment]
         self.report, self.progressed = report, advance
         self.window = engine.settings.queue_window
         self.waiting = deque(row["sha256"] for row in due)   # due, not yet in the window (oldest first)
+        self.taken = set(self.waiting)                       # every video this run took (once each)
+        self.more = more                                     # claims what settled since, returns what is due
+        settings = engine.settings
+        self.rescan_s = settings.queue_rescan_s
+        self.next_look = time.monotonic() + self.rescan_s
+        self.take_until = time.monotonic() + settings.queue_run_max_s
         self.order: deque[str] = deque()                     # the window, in video order
         self.status: dict[str, str] = {}
         self.pending: dict[str, tuple[StageSpec, str, float]] = {}  # job id → (stage, video, enqueued at)
@@ -59,10 +73,12 @@ class QueuePipeline:
                 self.fill()
                 self.start_writing(writer)
                 if self.writing is None and not self.pending:
-                    if not self.order and not self.waiting:
+                    if not self.order and not self.waiting and not self.look_again():
                         return
                     continue  # the head moved on: take more videos in
                 self.wait()
+                if self.has_room() and time.monotonic() >= self.next_look:
+                    self.look_again()
 
     # --- the window ---------------------------------------------------------------------------------
     def fill(self) -> None:
@@ -71,6 +87,24 @@ class QueuePipeline:
             sha = self.waiting.popleft()
             self.order.append(sha)
             self.status[sha] = self.guarded(sha, lambda sha=sha: self.step(sha))
+
+    def has_room(self) -> bool:
+        return self.more is not None and not self.waiting and len(self.order) < self.window
+
+    def look_again(self) -> bool:
+        """Take the videos due since into ``waiting`` (True when there are any); none after QUEUE_RUN_MAX_S."""
+        if self.more is None:
+            return False
+        if time.monotonic() >= self.take_until:
+            self.report.cut_short = True   # `vv orchestrate --loop` starts the next run at once
+            return False
+        self.next_look = time.monotonic() + self.rescan_s
+        new = [row["sha256"] for row in self.more() if row["sha256"] not in self.taken]
+        if new:
+            logger.info("%d newly due video(s) taken into the running window", len(new))
+        self.waiting.extend(new)
+        self.taken.update(new)
+        return bool(new)
 
     def step(self, sha: str) -> str:
         """Take the video on: enqueue its next job, or let the engine do what needs no worker (adopt
@@ -114,6 +148,8 @@ class QueuePipeline:
         if self.pending:
             timeout = POLL_WHILE_WRITING_S if self.writing is not None else \
                 max(0.0, self.runner.wait_s - (time.monotonic() - self.quiet_since))
+            if self.has_room():  # wake up for the next look at input/
+                timeout = min(timeout, max(0.0, self.next_look - time.monotonic()))
             found = self.runner.queue.wait_any(list(self.pending), timeout)
             if found is not None:
                 self.quiet_since = time.monotonic()
@@ -219,6 +255,8 @@ def write_loglines(runner: QueueRunner, clock: Callable[[], float], args: list[s
     return started, runner.run(LOGLINE.command, args, timeout_s), clock()
 
 
-def run_pipelined(engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object]) -> None:
-    """Take ``due`` (oldest first) through the queue runner with ``QUEUE_WINDOW`` videos in flight."""
-    QueuePipeline(engine, due, report, advance).run()
+def run_pipelined(engine: Engine, due: list[sqlite3.Row], report: Any, advance: Callable[[], object],
+                  more: Callable[[], list[sqlite3.Row]] | None = None) -> None:
+    """Take ``due`` (oldest first) through the queue runner with ``QUEUE_WINDOW`` videos in flight, and
+    what ``more`` returns (due since) while the window has room."""
+    QueuePipeline(engine, due, report, advance, more).run()

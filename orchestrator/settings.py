@@ -42,6 +42,16 @@ class PipelineSettings(CoreSettings):
         "the fleet's pace at about window / (a segment's time from enqueue to LogLine, ~20 s): 64 keeps up with "
         "~200 one-minute cameras (benchmarks/sim_capacity.py)."
     )
+    queue_rescan_s: float = Field(
+        5.0, gt=0, description="While its window has room, a queue runner's run looks at input/ again this "
+        "often and takes in the videos due since (settled files only), so a new segment does not wait for the "
+        "next run."
+    )
+    queue_run_max_s: float = Field(
+        300.0, gt=0, description="A queue runner's run takes new videos in for this long, then drains its "
+        "window and ends (the playlists are rebuilt and the status written at each run's end); `vv orchestrate "
+        "--loop` then starts the next run at once."
+    )
     orchestrator_vv_command: str = Field(
         "",
         description="Stage CLI command line for the local runner (empty: this Python's `-m vv_cli.main`).",

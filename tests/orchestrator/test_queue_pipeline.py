@@ -6,6 +6,9 @@ doing the contract double's scan and summary (vv_core.queue_worker.Worker), the 
   and QUEUE_WINDOW bounds it (a video enters once the one QUEUE_WINDOW places before it is logged);
 - LogLines come out in video order behind a slow earlier video (a quarantined one does not hold
   the rest back);
+- a video dropped into input/ while the run's window is busy is taken in and logged by the same run,
+  after the videos already in it (video order is the order of entry, not of names); under steady
+  input the run stops taking videos in at QUEUE_RUN_MAX_S, drains and ends;
 - a SIGKILL of `vv orchestrate` while its writer has written LogLines it has not recorded yet, with
   later jobs on the workers: the next run logs every video exactly once.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.cli import run_loop
 from orchestrator.engine import Orchestrator
 from orchestrator.queue_runner import QueueRunner
 from orchestrator.state import StateStore
@@ -36,7 +40,8 @@ VIDEOS = 12   # more than the other runners' batch of 8
 
 
 class Workers:
-    """Scan and summarize workers on threads; ``hooks[(stage, video_id)]`` runs before that job's work."""
+    """Scan and summarize workers on threads; ``hooks[(stage, video_id)]`` runs before that job's work
+    (``hooks[(stage, "*")]`` before every other job of the stage)."""
 
     def __init__(self, url: str, *, scans: int = 2, summaries: int = 1) -> None:
         self.taken: list[tuple[str, str, float]] = []      # (stage, video id, time.time()) as taken
@@ -50,7 +55,7 @@ class Workers:
 
     def handler(self, job: Job) -> str:
         self.taken.append((job.stage, job.video_id, time.time()))
-        self.hooks.get((job.stage, job.video_id), lambda: None)()
+        self.hooks.get((job.stage, job.video_id), self.hooks.get((job.stage, "*"), lambda: None))()
         out_dir = Path(job.output_dir)
         if job.stage == "scan":
             if contract_stages.scan(Path(job.input), job.video_id, out_dir, None):
@@ -219,3 +224,77 @@ def test_queue_window_bounds_the_videos_in_flight(storage_root, tmp_path, redis)
     assert sorted(report.done) == ids
     assert all(place < written + 3 for place, written in entered), entered   # a video leaves once logged
     assert [video for _, video in loglines_written(box)] == ids
+
+
+def test_a_video_dropped_during_the_run_is_logged_by_the_same_run(storage_root, tmp_path, redis):
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url, queue_rescan_s=0.1)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    ids = [f"cam1_seg{i:02d}" for i in range(3)]
+    for i in range(3):
+        box.drop(f"cam1/seg{i:02d}.mp4")
+    workers = Workers(redis.url)
+    taken_in = []
+
+    def drop_while_busy() -> None:  # the window holds seg00 until the late video is on a worker (10 s at most)
+        box.drop("cam1/aaa.mp4")    # a name that sorts first: it still comes after the videos in the window
+        taken_in.append(wait_until(lambda: "cam1_aaa" in workers.taken_of("scan"), 10))
+    workers.hooks[("scan", ids[0])] = drop_while_busy
+    try:
+        report = run_queue(box, redis)   # returns: the run still ends once the window is empty
+    finally:
+        workers.stop()
+
+    assert taken_in == [True]   # the old run: only the videos due when it started
+    assert sorted(report.done) == ["cam1_aaa", *ids] and not report.cut_short
+    assert [video for _, video in loglines_written(box)] == [*ids, "cam1_aaa"]   # in order of entry, each once
+    assert box.files("input") == []
+
+
+def test_under_steady_input_the_run_stops_taking_videos_in_and_ends(storage_root, tmp_path, redis):
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url, queue_rescan_s=0.05,
+              queue_run_max_s=1.5)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    box.drop("cam1/seg000.mp4")
+    workers = Workers(redis.url)
+    dropped = []
+
+    def drop_the_next() -> None:  # every scan brings a new segment: input never runs dry
+        dropped.append(f"seg{len(dropped) + 1:03d}")
+        box.drop(f"cam1/{dropped[-1]}.mp4")
+        time.sleep(0.1)
+    workers.hooks[("scan", "*")] = drop_the_next
+    try:
+        report = run_queue(box, redis)
+    finally:
+        workers.stop()
+
+    logged = [video for _, video in loglines_written(box)]
+    assert report.cut_short and len(logged) >= 3   # several taken in during the run, then it ended
+    assert logged == sorted(logged) and sorted(report.done) == logged   # in order, each once
+    left = [f"cam1_{Path(name).stem}" for name in box.files("input")]
+    assert left and not set(left) & set(logged)   # the latest segments wait for the next run
+
+
+def test_the_loop_starts_the_next_run_at_once_after_a_cut_short_one(storage_root, tmp_path, redis):
+    box = Box(storage_root, tmp_path, orchestrator_runner="queue", queue_redis_url=redis.url, queue_rescan_s=0.05,
+              queue_run_max_s=0.5, orchestrator_interval=60)
+    box.env["CONTRACT_LOG"] = str(tmp_path / "loglines.log")
+    box.drop("cam1/seg000.mp4")
+    workers = Workers(redis.url)
+    dropped = [0]
+
+    def drop_the_next() -> None:
+        dropped[0] += 1
+        box.drop(f"cam1/seg{dropped[0]:03d}.mp4")
+        time.sleep(0.1)
+    workers.hooks[("scan", "*")] = drop_the_next
+    runner = QueueRunner(WorkQueue(connect(redis.url)), box.runner(), wait_s=30)
+    started = time.monotonic()
+    try:
+        assert run_loop(box.settings, threading.Event(), runner=runner, max_runs=2) == 2
+    finally:
+        workers.stop()
+
+    assert time.monotonic() - started < 30   # not ORCHESTRATOR_INTERVAL (60 s) between the two runs
+    logged = [video for _, video in loglines_written(box)]
+    assert len(logged) >= 2 and logged == sorted(logged) and len(set(logged)) == len(logged)
