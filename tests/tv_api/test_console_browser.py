@@ -53,7 +53,7 @@ def add_person_crop(root, event_id: str) -> None:
     cv2.imwrite(str(crop), image[:, int(image.shape[1] * 0.58):])
     analytic_file = root / "analytic" / f"{event_id}.analytic.json"
     analytic = json.loads(analytic_file.read_text())
-    analytic["events"] = [{"id": "e1", "label": "person", "snapshot": {
+    analytic["events"] = [{"id": "e1", "label": "person", "first_seen_s": 0.8, "last_seen_s": 1.6, "snapshot": {
         "frame": f"snapshots/{event_id}/e1.jpg", "crop": f"snapshots/{event_id}/e1.crop.jpg", "timestamp": 0.8}}]
     analytic_file.write_text(json.dumps(analytic))
 
