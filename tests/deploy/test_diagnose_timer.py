@@ -54,7 +54,8 @@ def test_a_periodic_run_alerts_a_standing_fault_once_per_window_without_loading_
     create_key_store(cli_env["KEY_STORE_PATH"], "timer-key")   # one fault left: the scratch box has no detector
     with WebhookServer() as hook:
         env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "true",
-               "ALERT_WEBHOOK_URL": hook.url, "ALERT_DEDUP_WINDOW_S": "900"}
+               "ALERT_WEBHOOK_URL": hook.url, "ALERT_DEDUP_WINDOW_S": "900",
+               "DIAGNOSE_DISK_FULL_PERCENT": "100"}   # the host disk (the temp root's) is not this test's fault
         runs = [subprocess.run([sys.executable, "-m", "vv_cli", *shlex.split(COMMAND)[1:], "--json"], env=env,
                                capture_output=True, text=True, timeout=60, cwd=storage_root.parent, check=False)
                 for _ in range(2)]   # two timer runs 5 minutes (here: seconds) apart

@@ -122,7 +122,8 @@ def test_settings_unpack_into_the_diagnosis_config(settings):
 
 
 def test_vv_diagnose_end_to_end_names_a_missing_key_store(cli_env, storage_root):
-    env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "false"}
+    env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "false",
+           "DIAGNOSE_DISK_FULL_PERCENT": "100"}  # the host disk (the temp root's) is not this test's fault
     run = subprocess.run([sys.executable, "-m", "vv_cli", "diagnose", "--json"], env=env, capture_output=True,
                          text=True, timeout=60, cwd=storage_root.parent)
     assert run.returncode == 1, run.stderr

@@ -93,7 +93,8 @@ def test_vv_diagnose_resume_lifts_any_pause_and_says_what_still_matches(cli_env,
     paused = StorageLayout(storage_root).ingestion_paused
     paused.parent.mkdir(parents=True, exist_ok=True)
     paused.write_text(json.dumps({"by": "operator"}))
-    env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "false"}
+    env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "false",
+           "DIAGNOSE_DISK_FULL_PERCENT": "100"}  # the host disk (the temp root's) is not this test's fault
     run = subprocess.run([sys.executable, "-m", "vv_cli", "diagnose", "--resume"], env=env, capture_output=True,
                          text=True, timeout=60, cwd=storage_root.parent)
     assert run.returncode == 0, run.stderr
