@@ -1,6 +1,8 @@
 """tv_api: the FastAPI app TVs and operators talk to. ``create_app(settings)`` builds one."""
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,10 +18,21 @@ from vv_core import __version__
 log = logging.getLogger("tv_api")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The console indexes in a background thread: it ends with the app, not with the process (a test
+    # run builds many apps; their threads went on polling deleted folders and logging to closed streams).
+    console_state = getattr(app.state, "console", None)
+    if console_state is not None:
+        console_state.stop()
+
+
 def create_app(settings: TvApiSettings) -> FastAPI:
     svc = Services.from_settings(settings)
     # No /docs or /openapi.json on a box facing TVs: the spec is for tests and operators (app.openapi()).
-    app = FastAPI(title="vv tv_api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="vv tv_api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_lifespan)
     app.state.services = svc
     app.include_router(routes_ops.router)
     app.include_router(routes_auth.router)

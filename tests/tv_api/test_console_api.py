@@ -198,3 +198,22 @@ def Filters_any():
     from tv_api.console.index import Filters
 
     return Filters()
+
+
+
+def test_the_console_index_thread_ends_with_the_app(app, admin_headers):
+    """The console indexes in a background thread; it must end when the app shuts down (a test run
+    builds many apps, and their threads went on polling deleted folders and logging to closed streams)."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    def index_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "console-index"}
+
+    before = index_threads()
+    with TestClient(app) as client:
+        assert client.get("/console/", headers=admin_headers).status_code == 200
+        (mine,) = index_threads() - before      # the console started exactly one
+    mine.join(timeout=5)                       # it polls every second: it notices the stop within one
+    assert not mine.is_alive()
