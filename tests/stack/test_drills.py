@@ -64,12 +64,16 @@ def drop(path: Path, data: bytes) -> None:
         os.chown(p, VV_UID, VV_UID)
 
 
-def test_a_burst_of_bad_files_beside_a_good_clip(stack):
+def test_a_burst_of_bad_files_beside_a_good_clip(stack, tmp_path):
     now = stack_clock(stack)
     camera = stack.storage / "input" / "drillcam"
     good = recording_name(now)
     video_id = f"drillcam_{good}"
-    drop(camera / f"{good}.mp4", sample_video().read_bytes())
+    # A clip of its own (same frames, other bytes): the stack test's clip must not become its duplicate.
+    clip = tmp_path / "drill.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample_video()), "-c", "copy",
+                    "-metadata", "comment=bad-file burst drill", str(clip)], check=True, timeout=60)
+    drop(camera / f"{good}.mp4", clip.read_bytes())
     bad = [recording_name(now - 120 - 60 * i) for i in range(BAD_FILES)]
     for i, name in enumerate(bad):  # what a broken camera writes: noise, a truncated header, text
         drop(camera / f"{name}.mp4", [os.urandom(4096 + i), b"\x00\x00\x00\x18ftypmp42" + os.urandom(64),
@@ -108,15 +112,17 @@ def test_a_burst_of_bad_files_beside_a_good_clip(stack):
         assert list((stack.storage / "corrupted").rglob(f"{name}*.mp4")), name
         reasons[name] = f"{record['stage']}: {record['error']}"[:160]
 
+    # The good clip finished after the newest bad file, so the burst is over (`vv diagnose` ends the
+    # bad_file_burst fault there: the pipeline went on); naming it while it lasts is the sandbox drill's.
     found = diagnose(stack)
-    assert found["causes"] and found["causes"][0]["fault"] == "bad_file_burst", found["causes"]
+    assert found["causes"] == [], found["causes"]
     titles = sorted({body["title"] for body in alerts})
     # One WARNING per quarantined file (each names its file and reason), none for the good clip.
     quarantined = sorted(Path(b["context"]["file"]).name for b in alerts if b["title"] == "video quarantined")
     assert quarantined == sorted(f"{name}.mp4" for name in bad), alerts
     drill_row(f"bad-file burst ({BAD_FILES} files + 1 clip)", healed_by="quarantine (orchestrator)",
               seconds_to_healthy=round(seconds, 1), passes=len(runs), alerts=titles, alert_count=len(alerts),
-              diagnosed=found["causes"][0]["fault"], lost=0)
+              diagnosed="none (burst ended by the good clip)", lost=0)
     REPORT["timings_s"]["drill: bad-file burst drained"] = seconds
     REPORT["drill_quarantine_reasons"] = sorted(set(reasons.values()))
 
