@@ -96,7 +96,13 @@ def prepare_storage(root: Path) -> tuple[Path, Path, Path, Path]:
     assert result.returncode == 0, result.stderr
     for path in (storage, key_store, checkpoint_key_store):
         subprocess.run(["chown", "-R", f"{VV_UID}:{VV_UID}", str(path)], check=True)
-    return storage, MODELS_CACHE, key_store, checkpoint_key_store
+    # The stack's own models dir: hard links to the verified cache (instant), so a drill that replaces
+    # or removes a model file (never writing through a link) leaves the cache intact for the next run.
+    models = root / "models"
+    from tests.stack.images import link_copy
+
+    link_copy(MODELS_CACHE, models)
+    return storage, models, key_store, checkpoint_key_store
 
 
 @pytest.fixture(scope="session")
