@@ -258,8 +258,8 @@ def self_monitor_command(
 ) -> None:
     """Watch the stack's containers and restart failing ones, within a restart budget.
 
-    Prints one JSON report per check ({"restarted", "alerted", "failing", "docker_restarted"}); exit 2 when the Docker
-    engine cannot be reached (a CRITICAL alert is raised too).
+    Prints one JSON report per check ({"restarted", "alerted", "failing", "docker_restarted"}); exit 2
+    when the Docker engine cannot be reached (a CRITICAL alert is raised too).
     """
     if once and loop:
         ctx.fail("--loop is not allowed with --once")
