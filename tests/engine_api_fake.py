@@ -97,9 +97,10 @@ def make_handler(engine: FakeEngine):
                 action = match.group(2)
                 if action == "json":
                     return self.reply(200, attrs)
-                if action == "restart":
+                if action == "restart":  # like Docker, a restart through the API resets RestartCount
                     attrs["State"].update(Status="running", Running=True, StartedAt=time.strftime(
                         "%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()))
+                    attrs["RestartCount"] = 0
                     return self.reply(204)
                 if action == "logs":
                     data = engine.logs.get(attrs["Name"].lstrip("/"), b"")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ops.update.inputs import HASH_ARG, LABEL
+from ops.upkeep.container_verdict import inspect_state
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -137,10 +138,13 @@ def image_label(reference: str) -> str | None:
 
 
 def container_state(container: str) -> dict:
-    """The container's State and its image id and restart count, from `docker inspect`."""
-    out = docker("inspect", "-f", "{{json .State}}|{{.Image}}|{{.RestartCount}}", container)
-    state, image, restarts = out.strip().rsplit("|", 2)
-    return {**json.loads(state), "ImageId": image, "RestartCount": int(restarts)}
+    """The container's State with its image id and restart count, from `docker inspect`, read by the
+    same parser as the self-monitor's (ops.upkeep.container_verdict.inspect_state)."""
+    out = docker("inspect", "--type", "container", container)
+    try:
+        return inspect_state(json.loads(out)[0])
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise StackError(f"docker inspect {container}: unreadable answer: {exc}") from None
 
 
 def tag(source: str, target: str) -> None:

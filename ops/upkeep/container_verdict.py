@@ -14,9 +14,16 @@ restart count); they differ on purpose in one point, ``forgive_start``:
 
 A paused container is failing for both: its processes are frozen, so it does no work whatever its
 last health probe said (Docker runs no probe in a paused container).
+
+Both read the container the same way too: :func:`inspect_state` turns one `docker inspect` document
+into the dict :func:`judge` reads. The self-monitor gets that document from the Docker SDK
+(``container.attrs``), `vv update` from the `docker inspect` command (it drives Docker through the
+commands an operator types, as it drives compose); both are the Engine API's
+``GET /containers/{id}/json`` answer, so one parser serves both.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 CRASH_RESTARTS = 2           # restarts since a recreate that count as a crash loop (forgive_start=False)
@@ -32,6 +39,30 @@ class Verdict:
     reason: str              # why it fails (or how it stands when it does not)
     health_log: str = ""     # the last probes' output (context for an alert)
     forgiven: bool = False   # failing, but inside its start period (forgive_start only)
+
+
+def docker_time(value: str | None) -> float | None:
+    """A Docker timestamp ("2026-11-21T10:00:00.123456789Z"; "0001-…" for never) in epoch seconds."""
+    if not value or value.startswith("0001-"):
+        return None
+    text = value.rstrip("Z")
+    if "." in text:  # Docker gives nanoseconds; Python parses microseconds
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    try:
+        return datetime.fromisoformat(text + "+00:00").timestamp()
+    except ValueError:
+        return None
+
+
+def inspect_state(inspect: dict[str, Any]) -> dict[str, Any]:
+    """One `docker inspect` document (SDK ``container.attrs``, or an element of the `docker inspect`
+    command's JSON list) → its State, plus ``ImageId`` (the image it runs) and ``RestartCount`` (Docker
+    keeps both beside State, not in it): what :func:`judge` and the callers read."""
+    state = inspect.get("State")
+    if not isinstance(state, dict) or not state.get("Status"):
+        raise ValueError(f"not a container's inspect document (no State.Status): {str(inspect)[:120]!r}")
+    return {**state, "ImageId": str(inspect.get("Image") or ""), "RestartCount": int(inspect.get("RestartCount") or 0)}
 
 
 def _health_log(health: dict[str, Any], entries: int) -> str:

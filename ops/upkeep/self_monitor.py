@@ -14,7 +14,11 @@ After SELF_MONITOR_ERROR_THRESHOLD consecutive failures the container is restart
   once per window — no restart loops;
 * it is within its backoff (SELF_MONITOR_BACKOFF_S, doubling with each restart in the window).
 
-Each restart is also a WARNING alert (the box healed, a person should still know it hung or died).
+Each restart is also a WARNING alert (the box healed, a person should still know it hung or died),
+and so is each restart by Docker's restart policy the monitor sees (RestartCount grew since the last
+check): "container X restarted by Docker", with the last exit code, OOMKilled and FinishedAt. Not on
+the first reading (a baseline), not for a count that went down (a manual, self-monitor or engine
+restart resets it), and, like every alert, deduplicated within ALERT_DEDUP_WINDOW_S.
 
 State (per-container counters and restart history) is a JSON file under state/, written
 atomically, so separate cron invocations behave like one long-running loop.
@@ -28,13 +32,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from ops.settings import SelfMonitorSettings
-from ops.upkeep.container_verdict import FORGIVEN_RESTARTS, judge
+from ops.upkeep.container_verdict import FORGIVEN_RESTARTS, docker_time, inspect_state, judge
 from vv_core import alert_triggers
 from vv_core.atomic import atomic_write_json
 from vv_core.cli_support import run_command
@@ -71,23 +74,7 @@ class CheckReport:
     restarted: list[str] = field(default_factory=list)
     alerted: list[str] = field(default_factory=list)
     failing: dict[str, int] = field(default_factory=dict)
-
-
-def _parse_docker_time(value: str | None) -> float | None:
-    if not value or value.startswith("0001-"):
-        return None
-    text = value.rstrip("Z")
-    if "." in text:  # Docker gives nanoseconds; Python parses microseconds
-        head, fraction = text.split(".", 1)
-        text = f"{head}.{fraction[:6]}"
-    try:
-        return datetime.fromisoformat(text + "+00:00").timestamp()
-    except ValueError:
-        return None
-
-
-def restart_count(container: Any) -> int:
-    return int(container.attrs.get("RestartCount") or 0)
+    docker_restarted: list[str] = field(default_factory=list)   # restarted by Docker since the last check
 
 
 def note_restarts(record: ContainerRecord, count: int, now: float, window_s: float) -> int:
@@ -105,13 +92,13 @@ def note_restarts(record: ContainerRecord, count: int, now: float, window_s: flo
     return len(record.seen_restarts)
 
 
-def observe(container: Any, now: float, start_period_s: float, recent_restarts: int = 0) -> Observation:
-    """Judge one container from its inspect data (``container.attrs``): the self-monitor forgives a
-    restarting or unhealthy container inside its start period, unless ``recent_restarts`` (restarts seen
-    within the window) says it is a crash loop (ops.upkeep.container_verdict)."""
-    state = container.attrs.get("State", {})
-    started = _parse_docker_time(state.get("StartedAt"))
-    verdict = judge({"Status": container.status, **state}, restart_count=restart_count(container),
+def observe(name: str, state: dict[str, Any], now: float, start_period_s: float,
+            recent_restarts: int = 0) -> Observation:
+    """Judge one container from its inspect state (container_verdict.inspect_state): the self-monitor
+    forgives a restarting or unhealthy container inside its start period, unless ``recent_restarts``
+    (restarts seen within the window) says it is a crash loop (ops.upkeep.container_verdict)."""
+    started = docker_time(state.get("StartedAt"))
+    verdict = judge(state, restart_count=state["RestartCount"],
                     running_s=None if started is None else now - started, start_period_s=start_period_s,
                     forgive_start=True, recent_restarts=recent_restarts)
     # Starting (undecided, not a failure) counts as healthy; a forgiven failure neither counts nor resets.
@@ -119,7 +106,28 @@ def observe(container: Any, now: float, start_period_s: float, recent_restarts: 
     status = verdict.status
     if verdict.healthy is False and recent_restarts > FORGIVEN_RESTARTS:
         status = f"{status}, crash loop ({recent_restarts} restarts in the window)"
-    return Observation(container.name, healthy, status, verdict.forgiven, verdict.health_log)
+    return Observation(name, healthy, status, verdict.forgiven, verdict.health_log)
+
+
+def last_exit_code(state: dict[str, Any]) -> int | None:
+    """The exit code the container last ended with, if Docker still shows it (it clears ExitCode to 0
+    when the container runs again; it keeps it while the container is restarting or stopped)."""
+    exit_code = state.get("ExitCode")
+    return None if state.get("Status") == "running" and not exit_code else exit_code
+
+
+def docker_restart_message(name: str, state: dict[str, Any], grown: int) -> str:
+    """What an operator reads when Docker's restart policy brought a container back: how it ended
+    (exit code, OOMKilled, when) and how often Docker has restarted it."""
+    exit_code = last_exit_code(state)
+    ended = ("exit code not kept (Docker clears it once the container runs again)" if exit_code is None
+             else f"exit code {exit_code}")
+    finished = state.get("FinishedAt") or ""
+    finished = finished if docker_time(finished) is not None else "unknown"
+    times = "once" if grown == 1 else f"{grown} times"
+    return (f"{name} was restarted by Docker's restart policy {times} since the last check "
+            f"(RestartCount {state['RestartCount']}); last exit: {ended}, OOMKilled {bool(state.get('OOMKilled'))}, "
+            f"finished at {finished}; now {state.get('Status')}")
 
 
 class SelfMonitor:
@@ -153,8 +161,12 @@ class SelfMonitor:
             container = None
             try:
                 container = self.client.containers.get(name)
-                recent = note_restarts(record, restart_count(container), now, window)
-                observation = observe(container, now, self.settings.self_monitor_start_period_s, recent)
+                state = inspect_state(container.attrs)
+                baseline = record.restart_count
+                recent = note_restarts(record, state["RestartCount"], now, window)
+                if baseline is not None and state["RestartCount"] > baseline:  # down: reset, not Docker's
+                    self.docker_restarted(name, state, state["RestartCount"] - baseline, report)
+                observation = observe(name, state, now, self.settings.self_monitor_start_period_s, recent)
             except docker.errors.NotFound:
                 observation = Observation(name, False, "missing")
             record.last_status = observation.status
@@ -174,6 +186,14 @@ class SelfMonitor:
             self.act(container, record, observation, now, report)
         self.save_state(records)
         return report
+
+    def docker_restarted(self, name: str, state: dict[str, Any], grown: int, report: CheckReport) -> None:
+        message = docker_restart_message(name, state, grown)
+        logger.warning("%s", message, extra={"container": name})
+        alert_triggers.container_restarted_by_docker(
+            self.settings, name, message, exit_code=last_exit_code(state), oom_killed=bool(state.get("OOMKilled")),
+            finished_at=state.get("FinishedAt") or "", restart_count=state["RestartCount"])
+        report.docker_restarted.append(name)
 
     def act(self, container: Any, record: ContainerRecord, observation: Observation, now: float,
             report: CheckReport) -> None:
@@ -203,6 +223,7 @@ class SelfMonitor:
             return
         record.restarts.append(now)
         record.last_restart_at = now
+        record.restart_count = 0   # an API restart resets RestartCount: Docker's restarts count from here
         record.consecutive_errors = 0
         report.restarted.append(name)
         logger.warning("restarted %s (was %s); %d/%d restarts in window", name, observation.status,
@@ -237,8 +258,8 @@ def self_monitor_command(
 ) -> None:
     """Watch the stack's containers and restart failing ones, within a restart budget.
 
-    Prints one JSON report per check ({"restarted", "alerted", "failing"}); exit 2 when the Docker
-    engine cannot be reached (a CRITICAL alert is raised too).
+    Prints one JSON report per check ({"restarted", "alerted", "failing", "docker_restarted"}); exit 2
+    when the Docker engine cannot be reached (a CRITICAL alert is raised too).
     """
     if once and loop:
         ctx.fail("--loop is not allowed with --once")
@@ -287,7 +308,7 @@ def _check_until_stopped(monitor: SelfMonitor, settings: SelfMonitorSettings, *,
         try:
             report = monitor.check()
             print(json.dumps({"restarted": report.restarted, "alerted": report.alerted,
-                              "failing": report.failing}), flush=True)
+                              "failing": report.failing, "docker_restarted": report.docker_restarted}), flush=True)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             alert_triggers.container_failure(settings, "docker", f"Docker engine error: {exc}")
             print(f"error: Docker engine error: {exc}", file=sys.stderr)

@@ -7,8 +7,9 @@ lost. `vv drill` runs the same faults in a sandbox on the local runner; these ar
   ends with exactly one LogLine, the chain verifies, `vv diagnose` names the burst;
 * a stage container killed, a stage container hung (`docker pause`: its processes freeze, it does
   no work, its healthcheck cannot run) and tv_api killed, at once: the restart policy brings back
-  the killed ones, `vv self-monitor` restarts the hung one (and only it: 0 harmful actions),
-  `vv diagnose` names tv_api down while it is."""
+  the killed ones (the self-monitor tells of each: a WARNING "restarted by Docker" with how it
+  ended), `vv self-monitor` restarts the hung one (and only it: 0 harmful actions), `vv diagnose`
+  names tv_api down while it is."""
 
 import json
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.upkeep.self_monitor import _parse_docker_time
+from ops.upkeep.container_verdict import docker_time as _parse_docker_time
 from tests.stack.conftest import REPORT, VV_UID
 from tests.stack.test_stack import container_state, get_json, recording_name, sample_video, stack_clock, wait_for
 from tests.webhook_server import WebhookServer
@@ -142,12 +143,17 @@ def first_healthy_probe(state: dict) -> float:
     return min(end for end in ends if end is not None and end >= started)
 
 
+def restart_count(stack, name: str) -> int:
+    return int(stack.engine.docker("inspect", "-f", "{{.RestartCount}}", name).stdout.strip())
+
+
 def test_killed_and_hung_containers_heal_by_themselves(stack):
     from ops.diagnosis.run import config_from_settings, run_diagnosis
     from vv_cli.settings import Settings
 
     names = (KILLED_STAGE, HUNG_STAGE, "tv_api")
     before = {name: container_state(stack, name) for name in names}
+    restarts_before = {name: restart_count(stack, name) for name in names}
     loglines = sorted((stack.storage / "loglines").glob("*.logline.json"))
     assert all(s["Status"] == "running" and s["Health"]["Status"] == "healthy" for s in before.values()), before
     with WebhookServer() as webhook:
@@ -190,8 +196,24 @@ def test_killed_and_hung_containers_heal_by_themselves(stack):
     # the killed ones came back by their restart policy.
     restarted = [name for report in reports for name in report["restarted"]]
     assert restarted == [HUNG_STAGE], reports
-    assert [(a["severity"], a["title"]) for a in alerts] == [("WARNING", f"container {HUNG_STAGE} restarted")], alerts
-    assert "paused" in alerts[0]["message"]
+    # Which alert an operator gets: one WARNING per container, each saying who brought it back: Docker's
+    # restart policy for the killed ones (with how they ended: SIGKILL, not OOM), the self-monitor for
+    # the hung one (RestartCount unchanged: an API restart resets it, so no "by Docker" for it).
+    assert sorted((a["severity"], a["title"]) for a in alerts) == sorted(
+        [("WARNING", f"container {HUNG_STAGE} restarted")]
+        + [("WARNING", f"container {name} restarted by Docker") for name in (KILLED_STAGE, "tv_api")]), alerts
+    by_title = {a["title"]: a for a in alerts}
+    assert "paused" in by_title[f"container {HUNG_STAGE} restarted"]["message"]
+    for name in (KILLED_STAGE, "tv_api"):
+        context = by_title[f"container {name} restarted by Docker"]["context"]
+        assert context["restart_count"] == restarts_before[name] + 1, context
+        assert context["oom_killed"] is False and context["exit_code"] in (None, 137), context
+        # It ended between its old start and its new one (both by the engine's clock).
+        assert (_parse_docker_time(before[name]["StartedAt"]) < _parse_docker_time(context["finished_at"])
+                <= _parse_docker_time(container_state(stack, name)["StartedAt"])), context
+    docker_restarted = sorted(name for report in reports for name in report["docker_restarted"])
+    assert docker_restarted == sorted([KILLED_STAGE, "tv_api"]), reports
+    print("drill alerts:", json.dumps([(a["title"], a["message"]) for a in alerts]))
     for name in (KILLED_STAGE, "tv_api"):
         assert container_state(stack, name)["Pid"] != before[name]["Pid"]
     assert diagnosed == "tv_api_down"
@@ -202,13 +224,16 @@ def test_killed_and_hung_containers_heal_by_themselves(stack):
     assert verify.returncode == 0, verify.stdout[-2000:] + verify.stderr[-2000:]
     restarted_at = {name: _parse_docker_time(container_state(stack, name)["StartedAt"]) for name in names}
     drill_row(f"stage container killed ({KILLED_STAGE})", healed_by="restart policy",
-              seconds_to_healthy=round(seconds[KILLED_STAGE], 1), alerts=[], diagnosed=None, lost=0,
+              seconds_to_healthy=round(seconds[KILLED_STAGE], 1),
+              alerts=[f"container {KILLED_STAGE} restarted by Docker"], diagnosed=None, lost=0,
               restarted_after_s=round(restarted_at[KILLED_STAGE] - fault_at, 1))
     drill_row(f"stage container hung ({HUNG_STAGE}, docker pause)", healed_by="vv self-monitor restart",
-              seconds_to_healthy=round(seconds[HUNG_STAGE], 1), alerts=[alerts[0]["title"]], diagnosed=None, lost=0,
+              seconds_to_healthy=round(seconds[HUNG_STAGE], 1), alerts=[f"container {HUNG_STAGE} restarted"],
+              diagnosed=None, lost=0,
               restarted_after_s=round(restarted_at[HUNG_STAGE] - fault_at, 1))
     drill_row("tv_api killed", healed_by="restart policy", seconds_to_healthy=round(seconds["tv_api"], 1),
-              seconds_to_serving=round(api_up, 1), alerts=[], diagnosed=diagnosed, lost=0,
+              seconds_to_serving=round(api_up, 1), alerts=["container tv_api restarted by Docker"],
+              diagnosed=diagnosed, lost=0,
               restarted_after_s=round(restarted_at["tv_api"] - fault_at, 1))
     for name in names:
         REPORT["timings_s"][f"drill: {name} healthy again"] = seconds[name]

@@ -51,6 +51,16 @@ def container_restarted(settings: Any, container: str, message: str, *, health: 
     return send_alert(alert, settings)
 
 
+def container_restarted_by_docker(settings: Any, container: str, message: str, *, exit_code: int | None,
+                                  oom_killed: bool, finished_at: str, restart_count: int,
+                                  source: str = "self_monitor") -> DeliveryResult:
+    """Docker's restart policy brought a container back (it died; the box healed without anyone)."""
+    alert = build_alert("WARNING", f"container {container} restarted by Docker", message, source,
+                        container=container, exit_code=exit_code, oom_killed=oom_killed, finished_at=finished_at,
+                        restart_count=restart_count)
+    return send_alert(alert, settings)
+
+
 def schema_validation_error(settings: Any, file: str, error: str, *, stage: str | None = None,
                             source: str = "orchestrator", log: str | None = None) -> DeliveryResult:
     alert = build_alert("WARNING", "schema validation error", error, source, file=file,

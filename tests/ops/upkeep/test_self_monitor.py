@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.upkeep.self_monitor import STATE_NAME, SelfMonitor, _parse_docker_time, main
+from ops.upkeep.container_verdict import docker_time as _parse_docker_time
+from ops.upkeep.self_monitor import STATE_NAME, SelfMonitor, main
 from tests.engine_api_fake import EngineServer, FakeEngine, container_attrs
 from tests.webhook_server import WebhookServer
 
@@ -142,7 +143,8 @@ def test_exited_container_is_restarted_and_missing_one_alerts(settings, engine, 
 def test_main_once_prints_the_report(settings, engine, hook, capsys):
     settings = monitor_settings(settings, hook)
     assert main(["--once"], settings=settings, client_factory=engine.client) == 0
-    assert json.loads(capsys.readouterr().out) == {"restarted": [], "alerted": [], "failing": {"scene_scanner": 1}}
+    assert json.loads(capsys.readouterr().out) == {"restarted": [], "alerted": [], "failing": {"scene_scanner": 1},
+                                                   "docker_restarted": []}
 
 
 def test_main_loop_stops_on_event(settings, engine, hook, capsys):
@@ -206,9 +208,13 @@ def test_a_crash_loop_is_not_forgiven_by_its_ever_fresh_start_period(settings, e
     assert reports[2].failing == {"scene_scanner": 1}      # the second restart in the window: a crash loop
     assert [i for i, r in enumerate(reports) if r.restarted] == [4, 7]
     assert [i for i, r in enumerate(reports) if r.alerted] == [10]
+    # Docker's restarts: one WARNING (the first seen, at the second check; the rest are the same alert
+    # within the dedup window), then the self-monitor's own restart and the spent budget.
+    assert [r.docker_restarted for r in reports[:3]] == [[], ["scene_scanner"], ["scene_scanner"]]
     assert [(b["severity"], b["title"]) for b in hook.bodies()] == [
+        ("WARNING", "container scene_scanner restarted by Docker"),
         ("WARNING", "container scene_scanner restarted"), ("CRITICAL", "container scene_scanner keeps failing")]
-    assert "crash loop" in hook.bodies()[0]["message"] and "restart budget spent" in hook.bodies()[1]["message"]
+    assert "crash loop" in hook.bodies()[1]["message"] and "restart budget spent" in hook.bodies()[2]["message"]
     state = json.loads((settings.storage.state / STATE_NAME).read_text())["containers"]["scene_scanner"]
     assert state["restart_count"] == 3 and len(state["seen_restarts"]) == 10
 
@@ -230,6 +236,89 @@ def test_a_single_restart_inside_its_start_period_is_still_forgiven(settings, en
         attrs["State"].update(Status="running", Running=True, Restarting=False)
     attrs["State"]["Health"]["Status"] = "healthy"
     assert check(settings, engine, clock=lambda: now[0]).failing == {}
-    assert restarts(engine) == [] and hook.bodies() == []
+    # Forgiven, not restarted, but not silent: the one restart by Docker is one WARNING.
+    assert restarts(engine) == []
+    assert [(b["severity"], b["title"]) for b in hook.bodies()] == [
+        ("WARNING", "container scene_scanner restarted by Docker")]
     state = json.loads((settings.storage.state / STATE_NAME).read_text())["containers"]["scene_scanner"]
     assert state["restart_count"] == 8 and len(state["seen_restarts"]) == 1
+
+
+def docker_brought_back(engine, name, now, *, status="running", exit_code=137, oom_killed=False):
+    """What `docker inspect` shows after the restart policy brought a dead container back (recorded from
+    Docker 20.10): RestartCount +1, FinishedAt when it died, OOMKilled; ExitCode is cleared to 0 once it
+    runs again (kept while it is caught restarting)."""
+    attrs = engine.engine.containers[name]
+    attrs["RestartCount"] += 1
+    attrs["State"].update(Status=status, Running=status == "running", Restarting=status == "restarting",
+                          OOMKilled=oom_killed, ExitCode=0 if status == "running" else exit_code,
+                          Pid=4243 if status == "running" else 0,
+                          FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%S.250000000Z", time.gmtime(now - 1)),
+                          StartedAt=time.strftime("%Y-%m-%dT%H:%M:%S.500000000Z", time.gmtime(now - 1)))
+    return attrs["State"]["FinishedAt"]
+
+
+def test_each_restart_by_docker_is_a_warning_with_how_the_container_ended(settings, engine, hook):
+    """The stack drill's SIGKILLed containers came back by their restart policy and nobody heard of it."""
+    settings = monitor_settings(settings, hook, self_monitor_containers="tv_api", alert_dedup_window_s=0.0)
+    now = [_parse_docker_time(engine.engine.containers["tv_api"]["State"]["StartedAt"]) + 86400]
+    clock = lambda: now[0]  # noqa: E731
+    assert check(settings, engine, clock).docker_restarted == []          # the baseline
+    now[0] += 30
+    finished = docker_brought_back(engine, "tv_api", now[0], oom_killed=True)
+    report = check(settings, engine, clock)
+    assert report.docker_restarted == ["tv_api"] and report.restarted == [] and restarts(engine) == []
+    now[0] += 30
+    assert check(settings, engine, clock).docker_restarted == []          # the same count: nothing new
+    now[0] += 30
+    docker_brought_back(engine, "tv_api", now[0], status="restarting", exit_code=137)
+    docker_brought_back(engine, "tv_api", now[0], status="restarting", exit_code=137)
+    assert check(settings, engine, clock).docker_restarted == ["tv_api"]
+    first, second = hook.bodies()
+    assert [(b["severity"], b["title"]) for b in (first, second)] == [
+        ("WARNING", "container tv_api restarted by Docker")] * 2
+    assert first["context"] | {"timestamp": None} == {
+        "container": "tv_api", "file": None, "timestamp": None, "log_excerpt": "", "exit_code": None,
+        "oom_killed": True, "finished_at": finished, "restart_count": 1}
+    assert "once since the last check (RestartCount 1)" in first["message"]
+    assert f"OOMKilled True, finished at {finished}; now running" in first["message"]
+    assert "exit code not kept" in first["message"]
+    assert second["context"]["exit_code"] == 137 and second["context"]["restart_count"] == 3
+    assert "2 times since the last check" in second["message"] and "exit code 137" in second["message"]
+
+
+def test_a_restart_by_docker_is_deduplicated_like_every_alert(settings, engine, hook):
+    settings = monitor_settings(settings, hook, self_monitor_containers="tv_api")
+    now = [_parse_docker_time(engine.engine.containers["tv_api"]["State"]["StartedAt"]) + 86400]
+    check(settings, engine, lambda: now[0])
+    for _ in range(3):
+        now[0] += 30
+        docker_brought_back(engine, "tv_api", now[0])
+        assert check(settings, engine, lambda: now[0]).docker_restarted == ["tv_api"]
+    assert [b["title"] for b in hook.bodies()] == ["container tv_api restarted by Docker"]
+
+
+def test_no_docker_restart_alert_for_a_baseline_a_reset_count_or_its_own_restart(settings, engine, hook):
+    """Only a RestartCount that grew since the last check is Docker's restart: not the lifetime count at
+    the first reading, not a count that went down (an engine restart resets it), not the self-monitor's
+    own restart (an API restart resets it too; it has its own WARNING) — but a restart by Docker after it."""
+    settings = monitor_settings(settings, hook, alert_dedup_window_s=0.0)
+    engine.engine.containers["tv_api"]["RestartCount"] = 5
+    engine.engine.containers["scene_scanner"] = container_attrs("scene_scanner", status="exited", exit_code=1)
+    engine.engine.containers["scene_scanner"]["RestartCount"] = 7
+    now = [_parse_docker_time(engine.engine.containers["tv_api"]["State"]["StartedAt"]) + 86400]
+    reports = [check(settings, engine, lambda: now[0])]                    # baselines 5 and 7
+    engine.engine.containers["tv_api"]["RestartCount"] = 1                 # the engine restarted: reset
+    for _ in range(2):
+        now[0] += 30
+        reports.append(check(settings, engine, lambda: now[0]))
+    assert [r.restarted for r in reports] == [[], [], ["scene_scanner"]]  # its own restart, count reset to 0
+    now[0] += 30
+    reports.append(check(settings, engine, lambda: now[0]))
+    assert [r.docker_restarted for r in reports] == [[], [], [], []]
+    now[0] += 30
+    docker_brought_back(engine, "scene_scanner", now[0])                   # it died again: Docker's restart
+    assert check(settings, engine, lambda: now[0]).docker_restarted == ["scene_scanner"]
+    assert [(b["severity"], b["title"]) for b in hook.bodies()] == [
+        ("WARNING", "container scene_scanner restarted"), ("WARNING", "container scene_scanner restarted by Docker")]
+    assert "(RestartCount 1)" in hook.bodies()[1]["message"]
