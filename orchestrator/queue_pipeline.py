@@ -97,7 +97,9 @@ class QueuePipeline:
             self.status[sha] = self.guarded(sha, lambda sha=sha: self.step(sha))
 
     def has_room(self) -> bool:
-        return self.more is not None and not self.waiting and len(self.order) < self.window
+        """Room to take newly due videos in (none after QUEUE_RUN_MAX_S: no next look to wake up for)."""
+        return self.more is not None and not self.waiting and len(self.order) < self.window \
+            and time.monotonic() < self.take_until
 
     def look_again(self) -> bool:
         """Take the videos due since into ``waiting`` (True when there are any); none after QUEUE_RUN_MAX_S."""
