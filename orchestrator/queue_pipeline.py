@@ -41,7 +41,7 @@ from orchestrator.batch_logline import logline_run, needs_logline, record_logged
 from orchestrator.protocol import Engine
 from orchestrator.queue_runner import QUEUED, QueueRunner, as_stage_result, due_on_queue, waited_in_vain
 from orchestrator.runners import StageResult
-from orchestrator.stages import DUE_IN_STATE, LOGLINE, StageSpec
+from orchestrator.stages import DUE_IN_STATE, LOGLINE, TERMINAL_STATES, StageSpec
 from vv_core.workqueue import JobResult, job_id_of
 
 logger = logging.getLogger("vv.orchestrator")
@@ -275,6 +275,10 @@ class QueuePipeline:
     def leave(self) -> None:
         sha = self.order.popleft()
         del self.status[sha]
+        row = self.engine.store.get(sha)
+        if row is not None and row["state"] in TERMINAL_STATES:
+            # Finished (in SQLite): a result a killed run recorded but did not collect goes now.
+            self.runner.queue.collect(*(job_id_of(spec.command, sha) for spec in QUEUED))
         self.progressed()
 
 

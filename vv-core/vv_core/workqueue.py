@@ -192,10 +192,10 @@ class WorkQueue:
     def forget_wake(self, key: str) -> None:
         retrying(lambda: self.redis.delete(key), deadline_s=self.reconnect_s, what="forget a wake-up key")
 
-    def collect(self, job_id: str) -> None:
-        """Forget a job whose result the orchestrator has recorded (the next attempt is a new job)."""
-        retrying(lambda: self.redis.delete(f"vv:result:{job_id}", f"vv:done:{job_id}", f"vv:job:{job_id}"),
-                 deadline_s=self.reconnect_s, what="collect a result")
+    def collect(self, *job_ids: str) -> None:
+        """Forget jobs whose result the orchestrator has recorded (the next attempt is a new job)."""
+        keys = [f"vv:{kind}:{job_id}" for job_id in job_ids for kind in ("result", "done", "job")]
+        retrying(lambda: self.redis.delete(*keys), deadline_s=self.reconnect_s, what="collect a result")
 
     def length(self, stage: str) -> int:
         """Jobs not yet acknowledged (waiting or in flight): entries are deleted when acknowledged."""
