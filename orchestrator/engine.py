@@ -1,4 +1,4 @@
-"""One orchestrator run: discover → claim → scan → summarize → logline → processed/ (or corrupted/).
+"""One orchestrator run: take in (:mod:`.intake`) → scan → summarize → logline → processed/ (or corrupted/).
 
 Crash safety rests on three rules:
 1. every state transition is committed to SQLite *after* the file it describes exists (stage
@@ -25,8 +25,6 @@ from typing import Any
 
 from orchestrator.batch_logline import log_ahead
 from orchestrator.batch_scan import batches, scan_ahead
-from orchestrator.claims import claim, record_ignored
-from orchestrator.discovery import Ignored, look
 from orchestrator.failures import Failure, backoff_delay, classify_result, invalid_output
 from orchestrator.housekeeping import (
     SCHEDULE_PENDING,
@@ -35,6 +33,7 @@ from orchestrator.housekeeping import (
     sweep_stale_temp_files,
     trigger_schedule,
 )
+from orchestrator.intake import due_again, take_in
 from orchestrator.moves import (
     VideoVanished,
     backfill_placements,
@@ -99,11 +98,11 @@ class Orchestrator:
         if self.store.get_flag(PLACEMENTS_BACKFILLED) != "1":
             backfill_placements(self.root, self.layout.state, self.store.all_videos())
             self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
-        self.take_in(report, wait_for_settling=wait_for_settling)
+        take_in(self, report, wait_for_settling=wait_for_settling)
         due = list(self.store.due_videos(self.clock()))
         with progress("orchestrate", total=len(due) or None, unit="videos") as task:
             if isinstance(self.runner, QueueRunner):  # a window in flight on the workers, no batch barrier
-                run_pipelined(self, due, report, task.advance, more=lambda: self.due_again(report))
+                run_pipelined(self, due, report, task.advance, more=lambda: due_again(self, report))
             else:
                 for batch in batches(due, self.settings.orchestrator_scan_batch):
                     self.run_batch(batch, report, task.advance)
@@ -114,41 +113,6 @@ class Orchestrator:
                               failed=len(report.failed))
         write_status(self.store, self.layout.state, waiting_in_input=report.settling)
         return report
-
-    def take_in(self, report: RunReport, *, wait_for_settling: bool = False, again: bool = False) -> None:
-        """Look at input/ and claim the settled files (unless ingestion is paused). ``again``: a look
-        during the run (the queue runner's window taking newly due videos in): quiet when paused,
-        and only files new to the state DB count as seen."""
-        if self.layout.ingestion_paused.exists():
-            # Paused (`vv diagnose --fix`, e.g. the disk is full): videos already claimed go on, input/ waits.
-            if not again:
-                logger.warning("ingestion paused (%s): no new input is claimed", self.layout.ingestion_paused)
-            report.settling = 0
-            return
-        ignored: list[Ignored] = []
-        stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                       self.settings.stable_wait_s, ignored=ignored)
-        if report.settling and wait_for_settling:
-            # Second look within this run, so a file copied in just now is not left for the next cron.
-            self.sleep(self.settings.stable_wait_s)
-            ignored = []
-            stable, report.settling = look(self.store, self.root, self.layout.input, self.clock(),
-                                           self.settings.stable_wait_s, ignored=ignored)
-        record_ignored(self, ignored)
-        for found in stable:
-            new = self.store.get(found.sha256) is None
-            try:
-                claim(self, found, report)
-            except sqlite3.Error:
-                raise
-            except Exception:  # this file only: left where it is, tried again next run
-                logger.exception("could not claim %s", printable(found.relative))
-            report.seen += 1 if new or not again else 0
-
-    def due_again(self, report: RunReport) -> list[sqlite3.Row]:
-        """During a run: claim what settled in input/ since, and return what is due now (oldest first)."""
-        self.take_in(report, again=True)
-        return self.store.due_videos(self.clock())
 
     def run_batch(self, batch: list[sqlite3.Row], report: RunReport, advance: Callable[[], object]) -> None:
         """Scan the batch in one process (models load once), take each video alone as far as its

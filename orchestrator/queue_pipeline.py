@@ -13,6 +13,9 @@ A video still being scanned or summarized holds back every later one: a later vi
 LogLine before an earlier one in flight. While the run writes (a worker thread that only waits for
 the subprocess), this loop goes on recording results and enqueuing jobs; everything touching SQLite
 stays on this thread. Groups form by themselves: what became ready while one run wrote is the next.
+The loop never polls: it blocks on Redis (BLPOP) on the workers' wake-up lists of its pending jobs
+and on its own wake-up list, which the writer thread pushes when a run ends (lists that carry no
+data: a result stays in its key until recorded in SQLite, so a crash never loses one).
 
 The window does not wait for the next run to take new videos: while it has room, it looks at
 input/ again every ``QUEUE_RESCAN_S`` (the engine's own look and claim: settled files only, nothing
@@ -28,6 +31,7 @@ is the same job (its result, if any, is found), and a LogLine written but not re
 import logging
 import sqlite3
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,13 +41,12 @@ from orchestrator.batch_logline import logline_run, needs_logline, record_logged
 from orchestrator.protocol import Engine
 from orchestrator.queue_runner import QUEUED, QueueRunner, as_stage_result, due_on_queue, waited_in_vain
 from orchestrator.runners import StageResult
-from orchestrator.stages import DUE_IN_STATE, LOGLINE, StageSpec
+from orchestrator.stages import DUE_IN_STATE, LOGLINE, TERMINAL_STATES, StageSpec
 from vv_core.workqueue import JobResult, job_id_of
 
 logger = logging.getLogger("vv.orchestrator")
 
 QUEUED_JOB, READY, SETTLED = "queued", "ready", "settled"   # a video's place in the window
-POLL_WHILE_WRITING_S = 0.1   # how often the loop looks at the writer while it also waits for results
 
 
 class QueuePipeline:
@@ -63,22 +66,27 @@ class QueuePipeline:
         self.order: deque[str] = deque()                     # the window, in video order
         self.status: dict[str, str] = {}
         self.pending: dict[str, tuple[StageSpec, str, float]] = {}  # job id → (stage, video, enqueued at)
+        self.unlooked: set[str] = set()                      # enqueued jobs whose result key was not read yet
+        self.wake_key = f"vv:wake:orchestrator:{uuid.uuid4().hex}"  # the writer's "my run ended"
         self.writing: Future | None = None
         self.group: list[sqlite3.Row] = []                   # what the writer is writing
         self.quiet_since = time.monotonic()                  # the last time a worker finished a job
 
     def run(self) -> None:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vv-logline") as writer:
-            while True:
-                self.fill()
-                self.start_writing(writer)
-                if self.writing is None and not self.pending:
-                    if not self.order and not self.waiting and not self.look_again():
-                        return
-                    continue  # the head moved on: take more videos in
-                self.wait()
-                if self.has_room() and time.monotonic() >= self.next_look:
-                    self.look_again()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vv-logline") as writer:
+                while True:
+                    self.fill()
+                    self.start_writing(writer)
+                    if self.writing is None and not self.pending:
+                        if not self.order and not self.waiting and not self.look_again():
+                            return
+                        continue  # the head moved on: take more videos in
+                    self.wait()
+                    if self.has_room() and time.monotonic() >= self.next_look:
+                        self.look_again()
+        finally:  # after the writer thread ended: no wake-up comes after this
+            self.runner.queue.forget_wake(self.wake_key)
 
     # --- the window ---------------------------------------------------------------------------------
     def fill(self) -> None:
@@ -89,7 +97,9 @@ class QueuePipeline:
             self.status[sha] = self.guarded(sha, lambda sha=sha: self.step(sha))
 
     def has_room(self) -> bool:
-        return self.more is not None and not self.waiting and len(self.order) < self.window
+        """Room to take newly due videos in (none after QUEUE_RUN_MAX_S: no next look to wake up for)."""
+        return self.more is not None and not self.waiting and len(self.order) < self.window \
+            and time.monotonic() < self.take_until
 
     def look_again(self) -> bool:
         """Take the videos due since into ``waiting`` (True when there are any); none after QUEUE_RUN_MAX_S."""
@@ -119,6 +129,7 @@ class QueuePipeline:
                     self.quiet_since = time.monotonic()
                 self.runner.submit(job)
                 self.pending[job.job_id] = (spec, sha, self.engine.clock())
+                self.unlooked.add(job.job_id)
                 return QUEUED_JOB
             due = DUE_IN_STATE.get(row["state"]) if row["outcome"] is None else None
             if due in QUEUED:  # due_on_queue said no job: an output to adopt or an input missing (no run)
@@ -144,16 +155,26 @@ class QueuePipeline:
 
     # --- results -----------------------------------------------------------------------------------
     def wait(self) -> None:
-        """Wait for a job's result or the writer, whichever comes first, and record it."""
+        """Wait for a job's result or the writer, whichever comes first, and record what came.
+
+        No polling: the loop blocks on Redis until a worker's wake-up for a pending job, the
+        writer's wake-up (pushed when its run ends), the next look at input/ or QUEUE_WAIT_S. A
+        job's result key is read when it is enqueued (a result whose wake-up a killed run consumed
+        has none left) and when its wake-up comes, not while the loop waits."""
         if self.pending:
-            timeout = POLL_WHILE_WRITING_S if self.writing is not None else \
-                max(0.0, self.runner.wait_s - (time.monotonic() - self.quiet_since))
-            if self.has_room():  # wake up for the next look at input/
-                timeout = min(timeout, max(0.0, self.next_look - time.monotonic()))
-            found = self.runner.queue.wait_any(list(self.pending), timeout)
-            if found is not None:
+            found = self.runner.queue.results([i for i in self.unlooked if i in self.pending])
+            self.unlooked.clear()
+            if not found:
+                timeout = max(0.0, self.runner.wait_s - (time.monotonic() - self.quiet_since))
+                if self.has_room():  # wake up for the next look at input/
+                    timeout = min(timeout, max(0.0, self.next_look - time.monotonic()))
+                woken = self.runner.queue.woken(list(self.pending), timeout, wake=self.wake_key)
+                found = [woken] if woken is not None else []
+            if found:
                 self.quiet_since = time.monotonic()
-                self.record(found)
+                for result in found:
+                    if result.job_id in self.pending:
+                        self.record(result)
             elif time.monotonic() - self.quiet_since >= self.runner.wait_s:
                 self.give_up_waiting()
         if self.writing is not None and (self.writing.done() or not self.pending):
@@ -203,6 +224,7 @@ class QueuePipeline:
             self.group = group
             self.writing = writer.submit(write_loglines, self.runner, self.engine.clock,
                                          *logline_run(self.engine, group))
+            self.writing.add_done_callback(self.wake_when_written)
             return
 
     def ready_run(self) -> list[sqlite3.Row]:
@@ -217,6 +239,14 @@ class QueuePipeline:
                 break
             group.append(row)
         return group
+
+    def wake_when_written(self, _done: Future) -> None:
+        """(The writer thread.) Wake the loop blocked in :meth:`wait`; a wake-up that cannot be pushed
+        only means the loop notices the writer at its next result or timeout."""
+        try:
+            self.runner.queue.wake(self.wake_key)
+        except Exception as exc:
+            logger.warning("could not wake the window after a logline run: %s", exc)
 
     def finish_writing(self) -> None:
         assert self.writing is not None
@@ -245,6 +275,10 @@ class QueuePipeline:
     def leave(self) -> None:
         sha = self.order.popleft()
         del self.status[sha]
+        row = self.engine.store.get(sha)
+        if row is not None and row["state"] in TERMINAL_STATES:
+            # Finished (in SQLite): a result a killed run recorded but did not collect goes now.
+            self.runner.queue.collect(*(job_id_of(spec.command, sha) for spec in QUEUED))
         self.progressed()
 
 

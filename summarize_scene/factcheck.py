@@ -13,15 +13,23 @@ omissions the issue asks for: the recognised names and, when there was one, the 
 """
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from summarize_scene.facts import SceneFacts, identities, people_count
+from summarize_scene.facts import SceneFacts, fall_count, identities, people_count
+from vv_core.words import NUMBER_WORDS, PERSON_WORDS, number_value
 
-NUMBERS = {"a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "both": 2, "couple": 2, "three": 3, "four": 4,
-           "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "several": None, "many": None}
-_PEOPLE = r"(?:people|persons|person|men|man|women|woman|individuals?|pedestrians?|visitors?)"
-_NUMBER = rf"(?:\d+|{'|'.join(NUMBERS)})"
-# "two people", "3 young men"; not the minutes of "14:03 two people" (the count there is "two").
+
+def _alternatives(phrases: Iterable[str]) -> str:
+    """A regex group of ``phrases``, longest first ("a dozen" before "a"), any spaces between words."""
+    return "(?:" + "|".join(r"\s+".join(map(re.escape, phrase.split()))
+                            for phrase in sorted(phrases, key=len, reverse=True)) + ")"
+
+
+# The count vocabulary is the writers' (vv_core.words): a count the template or a LogLine could say, this reads.
+_PEOPLE = _alternatives(PERSON_WORDS)
+_NUMBER = rf"(?:\d+|{_alternatives(NUMBER_WORDS)})"
+# "two people", "3 young men", "a dozen people"; not the minutes of "14:03 two people" (the count there is "two").
 _COUNTED = re.compile(rf"(?<![:.\d])\b({_NUMBER})\s+(?:(?!{_NUMBER}\b)[a-z]+\s+)?{_PEOPLE}\b", re.IGNORECASE)
 _NOBODY = re.compile(r"\b(?:(?:nobody|no one)(?!\s+(?:was|is|could be)\s+recogni[sz]ed)|no people|no person"
                      r"|nothing (?:was )?(?:detected|seen))\b", re.IGNORECASE)  # "nobody was recognised" is no count
@@ -36,7 +44,7 @@ _NOT_NAMES = frozenset({
     "automatic", "summary", "report", "night", "daylight", "day", "morning", "afternoon", "evening", "local",
     "time", "he", "she", "they", "it", "his", "her", "their", "someone", "somebody", "man", "woman", "men",
     "women", "visible", "face", "faces", "gate", "hall", "entrance", "street", "yard", "door",
-})
+}) | PERSON_WORDS | {word for phrase in NUMBER_WORDS for word in phrase.split()}
 
 TIME_SLACK = timedelta(minutes=1)
 
@@ -81,11 +89,11 @@ def findings(facts: SceneFacts, title: str, summary: str, *,
     problems: list[tuple[str, str]] = []
     text = f"{title}. {summary}"
     people = people_count(facts)
-    falls = sum(f.count for f in facts.labels if f.word == "fall")
+    falls = fall_count(facts)
     who = identities(facts) or {"known": [], "unrecognised": 0}
     names = set(who["known"])
     # An untracked (schema 1.0) analytic counts frames, not people: no count of it can be checked.
-    counts = [(n, int(n) if n.isdigit() else NUMBERS[n.lower()])
+    counts = [(n, number_value(n))
               for n in (_COUNTED.findall(text) if facts.events is not None else [])]
     for number, stated in counts:
         if people == 0:

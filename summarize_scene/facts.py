@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from summarize_scene.config import ConfigError, DaylightConfig, RuleCondition, Status, SummarizeConfig
-from vv_core.words import describe_counts, recognised_phrase
+from vv_core.words import describe_counts, people_counts, recognised_phrase
 
 
 @dataclass(frozen=True)
@@ -185,9 +185,23 @@ def identities(facts: SceneFacts) -> dict[str, Any] | None:
             "unrecognised": sum(1 for e in matched if e.name is None)}
 
 
+def word_counts(facts: SceneFacts) -> dict[str, int]:
+    """Count per word the summaries use (two labels may share one: ``normal`` and ``person`` are people)."""
+    counts: dict[str, int] = {}
+    for label in facts.labels:
+        counts[label.word] = counts.get(label.word, 0) + label.count
+    return counts
+
+
 def people_count(facts: SceneFacts) -> int:
-    """Distinct people (a fallen person is a person too)."""
-    return sum(f.count for f in facts.labels if f.word in {"person", "fall"})
+    """Distinct people (a fallen person is a person too): ``vv_core.words.people_counts``, the count
+    the prompt's objects and the LogLine state."""
+    return people_counts(word_counts(facts))[0]
+
+
+def fall_count(facts: SceneFacts) -> int:
+    """Of the people, how many fell."""
+    return people_counts(word_counts(facts))[1]
 
 
 def describe_timeline(facts: SceneFacts) -> str:
@@ -213,10 +227,7 @@ def describe_objects(facts: SceneFacts) -> str:
     if facts.events is None:  # frames, not people: say so (a count of frames is no count of people)
         return ", ".join(f"{f.display} in {f.count} frame{'s' if f.count != 1 else ''}" for f in facts.labels) \
             or "none"
-    counts: dict[str, int] = {}
-    for label in facts.labels:
-        counts[label.word] = counts.get(label.word, 0) + label.count
-    return describe_counts(counts) or "none"
+    return describe_counts(word_counts(facts)) or "none"
 
 
 def describe_people(facts: SceneFacts) -> str:

@@ -7,8 +7,8 @@ mistakes it for a model's words, and it still names what was detected so a TV sh
 Title and summary come from the same facts: a title never names what the summary does not.
 """
 
-from summarize_scene.facts import SceneFacts, describe_time, identities, people_count
-from vv_core.words import counted, people_phrase, recognised_phrase
+from summarize_scene.facts import SceneFacts, describe_time, fall_count, identities, people_count
+from vv_core.words import FALL_LABELS, PERSON_LABELS, counted, people_phrase, recognised_phrase
 
 NOTE = "Automatic summary: no language model is installed."
 DEADLINE_NOTE = "Automatic summary: the language model did not answer in time."
@@ -24,8 +24,8 @@ def _where(facts: SceneFacts) -> str:
 def _tracked(facts: SceneFacts, where: str) -> tuple[str, str]:
     """Title and summary of a tracked analytic: distinct objects and when they were there."""
     people = people_count(facts)
-    falls = sum(f.count for f in facts.labels if f.word == "fall")
-    others = [f for f in facts.labels if f.word not in {"person", "fall"}]
+    falls = fall_count(facts)
+    others = [f for f in facts.labels if f.word.lower() not in PERSON_LABELS | FALL_LABELS]
     if falls:
         title = f"Fall at {where}"
     elif people:

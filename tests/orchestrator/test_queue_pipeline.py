@@ -27,6 +27,7 @@ import pytest
 from orchestrator.cli import run_loop
 from orchestrator.engine import Orchestrator
 from orchestrator.queue_runner import QueueRunner
+from orchestrator.runners import LocalRunner, StageResult
 from orchestrator.state import StateStore
 from tests.orchestrator import contract_stages
 from tests.orchestrator.conftest import Box, contract_command
@@ -263,6 +264,8 @@ def test_under_steady_input_the_run_stops_taking_videos_in_and_ends(storage_root
         box.drop(f"cam1/{dropped[-1]}.mp4")
         time.sleep(0.1)
     workers.hooks[("scan", "*")] = drop_the_next
+    client = connect(redis.url)
+    client.config_resetstat()
     try:
         report = run_queue(box, redis)
     finally:
@@ -270,6 +273,9 @@ def test_under_steady_input_the_run_stops_taking_videos_in_and_ends(storage_root
 
     logged = [video for _, video in loglines_written(box)]
     assert report.cut_short and len(logged) >= 3   # several taken in during the run, then it ended
+    # Draining after the cut, the loop blocks for results (it spun with no next look to wait for,
+    # reading every pending result key each turn: thousands of reads).
+    assert commands(client).get("hgetall", 0) <= 2 * 2 * len(logged)   # a scan and a summary each
     assert logged == sorted(logged) and sorted(report.done) == logged   # in order, each once
     left = [f"cam1_{Path(name).stem}" for name in box.files("input")]
     assert left and not set(left) & set(logged)   # the latest segments wait for the next run
@@ -298,3 +304,50 @@ def test_the_loop_starts_the_next_run_at_once_after_a_cut_short_one(storage_root
     assert time.monotonic() - started < 30   # not ORCHESTRATOR_INTERVAL (60 s) between the two runs
     logged = [video for _, video in loglines_written(box)]
     assert len(logged) >= 2 and logged == sorted(logged) and len(set(logged)) == len(logged)
+
+
+class SlowLogline(LocalRunner):
+    """The contract double's `vv logline`, each run held ``hold_s`` first (a writer that takes its time)."""
+
+    def __init__(self, box: Box, hold_s: float) -> None:
+        super().__init__(contract_command(), env=box.env)
+        self.hold_s, self.runs = hold_s, 0
+
+    def run(self, command: str, args: list[str], timeout_s: float) -> StageResult:
+        if command == "logline":
+            time.sleep(self.hold_s)
+            self.runs += 1
+        return super().run(command, args, timeout_s)
+
+
+def commands(client) -> dict[str, int]:
+    return {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
+
+
+def test_while_the_writer_writes_the_window_waits_on_redis_without_polling(storage_root, tmp_path, redis):
+    """The loop blocks on the workers' wake-up lists and a wake-up the writer pushes when its run ends:
+    each job's result key is read once or twice (a look when it is enqueued, a read on its wake-up),
+    however long the writer takes. The old loop looked at every pending result every 0.1 s."""
+    box = queue_box(storage_root, tmp_path, redis)
+    ids = drop_segments(box)
+    workers = Workers(redis.url)
+    local = SlowLogline(box, hold_s=1.0)
+    workers.hooks[("summarize", ids[-1])] = lambda: wait_until(lambda: local.runs >= 1, 10)  # out while it writes
+    client = connect(redis.url)
+    client.config_resetstat()
+    orchestrator = Orchestrator(box.settings, QueueRunner(WorkQueue(connect(redis.url)), local, wait_s=30))
+    started = time.monotonic()
+    try:
+        report = orchestrator.run_once()
+    finally:
+        orchestrator.close()
+        workers.stop()
+    took = time.monotonic() - started
+    calls = commands(client)
+
+    assert sorted(report.done) == ids and local.runs >= 2
+    jobs = 2 * VIDEOS   # a scan and a summary each
+    print(f"\n{VIDEOS}-segment window, {local.runs} logline runs of >= 1 s, {took:.1f} s: "
+          f"HGETALL {calls.get('hgetall', 0)}, BLPOP {calls.get('blpop', 0)}, all {sum(calls.values())}: {calls}")
+    assert calls.get("hgetall", 0) <= 2 * jobs   # the old loop: ~2 x the pending jobs every 0.1 s of writing
+    assert calls.get("blpop", 0) <= jobs + 2 * local.runs + 2

@@ -16,6 +16,7 @@ from summarize_scene.prompt import load_prompt
 from summarize_scene.template import CONTRADICTION_NOTE, template_summary
 from tests.summarize_scene.conftest import write_analytic
 from tests.summarize_scene.test_events_facts import event, tracked
+from vv_core.words import NUMBER_WORDS, PERSON_NOUNS, counted, people_phrase
 
 CONFIG = load_config()
 WORDS = ordinary_words(CONFIG)
@@ -109,3 +110,33 @@ def test_an_untracked_analytic_counts_frames_so_its_counts_are_not_held_against_
     facts = scene_facts(make_analytic(detections=[detection("person", 0.9, t) for t in range(4)]), CONFIG)
     assert findings(facts, "Person at cam1", "A person walks past the window.", object_words=WORDS) == []
     assert {c for c, _ in findings(facts, "Fall at cam1", "A person falls.", object_words=WORDS)} == {"falls"}
+
+
+def people_scene(people: int, fallen: int = 0):
+    walking = [event("person", 1 + i, 30) for i in range(people - fallen)]
+    return scene_facts(tracked(walking + [event("fall", 2 + i, 40) for i in range(fallen)]), CONFIG, "UTC")
+
+
+@pytest.mark.parametrize(("phrase", "people", "fallen"), [
+    ("a dozen people", 12, 0), ("half a dozen visitors", 6, 0), ("two persons", 2, 0), ("one fallen person", 1, 1),
+    ("Two Pedestrians", 2, 0), (people_phrase(12), 12, 0), (people_phrase(1, fallen=1), 1, 1),
+    (people_phrase(3, fallen=1), 3, 1), (counted(2, "woman"), 2, 0),
+])
+def test_the_check_reads_counts_in_the_writers_vocabulary(phrase, people, fallen):
+    """One count vocabulary (vv_core.words) for the writers and this check: a phrase stating N people
+    agrees with N people and is caught against N + 1. (The check had its own words: "a dozen people"
+    read as "a" person, "Pedestrians" in a title as a name, "2 women" as "2 womans" from the plural rule.)"""
+    title, summary = f"{phrase} at cam1", f"{phrase[0].upper()}{phrase[1:]} seen at cam1."
+    assert findings(people_scene(people, fallen), title, summary, object_words=WORDS) == []
+    assert "counts" in {check for check, _ in findings(people_scene(people + 1, fallen), title, summary,
+                                                       object_words=WORDS)}
+
+
+def test_every_count_word_and_person_noun_of_the_vocabulary_is_read():
+    for noun in PERSON_NOUNS:   # the writers' plural of each
+        for n in (1, 3):
+            assert findings(people_scene(n), "Seen", f"Seen: {counted(n, noun)}.") == [], (noun, n)
+    for words, value in NUMBER_WORDS.items():
+        if value is not None and value > 1:
+            assert findings(people_scene(value), "Seen", f"Seen: {words} people.") == [], words
+            assert findings(people_scene(value + 1), "Seen", f"Seen: {words} people.") != [], words

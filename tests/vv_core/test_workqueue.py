@@ -145,3 +145,26 @@ def test_the_stream_and_its_pending_job_survive_a_redis_kill(redis_server, tmp_p
     assert worker.run(max_jobs=1) == 1
     assert calls == [f"scan:{SHA}"]
     assert WorkQueue(connect(redis_server.url)).result(f"scan:{SHA}").exit_code == 0
+
+
+def test_a_wait_blocks_on_the_wake_up_lists_and_a_wake_push_ends_it(redis_server, tmp_path, schema):
+    """woken() reads no result key while it waits (one BLPOP, however long): a push on its wake key
+    ends it at once, a worker's wake-up brings the result; a result whose wake-up was consumed is
+    read with results(), as a run killed after popping it would need."""
+    queue, client = WorkQueue(connect(redis_server.url)), connect(redis_server.url)
+    queue.submit(job(tmp_path, schema))
+    job_id = f"scan:{SHA}"
+    client.config_resetstat()
+    threading.Timer(0.5, queue.wake, ["vv:wake:test"]).start()
+    started = time.monotonic()
+    assert queue.woken([job_id], 20, wake="vv:wake:test") is None
+    assert time.monotonic() - started < 5                         # woken, not timed out
+    calls = {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+    assert calls.get("cmdstat_hgetall", 0) == 0 and calls["cmdstat_blpop"] == 1
+    assert Worker(connect(redis_server.url), "scan", writer([]), block_s=0.1).run(max_jobs=1) == 1
+    found = queue.woken([job_id], 5, wake="vv:wake:test")
+    assert found is not None and found.exit_code == 0
+    assert queue.woken([job_id], 0.2) is None                     # its wake-up consumed: no second one
+    assert [r.job_id for r in queue.results([job_id, "scan:" + "cd" * 32])] == [job_id]
+    queue.forget_wake("vv:wake:test")
+    assert client.exists("vv:wake:test") == 0

@@ -1,12 +1,15 @@
 """Human words for counted things, shared by every stage that writes for people to read.
 
 The summaries and the LogLines both say "2 people", "1 bus", "3 traffic lights": one rule, here,
-so a title and the LogLine built from the same summary never disagree on a plural.
+so a title and the LogLine built from the same summary never disagree on a plural. The summary's
+fact check reads counts back with the same vocabulary (:data:`NUMBER_WORDS`, :data:`PERSON_WORDS`),
+so what the writers say and what the checker understands cannot drift apart.
 """
 
 # Plurals the simple English rules below would get wrong (COCO labels among them).
 IRREGULAR_PLURALS = {"person": "people", "bus": "buses", "child": "children", "knife": "knives",
-                     "mouse": "mice", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
+                     "mouse": "mice", "sheep": "sheep", "skis": "skis", "scissors": "scissors",
+                     "man": "men", "woman": "women"}
 
 
 def plural(label: str, count: int) -> str:
@@ -71,3 +74,22 @@ def recognised_phrase(people: dict) -> str:
     unknown = [f"{count} unrecognised {'person' if count == 1 else 'people'}"] if count else []
     names = list(people.get("known", [])) + unknown
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# Reading counts back (a model's text held to the facts): the nouns a text may count people with,
+# in both numbers (``plural`` above), and the number words it may count them with. None: a word
+# that counts but states no number ("several people": not checked against the events).
+PERSON_NOUNS = ("person", "man", "woman", "individual", "pedestrian", "visitor")
+PERSON_WORDS = frozenset({*PERSON_NOUNS, *(plural(noun, 2) for noun in PERSON_NOUNS), "persons"})
+NUMBER_WORDS: dict[str, int | None] = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "both": 2, "couple": 2, "a couple": 2, "three": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "dozen": 12, "a dozen": 12, "half a dozen": 6, "a few": None, "few": None, "several": None, "many": None,
+}
+
+
+def number_value(text: str) -> int | None:
+    """The count ``text`` states: ``12`` and ``a dozen`` → 12, ``Two`` → 2, ``several`` → None (no
+    number); KeyError for a word not in :data:`NUMBER_WORDS`."""
+    words = " ".join(text.lower().split())
+    return int(words) if words.isdigit() else NUMBER_WORDS[words]

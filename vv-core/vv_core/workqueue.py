@@ -13,7 +13,9 @@ The life of a job:
 3. the worker writes and validates the output, then in one transaction stores the result
    (``vv:result:<job>``), wakes the orchestrator (``vv:done:<job>``) and XACK + XDEL the entry;
    a job delivered more than ``max_deliveries`` times gets a failure result instead of a 4th try;
-4. the orchestrator :meth:`WorkQueue.wait_any` s for results and :meth:`WorkQueue.collect` s them.
+4. the orchestrator :meth:`WorkQueue.wait_any` s for results (the queue runner's window: a look at
+   :meth:`WorkQueue.results` once per job, then blocks in :meth:`WorkQueue.woken`) and
+   :meth:`WorkQueue.collect` s them.
 
 No stage logic here: a worker is given a handler (a function of the job returning the path written).
 """
@@ -31,6 +33,7 @@ logger = logging.getLogger("vv.workqueue")
 GROUP = "workers"
 KEY_TTL_S = 7 * 86400  # a job or result nobody collects (its video deleted by hand) expires
 ABANDONED = "abandoned"
+WAKE_TTL_S = 3600  # a wake-up list left by a killed orchestrator expires
 
 # KEYS: job key, stream, result key; ARGV: ttl, then the entry's field/value pairs.
 _SUBMIT = """
@@ -143,33 +146,56 @@ class WorkQueue:
         ids = list(job_ids)
         if not ids:
             return None
-        end = time.monotonic() + timeout_s
-        found = self._first_result(ids)  # also a result whose wake-up an earlier run consumed
-        while found is None:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            keys, block = [f"vv:done:{i}" for i in ids], max(0.01, min(1.0, left))
-            popped = retrying(lambda: self.redis.blpop(keys, timeout=block),  # noqa: B023 (called at once)
-                              deadline_s=self.reconnect_s, what="wait for results")
-            found = self.result(popped[0].removeprefix("vv:done:")) if popped else self._first_result(ids)
-        return found
+        found = self.results(ids)  # also a result whose wake-up an earlier run consumed
+        return found[0] if found else self.woken(ids, timeout_s)
 
-    def _first_result(self, job_ids: list[str]) -> JobResult | None:
+    def results(self, job_ids: Iterable[str]) -> list[JobResult]:
+        """The results already there of ``job_ids`` (one pipelined read)."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+
         def read() -> list[dict[str, str]]:
             pipe = self.redis.pipeline(transaction=False)
-            for job_id in job_ids:
+            for job_id in ids:
                 pipe.hgetall(f"vv:result:{job_id}")
             return pipe.execute()
-        for data in retrying(read, deadline_s=self.reconnect_s, what="read results"):
-            if data:
-                return _parse_result(data)
+        return [_parse_result(data) for data in retrying(read, deadline_s=self.reconnect_s, what="read results")
+                if data]
+
+    def woken(self, job_ids: Iterable[str], timeout_s: float, *, wake: str | None = None) -> JobResult | None:
+        """Block until a worker's wake-up for one of ``job_ids`` (its result), a push on ``wake`` (None:
+        see :meth:`wake`) or ``timeout_s`` (None). Only what is announced by a wake-up: a result whose
+        wake-up was consumed (by a run killed before recording it) is read with :meth:`results`."""
+        keys = [f"vv:done:{i}" for i in job_ids] + ([wake] if wake else [])
+        end = time.monotonic() + timeout_s
+        while keys and (left := end - time.monotonic()) > 0:
+            popped = retrying(lambda: self.redis.blpop(keys, timeout=max(0.01, left)),
+                              deadline_s=self.reconnect_s, what="wait for results")
+            if popped is None or popped[0] == wake:
+                return None
+            found = self.result(popped[0].removeprefix("vv:done:"))
+            if found is not None:  # else collected since (an output adopted): wait on
+                return found
         return None
 
-    def collect(self, job_id: str) -> None:
-        """Forget a job whose result the orchestrator has recorded (the next attempt is a new job)."""
-        retrying(lambda: self.redis.delete(f"vv:result:{job_id}", f"vv:done:{job_id}", f"vv:job:{job_id}"),
-                 deadline_s=self.reconnect_s, what="collect a result")
+    def wake(self, key: str) -> None:
+        """Wake the process blocked in :meth:`woken` with ``wake=key`` (a list that carries no data;
+        the orchestrator's LogLine writer pushes it when its run ends)."""
+        def push() -> None:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.rpush(key, "1")
+            pipe.expire(key, WAKE_TTL_S)
+            pipe.execute()
+        retrying(push, deadline_s=self.reconnect_s, what="wake the orchestrator")
+
+    def forget_wake(self, key: str) -> None:
+        retrying(lambda: self.redis.delete(key), deadline_s=self.reconnect_s, what="forget a wake-up key")
+
+    def collect(self, *job_ids: str) -> None:
+        """Forget jobs whose result the orchestrator has recorded (the next attempt is a new job)."""
+        keys = [f"vv:{kind}:{job_id}" for job_id in job_ids for kind in ("result", "done", "job")]
+        retrying(lambda: self.redis.delete(*keys), deadline_s=self.reconnect_s, what="collect a result")
 
     def length(self, stage: str) -> int:
         """Jobs not yet acknowledged (waiting or in flight): entries are deleted when acknowledged."""
