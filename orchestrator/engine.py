@@ -72,6 +72,8 @@ class RunReport:
     settling: int = 0
     scheduled: bool | None = None     # None: not attempted
     cut_short: bool = False           # the queue runner stopped taking videos in at QUEUE_RUN_MAX_S
+    quarantine_alerted: int = 0       # quarantined videos alerted one by one (QUARANTINE_ALERTS_PER_RUN)
+    quarantine_held: list[tuple[str, str, str]] = field(default_factory=list)  # the rest: one alert at run end
 
 
 class Orchestrator:
@@ -100,12 +102,16 @@ class Orchestrator:
             self.store.set_flag(PLACEMENTS_BACKFILLED, "1")
         take_in(self, report, wait_for_settling=wait_for_settling)
         due = list(self.store.due_videos(self.clock()))
-        with progress("orchestrate", total=len(due) or None, unit="videos") as task:
-            if isinstance(self.runner, QueueRunner):  # a window in flight on the workers, no batch barrier
-                run_pipelined(self, due, report, task.advance, more=lambda: due_again(self, report))
-            else:
-                for batch in batches(due, self.settings.orchestrator_scan_batch):
-                    self.run_batch(batch, report, task.advance)
+        try:
+            with progress("orchestrate", total=len(due) or None, unit="videos") as task:
+                if isinstance(self.runner, QueueRunner):  # a window in flight on the workers, no batch barrier
+                    run_pipelined(self, due, report, task.advance, more=lambda: due_again(self, report))
+                else:
+                    for batch in batches(due, self.settings.orchestrator_scan_batch):
+                        self.run_batch(batch, report, task.advance)
+        finally:
+            if report.quarantine_held:
+                alert_triggers.videos_quarantined(self.settings, report.quarantine_held, report.quarantine_alerted)
         check_processing_time(self.store, self.settings, self.clock())
         if self.store.get_flag(SCHEDULE_PENDING) == "1" and self.settings.orchestrator_trigger_schedule:
             report.scheduled = trigger_schedule(self.runner, self.store, self.settings)
@@ -309,8 +315,12 @@ class Orchestrator:
                            attempts=attempts, exit_code=failure.exit_code, log_excerpt=excerpt)
         self.store.update(row["sha256"], outcome="failed", final_path=final)
         container = result.container if result else None
-        alert_triggers.video_quarantined(self.settings, final, stage, failure.reason, attempts,
-                                         container=container, log=excerpt)
+        if report.quarantine_alerted < self.settings.quarantine_alerts_per_run:
+            report.quarantine_alerted += 1
+            alert_triggers.video_quarantined(self.settings, final, stage, failure.reason, attempts,
+                                             container=container, log=excerpt)
+        else:  # a burst (a broken camera): the rest of the run's are one alert at its end
+            report.quarantine_held.append((str(final), stage, failure.reason))
         if result is not None and result.infrastructure_error:
             alert_triggers.container_failure(self.settings, container or self.runner.name,
                                              f"{stage} could not run {attempts} times: {failure.reason}",

@@ -72,6 +72,10 @@ class PipelineSettings(CoreSettings):
     max_attempts: int = Field(
         3, ge=1, le=100, description="Transient failures of one stage before the video is quarantined."
     )
+    quarantine_alerts_per_run: int = Field(
+        5, ge=1, le=1000,
+        description="Quarantined videos alerted one by one in a run; the rest of the run's are one grouped alert.",
+    )
     retry_backoff_s: float = Field(
         60.0, ge=0, description="Delay before the first retry of a failed stage; doubles per attempt."
     )

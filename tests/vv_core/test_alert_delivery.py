@@ -122,6 +122,9 @@ def test_send_alert_never_raises(settings, caplog):
      "video exceeds max processing time", "file", "input/a.mp4"),
     (alert_triggers.video_quarantined, {"file": "corrupted/a.mp4", "stage": "scan", "error": "e", "attempts": 1},
      "video quarantined", "stage", "scan"),
+    (alert_triggers.videos_quarantined,
+     {"quarantined": [("corrupted/a.mp4", "scan", "e"), ("corrupted/b.mp4", "scan", "e")], "alerted": 5},
+     "more videos quarantined", "reasons", {"scan: e": 2}),
 ])
 def test_triggers_deliver_alerts_with_the_standard_context(settings, hook, trigger, kwargs, title, key, value):
     configured = settings.model_copy(update={"alert_webhook_url": hook.url})

@@ -6,6 +6,7 @@ on the keys), and delivers it through :func:`~vv_core.alerts.send_alert` (format
 retries from settings). They return the delivery result and never raise.
 """
 
+from collections import Counter
 from typing import Any
 
 from vv_core.alerts import Alert, DeliveryResult, Severity, send_alert
@@ -74,6 +75,24 @@ def disk_low(settings: Any, path: str, free_percent: float, threshold_percent: f
         "CRITICAL", "disk space low",
         f"{free_percent:.1f}% free on {path} (threshold {threshold_percent:.1f}%)", source,
         file=path, free_percent=round(free_percent, 2), threshold_percent=threshold_percent,
+    )
+    return send_alert(alert, settings)
+
+
+def videos_quarantined(settings: Any, quarantined: list[tuple[str, str, str]], alerted: int, *,
+                       source: str = "orchestrator") -> DeliveryResult:
+    """One alert for the quarantined videos of a run beyond the ones alerted one by one (``alerted``):
+    a broken camera writing 50 bad files is one more alert, not 50. ``quarantined`` holds each
+    video's (file, stage, error)."""
+    reasons = Counter(f"{stage}: {error}" for _, stage, error in quarantined)
+    summary = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common(3))
+    more = len(reasons) - 3
+    alert = build_alert(
+        "WARNING", "more videos quarantined",
+        f"{len(quarantined)} more videos quarantined in this run (after {alerted} alerted one by one): "
+        f"{summary}" + (f"; {more} other reasons" if more > 0 else ""), source,
+        count=len(quarantined), files=[file for file, _, _ in quarantined][:50],
+        reasons=dict(reasons.most_common(10)),
     )
     return send_alert(alert, settings)
 
