@@ -9,8 +9,11 @@ key store per job: a fault shows at the next video. The failure is the box's, no
 the clip is quarantined as *transient* (MAX_ATTEMPTS=1 here: at once, what the retries reach after
 minutes) and comes back by `vv diagnose --fix --apply` (requeue_transient) once the fault is healed;
 `vv diagnose` names the fault first. The LLM is rolled back to its previous version by the fix; the
-detector has no previous version on this box (rollback fails, alerted) and the key store needs an
-operator: both do the documented operator step and run the fix rounds again.
+detector has no previous version on this box (rollback fails, alerted; the clip waits in quarantine)
+and the key store needs an operator: both do the documented operator step and run the fix rounds
+again. A re-queued clip's finished stages are not run again (their outputs are adopted): after the
+key store is fixed only the LogLine stage runs. A 0644 key store is no fault here: vv_core exempts
+Docker secrets (/run/secrets) from the mode check, so the drill makes it unreadable by the writer's uid.
 
 End state of each: the clip has exactly one LogLine, nothing lost or duplicated, `vv verify` passes,
 `vv diagnose` names no fault, the alerts are exactly the expected ones, the models are as before."""
@@ -155,7 +158,8 @@ def test_detector_model_missing(stack, tmp_path):
                               ("INFO", "diagnosis: files quarantined by a transient fault")], alerts
     drill_row("detector model missing (file unlinked)", healed_by="operator: vv model install (no previous version)",
               seconds_to_healthy=round(seconds, 1), seconds_after_operator=round(after_operator, 1), passes=len(runs),
-              quarantined=record["error"][:160], actions=outcomes | outcomes2, alerts=[t for _, t in titles(alerts)],
+              quarantined=record["error"][:160], actions={"fix": outcomes, "fix after the operator": outcomes2},
+              alerts=[t for _, t in titles(alerts)],
               diagnosed="detector_model_missing", lost=0)
     REPORT["timings_s"]["drill: detector missing healed"] = seconds
 
@@ -260,8 +264,8 @@ def test_key_store_unreadable(stack, tmp_path):
                               ("INFO", "diagnosis: files quarantined by a transient fault")], alerts
     drill_row("key store unreadable (root-owned 0600)", healed_by="operator: chown/chmod 600, then fix: requeue",
               seconds_to_healthy=round(seconds, 1), seconds_after_operator=round(after_operator, 1), passes=len(runs),
-              quarantined=record["error"][:160], actions=outcomes, alerts=[t for _, t in titles(alerts)],
-              diagnosed="key_store_unreadable", lost=0)
+              quarantined=record["error"][:160], actions={"fix": {}, "fix after the operator": outcomes},
+              alerts=[t for _, t in titles(alerts)], diagnosed="key_store_unreadable", lost=0)
     REPORT["timings_s"]["drill: key store healed"] = seconds
 
 
