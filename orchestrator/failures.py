@@ -3,9 +3,10 @@
 Permanent — the input itself is bad and retrying cannot help: the stage exited 1 (its contract for
 "bad input": not a video, truncated, zero-byte …), or it exited 0 but its output breaks the schema.
 Transient — the environment failed: timeout, SIGKILL (exit -9 / 137: the OOM killer or a
-timeout), exit 2 (internal fault), any other abnormal exit, a missing model (even when reported
-with exit 1: installing the model fixes it), a container that is down or an engine that does not
-answer. Transient failures retry with exponential backoff until MAX_ATTEMPTS.
+timeout), exit 2 (internal fault), any other abnormal exit, a missing or corrupted model or a key
+store the stage cannot use (even when reported with exit 1: reinstalling the model or fixing the key
+store fixes it, the video was never the problem), a container that is down or an engine that does
+not answer. Transient failures retry with exponential backoff until MAX_ATTEMPTS.
 """
 
 import re
@@ -17,7 +18,12 @@ from orchestrator.runners import StageResult
 FailureKind = Literal["permanent", "transient"]
 # A stage that cannot find its model says so; that is an installation problem, not the video's.
 _MISSING_MODEL = re.compile(r"\bmodel\b.*\b(not found|missing|not installed|no such)\b|"
-                            r"\b(missing|no)\b.*\bmodel\b", re.IGNORECASE)
+                            r"\b(missing|no)\b.*\bmodel\b|"
+                            r"\bis not installed at\b.*\bvv model install\b", re.IGNORECASE)  # scan's own words
+# A model file that fails its pinned sha256 (vv_core.models): the file is damaged, not the video.
+_CORRUPTED_MODEL = re.compile(r"\bmodel\b.*\bfails its sha256 check\b", re.IGNORECASE)
+# The HMAC key store (vv_core.keystore's errors all say "key store"): unreadable, open to others, missing.
+_KEY_STORE = re.compile(r"\bkey store\b", re.IGNORECASE)
 KILLED_EXIT_CODES = (-9, 137)
 
 
@@ -44,8 +50,12 @@ def classify_result(result: StageResult) -> Failure:
         return Failure("transient", f"killed (exit {code}: out of memory or timeout)"
                        + (f": {detail}" if detail else ""), code)
     if code == 1:
+        if _CORRUPTED_MODEL.search(detail):
+            return Failure("transient", f"corrupted model: {detail}", code)
         if _MISSING_MODEL.search(detail):
             return Failure("transient", f"missing model: {detail}", code)
+        if _KEY_STORE.search(detail):
+            return Failure("transient", f"key store unreadable: {detail}", code)
         return Failure("permanent", detail or "bad input (exit 1)", code)
     if code == 2:
         if not detail:

@@ -78,6 +78,7 @@ class Evidence:
     disk_free_bytes: int | None = None
     models: list[ModelCheck] = field(default_factory=list)
     key_store_error: str | None = None
+    key_store_changed_at: float | None = None   # its ctime: a chmod/chown/restore since a failure
     newest_record_at: float | None = None
     newest_record: str = ""
     open_outages: list[str] = field(default_factory=list)
@@ -256,6 +257,8 @@ def gather(probe: Probe, *, clock: Callable[[], float] = time.time) -> Evidence:
         load_key_store(probe.key_store_path)
     except (VVError, OSError) as exc:
         evidence.key_store_error = str(exc) if isinstance(exc, VVError) else f"{probe.key_store_path}: {exc.strerror}"
+    with contextlib.suppress(OSError):
+        evidence.key_store_changed_at = probe.key_store_path.stat().st_ctime
     newest_logline(layout.loglines, evidence)
     evidence.open_outages = open_outages(layout.state)
     evidence.ingestion_paused = layout.ingestion_paused.exists()

@@ -226,6 +226,12 @@ def remediate(diagnosis: Diagnosis, *, root: Path, models_dir: Path, policy: Fix
             results.append(ActionResult(remedy, "disabled",
                                         f"set DIAGNOSE_FIX_{action_name(remedy).upper()}=true to allow it"))
             continue
+        healing_failed = next((r for r in results if r.outcome == "failed"), None)
+        if action_name(remedy) == "requeue_transient" and healing_failed is not None:
+            # Its files would only fail again: they are re-queued by a later round, once the fault is healed.
+            results.append(ActionResult(remedy, "unavailable", f"{healing_failed.action} failed: the fault is not "
+                                        "healed yet; its files are re-queued once it is"))
+            continue
         if action_name(remedy) == "restart_stage" and any(r.outcome == "applied" for r in results):
             # A restart is the escalation: not when an earlier, gentler action of this fault just worked.
             results.append(ActionResult(remedy, "not needed", f"{results[-1].action} was applied"))

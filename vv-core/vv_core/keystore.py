@@ -67,6 +67,8 @@ def load_key_store(path: str | os.PathLike[str]) -> KeyStore:
     require_private_file(store_path, "key store")
     try:
         document = json.loads(store_path.read_text(encoding="utf-8"))
+    except OSError as exc:  # e.g. a Docker secret the stage's uid may not read: name the key store
+        raise KeyStoreError(f"key store {store_path} cannot be read: {exc.strerror or type(exc).__name__}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", "?")
         raise KeyStoreError(f"key store {store_path} is not valid JSON (line {line})") from None

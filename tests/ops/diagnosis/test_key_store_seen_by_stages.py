@@ -1,0 +1,27 @@
+"""`vv diagnose` runs as root on the host and can read a key store the stages (their own uid in the
+containers) cannot: their "key store unreadable" failures name the fault until the key store is
+changed (chmod, chown, a restore). Found by the key-store drill on the real stack (issue 22)."""
+
+from ops.diagnosis.catalogue import Thresholds
+from ops.diagnosis.evidence import Evidence, Quarantined
+from ops.diagnosis.ranking import rank_by_rules
+
+LIMITS = Thresholds(disk_full_percent=100.0, bad_file_burst=10, clock_jump_s=300.0, stage_hung_s=3600.0)
+REASON = "key store unreadable: key store /run/secrets/logline_keys cannot be read: Permission denied"
+
+
+def evidence(*, quarantined_at: float, key_store_changed_at: float) -> Evidence:
+    now = 10_000.0
+    return Evidence(now=now, key_store_changed_at=key_store_changed_at, quarantined=[
+        Quarantined("corrupted/cam1/clip.mp4", REASON, "transient", "logline", now - quarantined_at)])
+
+
+def test_stages_failing_on_the_key_store_name_it_first():
+    causes = rank_by_rules(evidence(quarantined_at=9_000.0, key_store_changed_at=8_000.0), LIMITS)
+    assert [c.fault for c in causes] == ["key_store_unreadable", "transient_quarantine"]
+    assert "cannot be read" in causes[0].evidence[0]
+
+
+def test_once_the_key_store_changed_the_files_are_requeued_not_blamed_on_it():
+    causes = rank_by_rules(evidence(quarantined_at=9_000.0, key_store_changed_at=9_500.0), LIMITS)
+    assert [c.fault for c in causes] == ["transient_quarantine"]
