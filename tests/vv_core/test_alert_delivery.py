@@ -83,9 +83,11 @@ def test_dedup_window_is_shared_through_the_state_file(hook, tmp_path):
     second = dispatcher().send(alert())
     assert second.suppressed and not second.delivered
     assert dispatcher().send(alert(file="other.mp4")).delivered      # a different problem
+    assert dispatcher().send(alert(fault="key_store_unreadable")).delivered   # another diagnosed fault
+    assert dispatcher().send(alert(fault="key_store_unreadable")).suppressed
     now[0] += 61
     assert dispatcher().send(alert()).delivered                      # window over
-    assert len(hook.received) == 3
+    assert len(hook.received) == 4
     state.write_text("not json")
     assert dispatcher().send(alert()).delivered                      # a damaged record is not fatal
 

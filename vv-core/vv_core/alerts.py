@@ -53,9 +53,13 @@ class Alert:
     hostname: str = field(default_factory=socket.gethostname)
 
     def dedup_key(self) -> str:
-        """Identity of "the same problem": who raised it, what, and about which file/container."""
+        """Identity of "the same problem": who raised it, what, and about which file/container, or
+        which diagnosed fault (`vv diagnose`'s remediation alerts share titles across faults: the
+        re-queue after one fault must not hide the re-queue after another)."""
         parts = [self.source, self.severity, self.title,
                  str(self.context.get("file") or ""), str(self.context.get("container") or "")]
+        if self.context.get("fault"):  # only when given: every other alert keeps its key
+            parts.append(str(self.context["fault"]))
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
