@@ -312,6 +312,8 @@ def outages(stack) -> list[tuple]:
 
 def test_the_dvr_unreachable(stack):
     before = loglines(stack)
+    dvr_input = stack.storage / "input" / DVR_CAMERA
+    waiting = set(dvr_input.glob("*.mp4"))
     known = {row[0] for row in outages(stack)} if (stack.storage / "state" / "agent_dvr.sqlite3").is_file() else set()
     segments_before = dvr_metrics(stack).get("vv_dvr_segments_total", 0.0)
     assert dvr_metrics(stack).get("vv_dvr_camera_up") == 1
@@ -331,6 +333,10 @@ def test_the_dvr_unreachable(stack):
                           interval=0.5, what="the outage to close")
         closed_after = time.monotonic() - back_at
         wait_for(lambda: dvr_metrics(stack).get("vv_dvr_camera_up") == 1, timeout=30, what="data flowing again")
+        # What the DVR recorded up to the drop goes through the pipeline like any segment (the drills
+        # after this one then find input/ drained).
+        published = sorted(set(dvr_input.glob("*.mp4")) - waiting)
+        orchestrate(stack, webhook)
         final = diagnose(stack)
         seconds = time.monotonic() - started
         alerts = webhook.bodies()
@@ -341,6 +347,9 @@ def test_the_dvr_unreachable(stack):
     assert closed[0][4] in ("disconnected", "stalled"), closed
     # The recording up to the drop is published as a segment (nothing lost), and a new one is under way.
     assert dvr_metrics(stack).get("vv_dvr_segments_total", 0.0) > segments_before
+    assert published, "no segment published for the recording up to the drop"
+    for segment in published:
+        logged_once(stack, DVR_CAMERA, segment.stem)
     assert final["causes"] == [], final["causes"]
     assert_nothing_lost(stack, before)
     titles = sorted({a["title"] for a in alerts})
