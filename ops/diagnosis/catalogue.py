@@ -73,10 +73,12 @@ def key_store_unreadable(evidence: Evidence, _: Thresholds) -> list[str]:
         return [f"key store: {evidence.key_store_error}"]
     # This process may read it where the stages cannot (root on the host; the containers read it as
     # their own uid): their failures count until the key store changes (chmod, chown, a restore).
+    # Both times are the filesystem's (record mtime, key store ctime): the box's clock may be off,
+    # which is another fault of the catalogue.
     changed_at = evidence.key_store_changed_at
     return [f"quarantine (transient): {q.path}: {q.stage}: {q.reason}" for q in evidence.quarantined
             if q.kind == "transient" and "key store" in q.reason.lower()
-            and (changed_at is None or evidence.now - q.age_s > changed_at)][:5]
+            and (changed_at is None or q.written_at > changed_at)][:5]
 
 
 def bad_file_burst(evidence: Evidence, limits: Thresholds) -> list[str]:

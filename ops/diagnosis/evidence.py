@@ -60,6 +60,7 @@ class Quarantined:
     kind: str              # "permanent" | "transient" | "" (no record)
     stage: str
     age_s: float
+    written_at: float = 0.0  # the record file's mtime: the filesystem's clock, as the key store's ctime
 
 
 @dataclass
@@ -184,13 +185,14 @@ def quarantine(corrupted: Path, now: float, window_s: float) -> list[Quarantined
         record = record if isinstance(record, dict) else {}
         at = _parse_time((record.get("timestamps") or {}).get("quarantined_at")) if isinstance(
             record.get("timestamps"), dict) else None
-        at = at if at is not None else record_path.stat().st_mtime
+        written_at = record_path.stat().st_mtime
+        at = at if at is not None else written_at
         if now - at > window_s:
             continue
         found.append(Quarantined(
             path=record_path.relative_to(corrupted.parent).as_posix()[: -len(ERROR_SUFFIX)],
             reason=str(record.get("error") or "no error record")[:200], kind=str(record.get("kind", "")),
-            stage=str(record.get("stage", "")), age_s=now - at))
+            stage=str(record.get("stage", "")), age_s=now - at, written_at=written_at))
     return found
 
 

@@ -10,10 +10,13 @@ LIMITS = Thresholds(disk_full_percent=100.0, bad_file_burst=10, clock_jump_s=300
 REASON = "key store unreadable: key store /run/secrets/logline_keys cannot be read: Permission denied"
 
 
-def evidence(*, quarantined_at: float, key_store_changed_at: float) -> Evidence:
-    now = 10_000.0
+def evidence(*, quarantined_at: float, key_store_changed_at: float, clock_ahead_s: float = 0.0) -> Evidence:
+    """``quarantined_at`` and ``key_store_changed_at`` on the filesystem's clock; the box's own clock
+    (what the record's timestamp and ``now`` say) may run ``clock_ahead_s`` ahead of it."""
+    now = 10_000.0 + clock_ahead_s
     return Evidence(now=now, key_store_changed_at=key_store_changed_at, quarantined=[
-        Quarantined("corrupted/cam1/clip.mp4", REASON, "transient", "logline", now - quarantined_at)])
+        Quarantined("corrupted/cam1/clip.mp4", REASON, "transient", "logline", now - (quarantined_at + clock_ahead_s),
+                    written_at=quarantined_at)])
 
 
 def test_stages_failing_on_the_key_store_name_it_first():
@@ -25,3 +28,13 @@ def test_stages_failing_on_the_key_store_name_it_first():
 def test_once_the_key_store_changed_the_files_are_requeued_not_blamed_on_it():
     causes = rank_by_rules(evidence(quarantined_at=9_000.0, key_store_changed_at=9_500.0), LIMITS)
     assert [c.fault for c in causes] == ["transient_quarantine"]
+
+
+def test_the_key_store_change_is_judged_on_the_filesystem_clock_when_the_box_clock_is_off():
+    # The record's timestamp is a year ahead of the file times (a wrong clock, or make
+    # test-clock-ahead): the chmod after the failure still ends the blame.
+    year = 365 * 24 * 3600.0
+    causes = rank_by_rules(evidence(quarantined_at=9_000.0, key_store_changed_at=9_500.0, clock_ahead_s=year), LIMITS)
+    assert [c.fault for c in causes] == ["transient_quarantine"]
+    causes = rank_by_rules(evidence(quarantined_at=9_000.0, key_store_changed_at=8_000.0, clock_ahead_s=year), LIMITS)
+    assert causes[0].fault == "key_store_unreadable"
