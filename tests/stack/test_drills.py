@@ -27,6 +27,9 @@ from tests.stack.test_stack import container_state, get_json, recording_name, sa
 from tests.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.slow
+# The orchestrator on the host with the docker runner, as cron runs it on the box (retries 3 s apart).
+DOCKER_RUNNER_ENV = {"ORCHESTRATOR_RUNNER": "docker", "DOCKER_CONTAINER_STORAGE_ROOT": "/data", "STABLE_WAIT_S": "1",
+                     "RETRY_BACKOFF_S": "3"}
 BAD_FILES = 50            # over the catalogue's burst threshold (10); each costs a scan `docker exec`
 KILLED_STAGE = "scene_summarizer"
 HUNG_STAGE = "scene_scanner"
@@ -55,6 +58,28 @@ def diagnose(stack, **env: str) -> dict:
     return json.loads(result.stdout)
 
 
+def fix(stack, webhook: WebhookServer, **env: str) -> dict:
+    """One round of the vv-diagnose timer: `vv diagnose --json --fix --apply --alert` (rules only);
+    ``env`` enables the drill's DIAGNOSE_FIX_* actions."""
+    result = vv(stack, "diagnose", "--json", "--fix", "--apply", "--alert", DIAGNOSE_USE_LLM="false",
+                DIAGNOSE_STATUS_URL=f"http://127.0.0.1:{stack.tv_api_port}/status", **(alert_env(webhook) | env))
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def outcomes(diagnosis: dict) -> dict[str, str]:
+    """What each action of a `vv diagnose --fix --json` round came to."""
+    return {a["action"]: a["outcome"] for a in diagnosis["actions"]}
+
+
+def own_clip(tmp_path: Path, tag: str) -> bytes:
+    """The sample's frames with bytes of their own (no clip becomes another test's duplicate)."""
+    clip = tmp_path / f"{tag}.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample_video()), "-c", "copy",
+                    "-metadata", f"comment={tag} drill", str(clip)], check=True, timeout=60)
+    return clip.read_bytes()
+
+
 def drop(path: Path, data: bytes) -> None:
     """A finished file appears at once (as the DVR's rename does), owned by the stages' uid."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +96,7 @@ def test_a_burst_of_bad_files_beside_a_good_clip(stack, tmp_path):
     good = recording_name(now)
     video_id = f"drillcam_{good}"
     # A clip of its own (same frames, other bytes): the stack test's clip must not become its duplicate.
-    clip = tmp_path / "drill.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample_video()), "-c", "copy",
-                    "-metadata", "comment=bad-file burst drill", str(clip)], check=True, timeout=60)
-    drop(camera / f"{good}.mp4", clip.read_bytes())
+    drop(camera / f"{good}.mp4", own_clip(tmp_path, "bad-file burst"))
     bad = [recording_name(now - 120 - 60 * i) for i in range(BAD_FILES)]
     for i, name in enumerate(bad):  # what a broken camera writes: noise, a truncated header, text
         drop(camera / f"{name}.mp4", [os.urandom(4096 + i), b"\x00\x00\x00\x18ftypmp42" + os.urandom(64),
@@ -85,9 +107,7 @@ def test_a_burst_of_bad_files_beside_a_good_clip(stack, tmp_path):
         logline = stack.storage / "loglines" / f"{video_id}.logline.json"
         runs = []
         for _ in range(6):  # as cron would: passes until the input is drained
-            run = vv(stack, "orchestrate", "--once", timeout=900, ORCHESTRATOR_RUNNER="docker",
-                     DOCKER_CONTAINER_STORAGE_ROOT="/data", STABLE_WAIT_S="1", RETRY_BACKOFF_S="3",
-                     **alert_env(webhook))
+            run = vv(stack, "orchestrate", "--once", timeout=900, **DOCKER_RUNNER_ENV, **alert_env(webhook))
             runs.append(run.stdout[-1500:] + run.stderr[-1500:])
             assert run.returncode == 0, runs[-1]
             if logline.is_file() and not list(camera.glob("*.mp4")):

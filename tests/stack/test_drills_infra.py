@@ -30,8 +30,8 @@ import pytest
 from ops.diagnosis.run import ACTIONS
 from tests.helpers import REPO_ROOT
 from tests.stack.conftest import REPORT, STORAGE_TMPFS_SIZE
-from tests.stack.test_drills import alert_env, diagnose, drill_row, drop, vv
-from tests.stack.test_stack import recording_name, sample_video, stack_clock, wait_for
+from tests.stack.test_drills import DOCKER_RUNNER_ENV, alert_env, diagnose, drill_row, drop, fix, own_clip, vv
+from tests.stack.test_stack import recording_name, stack_clock, wait_for
 from tests.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.slow
@@ -40,8 +40,6 @@ pytestmark = pytest.mark.slow
 FIX_ENV = {f"DIAGNOSE_FIX_{action.upper()}": "true" for action in ACTIONS}
 # The drills share one stack and its budget state: room for all of them (production: 3 an hour).
 FIX_ENV["DIAGNOSE_ACTION_BUDGET"] = "20"
-RUNNER_ENV = {"ORCHESTRATOR_RUNNER": "docker", "DOCKER_CONTAINER_STORAGE_ROOT": "/data", "STABLE_WAIT_S": "1",
-              "RETRY_BACKOFF_S": "3"}
 FILL_PERCENT = 97.5        # halfway between DIAGNOSE_DISK_FULL_PERCENT (95) and 100, as `vv drill disk_full`
 ADDED_STORAGE = "1024m"    # the operator's step: the storage grows
 DB_HOLD_S = 6.0
@@ -49,28 +47,11 @@ CLOCK_BACK_S = 2 * 3600
 DVR_CAMERA = "dvr"         # the one default camera of the stack's video_capture
 
 
-def fix(stack, webhook: WebhookServer, **env: str) -> dict:
-    """One round of `vv diagnose --json --fix --apply --alert`, as a timer runs it."""
-    result = vv(stack, "diagnose", "--json", "--fix", "--apply", "--alert", DIAGNOSE_USE_LLM="false",
-                DIAGNOSE_STATUS_URL=f"http://127.0.0.1:{stack.tv_api_port}/status", **FIX_ENV,
-                **alert_env(webhook), **env)
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    return json.loads(result.stdout)
-
-
 def orchestrate(stack, webhook: WebhookServer, **env: str) -> str:
-    run = vv(stack, "orchestrate", "--once", timeout=900, **RUNNER_ENV, **alert_env(webhook), **env)
+    run = vv(stack, "orchestrate", "--once", timeout=900, **DOCKER_RUNNER_ENV, **alert_env(webhook), **env)
     out = run.stdout[-2000:] + run.stderr[-2000:]
     assert run.returncode == 0, out
     return out
-
-
-def own_clip(tmp_path: Path, tag: str) -> bytes:
-    """The sample's frames with bytes of their own (no clip becomes another's duplicate)."""
-    clip = tmp_path / f"{tag}.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample_video()), "-c", "copy",
-                    "-metadata", f"comment={tag} drill", str(clip)], check=True, timeout=60)
-    return clip.read_bytes()
 
 
 def wait_for_clip(stack, camera: str, tag: str, tmp_path: Path) -> tuple[str, Path]:
@@ -155,7 +136,7 @@ def test_the_disk_at_95_percent(stack, tmp_path):
             wait_for(lambda: dvr_metrics(stack).get("vv_dvr_recording_paused") == 1, timeout=30,
                      what="agent_dvr to pause recording")
             dvr_paused_after = time.monotonic() - started
-            first = fix(stack, webhook)
+            first = fix(stack, webhook, **FIX_ENV)
             actions = {a["action"]: a for a in first["actions"]}
             # The cleanup policy frees what it may; a camera's segment in input/ is not its to delete.
             out_paused = orchestrate(stack, webhook)
@@ -165,7 +146,7 @@ def test_the_disk_at_95_percent(stack, tmp_path):
             subprocess.run(["mount", "-o", f"remount,size={ADDED_STORAGE}", str(stack.storage)], check=True,
                            timeout=30)
             operator_at = time.monotonic()
-            second = fix(stack, webhook)
+            second = fix(stack, webhook, **FIX_ENV)
             out = orchestrate(stack, webhook)
             seconds = time.monotonic() - started
             after_operator = time.monotonic() - operator_at
@@ -236,7 +217,7 @@ def test_the_state_db_locked(stack, tmp_path):
             box["s"] = time.monotonic() - started
         orchestrator = threading.Thread(target=run_orchestrator)
         orchestrator.start()
-        found = fix(stack, webhook)
+        found = fix(stack, webhook, **FIX_ENV)
         fixed_after = time.monotonic() - started
         holder.join()
         orchestrator.join(900)
@@ -273,12 +254,12 @@ def test_the_clock_jumping_back(stack, tmp_path):
     back = clock_env(stack, -CLOCK_BACK_S)
     with WebhookServer() as webhook:
         started = time.monotonic()
-        jumped = fix(stack, webhook, **back)
+        jumped = fix(stack, webhook, **FIX_ENV, **back)
         out_paused = orchestrate(stack, webhook, **back)
         waited = (stack.storage / "input" / "clockcam" / f"{name}.mp4").is_file() and not logline.exists()
-        again = fix(stack, webhook, **back)             # the clock still wrong: still paused, nothing more
+        again = fix(stack, webhook, **FIX_ENV, **back)             # the clock still wrong: still paused, nothing more
         restored_at = time.monotonic()                  # NTP brings the clock back
-        resumed = fix(stack, webhook)
+        resumed = fix(stack, webhook, **FIX_ENV)
         out = orchestrate(stack, webhook)
         final = diagnose(stack)
         seconds, after_clock = time.monotonic() - started, time.monotonic() - restored_at

@@ -27,30 +27,31 @@ from pathlib import Path
 import pytest
 
 from tests.stack.conftest import MODELS_CACHE, REPORT, VV_UID
-from tests.stack.test_drills import alert_env, diagnose, drill_row, drop, vv
-from tests.stack.test_stack import recording_name, sample_video, stack_clock
+from tests.stack.test_drills import DOCKER_RUNNER_ENV, alert_env, diagnose, drill_row, drop, fix, outcomes, own_clip, vv
+from tests.stack.test_stack import recording_name, stack_clock
 from tests.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.slow
 DETECTOR = "hfd-person-onnx-fp16"
 LLM, LLM_VERSION, LLM_PREVIOUS = "gemma3-270m", "q4_k_m-1.0.0", "q4_k_m-1.0.0-relabel"
-PIPELINE_ENV = {"ORCHESTRATOR_RUNNER": "docker", "DOCKER_CONTAINER_STORAGE_ROOT": "/data", "STABLE_WAIT_S": "1",
-                "RETRY_BACKOFF_S": "3"}
 # The fault's whitelisted actions on; a budget for the three drills back to back (production: 3 an hour).
 FIX_ENV = {"DIAGNOSE_FIX_ROLLBACK_MODEL": "true", "DIAGNOSE_FIX_REQUEUE_TRANSIENT": "true",
            "DIAGNOSE_ACTION_BUDGET": "20"}
 
 
-# The stack's storage is on the shared host disk, which other work fills: not these drills' fault
-# (a "disk space low" alert per pass, disk_full ranked over the injected fault). The disk drills are
-# test_drills_infra.py's.
+# The disk is not these drills' fault: the disk drill (test_drills_infra.py) fills and frees the
+# stack's storage, and a "disk space low" alert or a disk_full cause must not land in these drills.
 HOST_DISK_IS_NOT_THE_FAULT = {"DISK_MIN_FREE_PERCENT": "0", "DIAGNOSE_DISK_FULL_PERCENT": "100"}
 
 
+# Each drill as the first fault of its 15 min: the de-duplication would otherwise drop a drill's
+# "files quarantined by a transient fault" as a repeat of the previous drill's (the same fault).
+QUIET = {"ALERT_DEDUP_WINDOW_S": "0"} | HOST_DISK_IS_NOT_THE_FAULT
+
+
 def alerts_to(webhook) -> dict[str, str]:
-    """Alerts to the drill's webhook, each drill as the first fault of its 15 min: the de-duplication
-    would otherwise drop a drill's "requeue_transient" alert as the same as the previous drill's."""
-    return alert_env(webhook) | {"ALERT_DEDUP_WINDOW_S": "0"} | HOST_DISK_IS_NOT_THE_FAULT
+    """Alerts to the drill's webhook (see QUIET)."""
+    return alert_env(webhook) | QUIET
 
 
 def diagnosis(stack) -> dict:
@@ -64,11 +65,8 @@ def pointer(stack, kind: str) -> dict:
 
 def clip(stack, tmp_path: Path, camera: str) -> tuple[str, Path]:
     """A clip of its own (the sample's frames, other bytes: never another test's duplicate) in input/."""
-    own = tmp_path / f"{camera}.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample_video()), "-c", "copy",
-                    "-metadata", f"comment={camera} fault drill", str(own)], check=True, timeout=60)
     name = recording_name(stack_clock(stack))
-    drop(stack.storage / "input" / camera / f"{name}.mp4", own.read_bytes())
+    drop(stack.storage / "input" / camera / f"{name}.mp4", own_clip(tmp_path, f"{camera} fault"))
     return f"{camera}_{name}", stack.storage / "loglines" / f"{camera}_{name}.logline.json"
 
 
@@ -76,7 +74,7 @@ def orchestrate(stack, webhook, logline: Path, passes: int, **env: str) -> list[
     """`vv orchestrate --once` as cron runs it, until the clip's LogLine is there (or ``passes``)."""
     outputs = []
     for _ in range(passes):
-        run = vv(stack, "orchestrate", "--once", timeout=900, **PIPELINE_ENV, **alerts_to(webhook), **env)
+        run = vv(stack, "orchestrate", "--once", timeout=900, **DOCKER_RUNNER_ENV, **alerts_to(webhook), **env)
         outputs.append(run.stdout[-1500:] + run.stderr[-1500:])
         assert run.returncode == 0, outputs[-1]
         if logline.is_file():
@@ -85,12 +83,18 @@ def orchestrate(stack, webhook, logline: Path, passes: int, **env: str) -> list[
     return outputs
 
 
-def fix(stack, webhook) -> dict:
-    """One round of the vv-diagnose timer: `vv diagnose --fix --apply --alert` (rules only)."""
-    result = vv(stack, "diagnose", "--fix", "--apply", "--alert", "--json", DIAGNOSE_USE_LLM="false",
-                DIAGNOSE_STATUS_URL=f"http://127.0.0.1:{stack.tv_api_port}/status", **FIX_ENV, **alerts_to(webhook))
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    return json.loads(result.stdout)
+def fix_round(stack, webhook) -> dict:
+    """One round of the vv-diagnose timer with the fault's actions on (alerts as :func:`alerts_to`)."""
+    return fix(stack, webhook, **FIX_ENV, **QUIET)
+
+
+def requeued_after_the_step(stack, webhook, logline: Path) -> tuple[dict[str, str], list[str]]:
+    """After the operator's step the next round re-queues the clip (nothing else), and cron's passes
+    log it: that round's outcomes and the passes' output."""
+    after = fix_round(stack, webhook)
+    done = outcomes(after)
+    assert after["top"] == "transient_quarantine" and done == {"requeue_transient": "applied"}, after
+    return done, orchestrate(stack, webhook, logline, 3)
 
 
 def transient_record(stack, camera: str) -> dict:
@@ -133,19 +137,17 @@ def test_detector_model_missing(stack, tmp_path):
         assert record["error"].startswith("missing model: ") and DETECTOR in record["error"], record
         found = diagnosis(stack)
         assert [c["fault"] for c in found["causes"]][:1] == ["detector_model_missing"], found["causes"]
-        round1 = fix(stack, webhook)
-        outcomes = {a["action"]: a["outcome"] for a in round1["actions"]}
+        round1 = fix_round(stack, webhook)
+        first = outcomes(round1)
         # No previous detector on this box: the rollback fails (alerted CRITICAL); the clip waits in
         # quarantine (re-queued now, it would only fail again).
-        assert outcomes == {"rollback_model:detector": "failed", "requeue_transient": "unavailable"}, round1
+        assert first == {"rollback_model:detector": "failed", "requeue_transient": "unavailable"}, round1
         # The operator's documented step: reinstall it (verified against its pinned sha256).
         operator_at = time.monotonic()
         step = vv(stack, "model", "install", DETECTOR, "--kind", "detector")
         assert step.returncode == 0, step.stderr[-2000:]
-        round2 = fix(stack, webhook)
-        outcomes2 = {a["action"]: a["outcome"] for a in round2["actions"]}
-        assert round2["top"] == "transient_quarantine" and outcomes2 == {"requeue_transient": "applied"}, round2
-        runs += orchestrate(stack, webhook, logline, 3)
+        after_step, more = requeued_after_the_step(stack, webhook, logline)
+        runs += more
         seconds, after_operator = time.monotonic() - fault_at, time.monotonic() - operator_at
         alerts = webhook.bodies()
     assert logline.is_file(), runs
@@ -158,7 +160,7 @@ def test_detector_model_missing(stack, tmp_path):
                               ("INFO", "diagnosis: files quarantined by a transient fault")], alerts
     drill_row("detector model missing (file unlinked)", healed_by="operator: vv model install (no previous version)",
               seconds_to_healthy=round(seconds, 1), seconds_after_operator=round(after_operator, 1), passes=len(runs),
-              quarantined=record["error"][:160], actions={"fix": outcomes, "fix after the operator": outcomes2},
+              quarantined=record["error"][:160], actions={"fix": first, "fix after the operator": after_step},
               alerts=[t for _, t in titles(alerts)],
               diagnosed="detector_model_missing", lost=0)
     REPORT["timings_s"]["drill: detector missing healed"] = seconds
@@ -187,9 +189,9 @@ def test_llm_model_corrupted(stack, tmp_path):
         assert record["error"].startswith("corrupted model: ") and "sha256" in record["error"], record
         found = diagnosis(stack)
         assert [c["fault"] for c in found["causes"]][:1] == ["llm_model_corrupted"], found["causes"]
-        round1 = fix(stack, webhook)
-        outcomes = {a["action"]: a["outcome"] for a in round1["actions"]}
-        assert outcomes == {"rollback_model:llm": "applied", "requeue_transient": "applied"}, round1["actions"]
+        round1 = fix_round(stack, webhook)
+        first = outcomes(round1)
+        assert first == {"rollback_model:llm": "applied", "requeue_transient": "applied"}, round1["actions"]
         assert pointer(stack, "llm")["version"] == original["version"]
         runs += orchestrate(stack, webhook, logline, 3)
         seconds = time.monotonic() - fault_at
@@ -207,7 +209,7 @@ def test_llm_model_corrupted(stack, tmp_path):
                               ("CRITICAL", "diagnosis: LLM model corrupted")], alerts
     drill_row("LLM model corrupted (other bytes, same size)", healed_by="fix: rollback_model + requeue_transient",
               seconds_to_healthy=round(seconds, 1), passes=len(runs), quarantined=record["error"][:160],
-              actions=outcomes, alerts=[t for _, t in titles(alerts)], diagnosed="llm_model_corrupted", lost=0)
+              actions=first, alerts=[t for _, t in titles(alerts)], diagnosed="llm_model_corrupted", lost=0)
     REPORT["timings_s"]["drill: LLM corrupted healed"] = seconds
 
 
@@ -245,16 +247,14 @@ def test_key_store_unreadable(stack, tmp_path):
         assert record["error"].startswith("key store unreadable: ") and "cannot be read" in record["error"], record
         found = diagnosis(stack)
         assert [c["fault"] for c in found["causes"]][:1] == ["key_store_unreadable"], found["causes"]
-        round1 = fix(stack, webhook)
+        round1 = fix_round(stack, webhook)
         assert round1["actions"] == [], round1["actions"]   # nothing whitelisted: a person's job
         # The operator's documented step: the key store back to the writer, 0600.
         operator_at = time.monotonic()
         os.chown(store, VV_UID, VV_UID)
         store.chmod(0o600)
-        round2 = fix(stack, webhook)
-        outcomes = {a["action"]: a["outcome"] for a in round2["actions"]}
-        assert round2["top"] == "transient_quarantine" and outcomes == {"requeue_transient": "applied"}, round2
-        runs += orchestrate(stack, webhook, logline, 3)
+        after_step, more = requeued_after_the_step(stack, webhook, logline)
+        runs += more
         seconds, after_operator = time.monotonic() - fault_at, time.monotonic() - operator_at
         alerts = webhook.bodies()
     assert logline.is_file(), runs
@@ -264,7 +264,7 @@ def test_key_store_unreadable(stack, tmp_path):
                               ("INFO", "diagnosis: files quarantined by a transient fault")], alerts
     drill_row("key store unreadable (root-owned 0600)", healed_by="operator: chown/chmod 600, then fix: requeue",
               seconds_to_healthy=round(seconds, 1), seconds_after_operator=round(after_operator, 1), passes=len(runs),
-              quarantined=record["error"][:160], actions={"fix": {}, "fix after the operator": outcomes},
+              quarantined=record["error"][:160], actions={"fix": {}, "fix after the operator": after_step},
               alerts=[t for _, t in titles(alerts)], diagnosed="key_store_unreadable", lost=0)
     REPORT["timings_s"]["drill: key store healed"] = seconds
 
